@@ -1,0 +1,4 @@
+DROP TABLE login_throttle;
+DROP TABLE refresh_tokens;
+DROP TABLE users;
+DROP TABLE organizations;

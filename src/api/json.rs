@@ -1,0 +1,193 @@
+//! Request-body and query extractors whose every failure is a problem+json:
+//! 415 for another content type, 413 over 2 MiB, 400 for malformed JSON,
+//! 422 naming the field for JSON of the wrong shape.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
+use futures_util::StreamExt;
+use serde::de::DeserializeOwned;
+
+use crate::error::{ApiError, FieldError};
+
+/// Largest request body accepted anywhere.
+pub const BODY_LIMIT: usize = 2 * 1024 * 1024;
+
+/// A JSON request body, parsed strictly.
+#[derive(Debug)]
+pub struct ApiJson<T>(pub T);
+
+fn is_json(req: &HttpRequest) -> bool {
+    let Some(value) = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// Parses JSON, naming the offending field on a shape error.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
+    match serde_path_to_error::deserialize::<_, T>(deserializer) {
+        Ok(value) => Ok(value),
+        Err(err) => {
+            let path = err.path().to_string();
+            let inner = err.into_inner();
+            match inner.classify() {
+                serde_json::error::Category::Data => {
+                    // serde names a missing field in the message, not the path.
+                    let message = strip_position(&inner.to_string());
+                    let field = match (path.as_str(), missing_field(&message)) {
+                        (".", Some(missing)) => missing.to_owned(),
+                        (p, Some(named)) if p == named || p.ends_with(&format!(".{named}")) => {
+                            p.to_owned()
+                        }
+                        (p, Some(named)) => format!("{p}.{named}"),
+                        (".", None) => "body".to_owned(),
+                        (p, None) => p.to_owned(),
+                    };
+                    Err(ApiError::Validation(vec![FieldError::new(field, message)]))
+                }
+                _ => Err(ApiError::bad_request(format!(
+                    "the body is not valid JSON: {inner}"
+                ))),
+            }
+        }
+    }
+}
+
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+/// The field serde names in a message about the object rather than a value.
+fn missing_field(message: &str) -> Option<&str> {
+    ["missing field `", "duplicate field `", "unknown field `"]
+        .iter()
+        .find_map(|prefix| message.strip_prefix(prefix))
+        .and_then(|rest| rest.split('`').next())
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let json = is_json(req);
+        let declared_length = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        let mut payload = payload.take();
+        Box::pin(async move {
+            if declared_length.is_some_and(|n| n > BODY_LIMIT) {
+                return Err(ApiError::PayloadTooLarge { limit: BODY_LIMIT });
+            }
+            if !json {
+                return Err(ApiError::UnsupportedMediaType(
+                    "send the body as JSON with Content-Type: application/json".into(),
+                ));
+            }
+            let mut body = web::BytesMut::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk
+                    .map_err(|e| ApiError::bad_request(format!("reading the body failed: {e}")))?;
+                if body.len() + chunk.len() > BODY_LIMIT {
+                    return Err(ApiError::PayloadTooLarge { limit: BODY_LIMIT });
+                }
+                body.extend_from_slice(&chunk);
+            }
+            if body.is_empty() {
+                return Err(ApiError::bad_request("the request needs a JSON body"));
+            }
+            parse_json(&body).map(ApiJson)
+        })
+    }
+}
+
+/// Query-string errors as 422 problems.
+pub fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|err, _req| {
+        let message = err.to_string();
+        let message = message
+            .strip_prefix("Query deserialize error: ")
+            .unwrap_or(&message)
+            .to_owned();
+        ApiError::Validation(vec![FieldError::new("query", message)]).into()
+    })
+}
+
+/// Path errors (a malformed id) as 404 problems.
+pub fn path_config() -> web::PathConfig {
+    web::PathConfig::default().error_handler(|_, _| ApiError::not_found("no such resource").into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Body {
+        name: String,
+        inner: Option<Inner>,
+    }
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Inner {
+        count: u32,
+    }
+
+    fn field_of(bytes: &str) -> String {
+        match parse_json::<Body>(bytes.as_bytes()) {
+            Err(ApiError::Validation(errors)) => errors[0].field.clone(),
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn shape_errors_name_the_field() {
+        assert_eq!(field_of(r#"{}"#), "name");
+        assert_eq!(field_of(r#"{"name": 5}"#), "name");
+        assert_eq!(
+            field_of(r#"{"name": "a", "inner": {"count": -1}}"#),
+            "inner.count"
+        );
+        assert_eq!(field_of(r#"{"name": "a", "inner": {}}"#), "inner.count");
+        assert_eq!(field_of(r#"{"name": "a", "extra": 1}"#), "extra");
+        assert_eq!(field_of(r#"{"name": "a", "name": "b"}"#), "name");
+    }
+
+    #[test]
+    fn syntax_errors_are_400() {
+        assert!(matches!(
+            parse_json::<Body>(b"{\"name\":"),
+            Err(ApiError::BadRequest(_))
+        ));
+        assert!(matches!(
+            parse_json::<Body>(br#"{"name": "a","#),
+            Err(ApiError::BadRequest(_))
+        ));
+        assert!(matches!(
+            parse_json::<Body>(b"nul"),
+            Err(ApiError::BadRequest(_))
+        ));
+    }
+}

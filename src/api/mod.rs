@@ -1,0 +1,107 @@
+//! The HTTP API: one module per resource, the route table and the OpenAPI document.
+
+pub mod auth;
+pub mod json;
+pub mod ops;
+pub mod organizations;
+pub mod pagination;
+pub mod users;
+
+use actix_web::{web, HttpResponse};
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToResponse};
+
+use crate::error::{ApiError, Problem};
+
+macro_rules! problem_response {
+    ($name:ident, $description:literal) => {
+        #[derive(ToResponse)]
+        #[response(description = $description, content_type = "application/problem+json")]
+        pub struct $name(#[allow(dead_code)] Problem);
+    };
+}
+
+problem_response!(
+    BadRequest,
+    "Malformed request (not JSON, or not the JSON expected)"
+);
+problem_response!(Unauthorized, "No token, or a bad, expired or revoked one");
+problem_response!(Forbidden, "The caller's role may not do this");
+problem_response!(NotFound, "No such resource (or not visible to the caller)");
+problem_response!(
+    Conflict,
+    "Conflicts with the current state (a duplicate, or a transition not allowed now)"
+);
+problem_response!(
+    Unprocessable,
+    "Validation failed; `errors` names each offending field"
+);
+problem_response!(
+    TooManyRequests,
+    "Rate limited; retry after the `Retry-After` seconds"
+);
+
+/// Every route of the service.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(ops::healthz)
+        .service(ops::readyz)
+        .service(ops::metrics)
+        .service(auth::login)
+        .service(auth::refresh)
+        .service(auth::logout)
+        .service(auth::me)
+        .service(organizations::create_organization)
+        .service(organizations::list_organizations)
+        .service(users::create_user)
+        .service(users::list_users)
+        .service(users::update_user);
+}
+
+/// Unknown routes get a problem+json 404 like everything else.
+pub async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::not_found("no such route"))
+}
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let mut scheme = Http::new(HttpAuthScheme::Bearer);
+        scheme.bearer_format = Some("JWT".into());
+        scheme.description =
+            Some("Access token from `POST /v1/auth/login` (HS256, 15 minutes).".into());
+        components.add_security_scheme("bearer", SecurityScheme::Http(scheme));
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "livecredit",
+        description = "The credit blacklist registry for live-stream selling: regulators record violations and run the listing procedure; platforms screen anchors and merchants; the public reads the blacklist.\n\nErrors are `application/problem+json` (RFC 9457). Lists take `limit` and `cursor` and return `{items, next_cursor}`.",
+        license(name = "Apache-2.0", identifier = "Apache-2.0"),
+    ),
+    paths(
+        ops::healthz, ops::readyz, ops::metrics,
+        auth::login, auth::refresh, auth::logout, auth::me,
+        organizations::create_organization, organizations::list_organizations,
+        users::create_user, users::list_users, users::update_user,
+    ),
+    components(responses(BadRequest, Unauthorized, Forbidden, NotFound, Conflict, Unprocessable, TooManyRequests)),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "operations", description = "Health, readiness and metrics"),
+        (name = "auth", description = "Login, token refresh and logout"),
+        (name = "organizations", description = "Regulators, platforms and consumer associations (admin)"),
+        (name = "users", description = "Accounts and roles (admin)"),
+    )
+)]
+pub struct ApiDoc;
+
+/// The OpenAPI document as served and as committed in `openapi/openapi.json`.
+pub fn openapi_json() -> String {
+    let mut json = ApiDoc::openapi().to_pretty_json().unwrap_or_default();
+    json.push('\n');
+    json
+}

@@ -1,0 +1,158 @@
+//! Builds the server: database, shared state, routes. Binds before it runs,
+//! so `127.0.0.1:0` works and the chosen address can be reported.
+
+use std::net::{SocketAddr, TcpListener};
+use std::time::Duration;
+
+use actix_web::{dev::Server, middleware::from_fn, web, App, HttpServer};
+use anyhow::Context;
+use chrono::Utc;
+use utoipa::OpenApi;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::api::{self, auth::DecoyHash, json};
+use crate::auth::{password, TokenService};
+use crate::config::Settings;
+use crate::db::{accounts, write_tx, Db, DbConn};
+use crate::domain::accounts::{Email, OrganizationKind, Role};
+use crate::error::ApiResult;
+use crate::telemetry::{self, Metrics};
+
+/// Name of the organization that holds bootstrap administrators.
+pub const SYSTEM_ORGANIZATION: &str = "livecredit system administration";
+
+pub struct Application {
+    address: SocketAddr,
+    server: Server,
+}
+
+impl Application {
+    /// Opens the database, runs migrations, creates the first admin when
+    /// configured, and binds the listener.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let db = Db::open(&settings.database_url, settings.db_pool_size)?;
+        let migrated = {
+            let db = db.clone();
+            web::block(move || db.migrate()).await??
+        };
+        tracing::info!(
+            backend = db.backend(),
+            migrations_applied = migrated,
+            "database ready"
+        );
+        bootstrap_admin(&db, &settings).await?;
+
+        let listener = TcpListener::bind(&settings.bind)
+            .with_context(|| format!("binding {}", settings.bind))?;
+        let address = listener.local_addr()?;
+        let decoy = web::block(password::decoy_hash).await?;
+
+        let db = web::Data::new(db);
+        let tokens = web::Data::new(TokenService::new(&settings.jwt_secret));
+        let metrics = web::Data::new(Metrics::new()?);
+        let decoy = web::Data::new(DecoyHash(decoy));
+        let settings = web::Data::new(settings);
+
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(from_fn(crate::auth::extract::authenticate_request))
+                .wrap(from_fn(telemetry::observe))
+                .app_data(db.clone())
+                .app_data(tokens.clone())
+                .app_data(metrics.clone())
+                .app_data(decoy.clone())
+                .app_data(settings.clone())
+                .app_data(json::query_config())
+                .app_data(json::path_config())
+                .configure(api::routes)
+                .service(web::redirect("/docs", "/docs/"))
+                .service(
+                    SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api::ApiDoc::openapi()),
+                )
+                .default_service(web::to(api::not_found))
+        })
+        .listen(listener)?
+        .client_request_timeout(Duration::from_secs(10))
+        .client_disconnect_timeout(Duration::from_secs(5))
+        .keep_alive(Duration::from_secs(30))
+        .max_connection_rate(256)
+        .shutdown_timeout(30)
+        .run();
+        Ok(Self { address, server })
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// Serves until SIGINT or SIGTERM; requests in flight are finished first.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        tracing::info!("listening on http://{}", self.address);
+        self.server.await
+    }
+}
+
+/// Finds or creates the organization that holds system administrators.
+pub fn system_organization(conn: &mut DbConn) -> ApiResult<String> {
+    if let Some(org) = accounts::find_organization_by_name(conn, SYSTEM_ORGANIZATION)? {
+        return Ok(org.id);
+    }
+    let org = accounts::Organization {
+        id: uuid::Uuid::now_v7().to_string(),
+        name: SYSTEM_ORGANIZATION.into(),
+        kind: OrganizationKind::Regulator.as_str().into(),
+        region_code: None,
+        created_at: Utc::now().naive_utc(),
+    };
+    accounts::insert_organization(conn, &org)?;
+    Ok(org.id)
+}
+
+/// Creates the first admin from `LIVECREDIT_ADMIN_EMAIL`/`_PASSWORD` when no admin exists.
+async fn bootstrap_admin(db: &Db, settings: &Settings) -> anyhow::Result<()> {
+    let (Some(email), Some(password)) = (
+        settings.admin_email.clone(),
+        settings.admin_password.clone(),
+    ) else {
+        return Ok(());
+    };
+    let email = Email::parse(&email).map_err(|m| anyhow::anyhow!("LIVECREDIT_ADMIN_EMAIL {m}"))?;
+    crate::domain::accounts::check_password(&password)
+        .map_err(|m| anyhow::anyhow!("LIVECREDIT_ADMIN_PASSWORD {m}"))?;
+    let db = db.clone();
+    web::block(move || -> anyhow::Result<()> {
+        let mut conn = db.conn().map_err(|e| anyhow::anyhow!("{e}"))?;
+        if accounts::any_admin_exists(&mut conn)? {
+            return Ok(());
+        }
+        let hash = password::hash(&password)?;
+        let created = write_tx(&mut conn, |conn| -> ApiResult<bool> {
+            if accounts::any_admin_exists(conn)? {
+                return Ok(false);
+            }
+            let org_id = system_organization(conn)?;
+            let now = Utc::now().naive_utc();
+            accounts::insert_user(
+                conn,
+                &accounts::User {
+                    id: uuid::Uuid::now_v7().to_string(),
+                    email: email.as_str().into(),
+                    password_hash: hash,
+                    role: Role::Admin.as_str().into(),
+                    organization_id: org_id,
+                    display_name: Some("Administrator".into()),
+                    disabled: false,
+                    created_at: now,
+                    updated_at: now,
+                },
+            )?;
+            Ok(true)
+        })
+        .map_err(|e| anyhow::anyhow!("creating the first admin: {e}"))?;
+        if created {
+            tracing::info!(email = email.as_str(), "created the first admin");
+        }
+        Ok(())
+    })
+    .await?
+}

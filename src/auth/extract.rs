@@ -1,0 +1,172 @@
+//! Authentication and roles as extractors: a handler's signature says who may call it.
+//!
+//! A middleware checks the token of every request that carries one and
+//! re-reads its user (one primary-key lookup), so disabling a
+//! user or changing their role takes effect at once, not when tokens expire.
+
+use std::future::{ready, Ready};
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{http::header, web, FromRequest, HttpMessage, HttpRequest};
+use chrono::Utc;
+
+use super::tokens::TokenService;
+use crate::db::{accounts, Db};
+use crate::domain::accounts::Role;
+use crate::error::ApiError;
+
+/// The caller, as the database knows them now.
+#[derive(Debug, Clone)]
+pub struct CurrentUser {
+    pub id: String,
+    pub email: String,
+    pub role: Role,
+    pub organization_id: String,
+    pub display_name: Option<String>,
+}
+
+fn bearer_token(req: &HttpRequest) -> Option<String> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_owned())
+}
+
+async fn authenticate(req: &HttpRequest, token: String) -> Result<CurrentUser, ApiError> {
+    let unauthorized = || ApiError::unauthorized("a valid bearer access token is required");
+    let tokens = req
+        .app_data::<web::Data<TokenService>>()
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("TokenService not registered")))?;
+    let db = req
+        .app_data::<web::Data<Db>>()
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("Db not registered")))?
+        .clone();
+    let claims = tokens.verify(&token, Utc::now()).ok_or_else(unauthorized)?;
+    let user = db
+        .run(move |conn| Ok(accounts::find_user(conn, &claims.sub)?.map(|u| (u, claims))))
+        .await?;
+    let (user, claims) = user.ok_or_else(unauthorized)?;
+    let role: Role = user.role.parse().map_err(|_| unauthorized())?;
+    if user.disabled || user.role != claims.role || user.organization_id != claims.org {
+        return Err(unauthorized());
+    }
+    Ok(CurrentUser {
+        id: user.id,
+        email: user.email,
+        role,
+        organization_id: user.organization_id,
+        display_name: user.display_name,
+    })
+}
+
+/// Why a request's token was not accepted, kept in the request's extensions.
+#[derive(Debug, Clone)]
+enum AuthFailure {
+    Unauthorized,
+    Unavailable,
+    Internal,
+}
+
+/// The outcome of checking a request's bearer token.
+#[derive(Debug, Clone)]
+struct AuthOutcome(Result<CurrentUser, AuthFailure>);
+
+/// Middleware: checks the bearer token (if any) before any extractor runs,
+/// so that 401 and 403 always win over body errors — actix polls a
+/// handler's extractors together, and the quickest error would otherwise win.
+pub async fn authenticate_request(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    if let Some(token) = bearer_token(req.request()) {
+        let outcome = authenticate(req.request(), token)
+            .await
+            .map_err(|e| match e {
+                ApiError::Unavailable(_) => AuthFailure::Unavailable,
+                ApiError::Unauthorized(_) => AuthFailure::Unauthorized,
+                other => {
+                    tracing::error!(error = %other, "authentication failed");
+                    AuthFailure::Internal
+                }
+            });
+        req.extensions_mut().insert(AuthOutcome(outcome));
+    }
+    next.call(req).await
+}
+
+fn current_user(req: &HttpRequest) -> Result<CurrentUser, ApiError> {
+    match req.extensions().get::<AuthOutcome>() {
+        Some(AuthOutcome(Ok(user))) => Ok(user.clone()),
+        Some(AuthOutcome(Err(AuthFailure::Unavailable))) => Err(ApiError::unavailable()),
+        Some(AuthOutcome(Err(AuthFailure::Internal))) => {
+            Err(ApiError::Internal(anyhow::anyhow!("authentication failed")))
+        }
+        _ => Err(ApiError::unauthorized(
+            "a valid bearer access token is required",
+        )),
+    }
+}
+
+/// Any signed-in user, whatever the role.
+#[derive(Debug, Clone)]
+pub struct Authenticated(pub CurrentUser);
+
+impl FromRequest for Authenticated {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(current_user(req).map(Authenticated))
+    }
+}
+
+macro_rules! role_extractor {
+    ($(#[$doc:meta])* $name:ident: $($role:ident)|+) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone)]
+        pub struct $name(pub CurrentUser);
+
+        impl $name {
+            pub const ROLES: &'static [Role] = &[$(Role::$role),+];
+        }
+
+        impl FromRequest for $name {
+            type Error = ApiError;
+            type Future = Ready<Result<Self, ApiError>>;
+
+            fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+                ready(current_user(req).and_then(|user| {
+                    if Self::ROLES.contains(&user.role) {
+                        Ok($name(user))
+                    } else {
+                        Err(ApiError::forbidden(format!("the {} role may not do this", user.role)))
+                    }
+                }))
+            }
+        }
+    };
+}
+
+role_extractor!(
+    /// Administrators: organizations and users.
+    Admin: Admin
+);
+role_extractor!(
+    /// Regulators: the registry's writers.
+    Regulator: Regulator
+);
+role_extractor!(
+    /// Platforms: screening, watchlist, webhooks, events.
+    Platform: Platform
+);
+role_extractor!(
+    /// Those who read the registry itself: admins, regulators, auditors.
+    Reader: Admin | Regulator | Auditor
+);
+role_extractor!(
+    /// Those who read the audit log: auditors and admins.
+    AuditReader: Admin | Auditor
+);

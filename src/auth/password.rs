@@ -1,0 +1,49 @@
+//! Argon2id password hashing (19 MiB, t=2, p=1), always off the async threads.
+
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
+use argon2::{Algorithm, Argon2, Params, Version};
+
+fn hasher() -> Argon2<'static> {
+    // The OWASP-recommended minimum for Argon2id.
+    let params = Params::new(19 * 1024, 2, 1, None).unwrap_or_default();
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+/// Hashes a password into a PHC string. Blocking: call from `web::block`.
+pub fn hash(password: &str) -> anyhow::Result<String> {
+    let salt = SaltString::generate(&mut OsRng);
+    hasher()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| anyhow::anyhow!("hashing password: {e}"))
+}
+
+/// Checks a password against a PHC string. Blocking: call from `web::block`.
+pub fn verify(password: &str, phc: &str) -> bool {
+    match PasswordHash::new(phc) {
+        Ok(parsed) => hasher()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// A valid hash of a random password, verified against when the e-mail is
+/// unknown so that unknown accounts take as long as wrong passwords.
+pub fn decoy_hash() -> String {
+    hash("decoy password that matches nothing").unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn hashes_verify_and_are_argon2id() {
+        let h = super::hash("correct horse battery").unwrap();
+        assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        assert!(super::verify("correct horse battery", &h));
+        assert!(!super::verify("correct horse battery!", &h));
+        assert!(!super::verify("x", "not a phc string"));
+    }
+}

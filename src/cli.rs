@@ -1,0 +1,171 @@
+//! The command line: `serve` (default), `migrate`, `user create`, `openapi`.
+
+use std::io::Read;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::api::users::{insert_checked, NewUser};
+use crate::app::{system_organization, Application};
+use crate::config::Settings;
+use crate::db::{write_tx, Db};
+use crate::domain::accounts::Role;
+use crate::error::ApiError;
+
+#[derive(Parser)]
+#[command(
+    name = "livecredit",
+    version,
+    about = "Credit blacklist registry for live-stream selling"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP service (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Print the OpenAPI document.
+    Openapi,
+    /// Exit 0 when the local service answers `/readyz` (for container health checks).
+    Healthcheck,
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user; the password is read from standard input.
+    Create {
+        #[arg(long)]
+        email: String,
+        /// admin, regulator, platform or auditor.
+        #[arg(long)]
+        role: String,
+        /// Organization id; admins and auditors default to the system organization.
+        #[arg(long)]
+        organization: Option<String>,
+        /// Read the password from standard input (required: never on the command line).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+        #[arg(long)]
+        display_name: Option<String>,
+    },
+}
+
+pub fn main() -> ExitCode {
+    crate::telemetry::init_logging();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let settings = Settings::from_env()?;
+            actix_web::rt::System::new().block_on(async move {
+                let app = Application::build(settings).await?;
+                app.run_until_stopped().await?;
+                anyhow::Ok(())
+            })?;
+        }
+        Command::Migrate => {
+            let settings = Settings::from_env()?;
+            let applied = Db::open(&settings.database_url, 1)?.migrate()?;
+            println!("applied {applied} migration(s)");
+        }
+        Command::Openapi => print!("{}", crate::api::openapi_json()),
+        Command::Healthcheck => return Ok(healthcheck()),
+        Command::User {
+            command:
+                UserCommand::Create {
+                    email,
+                    role,
+                    organization,
+                    password_stdin: _,
+                    display_name,
+                },
+        } => {
+            let settings = Settings::from_env()?;
+            let role: Role = role.parse().map_err(|m| anyhow::anyhow!("--role {m}"))?;
+            let mut password = String::new();
+            std::io::stdin().read_to_string(&mut password)?;
+            let password = password.trim_end_matches(['\r', '\n']).to_owned();
+            let db = Db::open(&settings.database_url, 1)?;
+            db.migrate()?;
+            let mut conn = db.conn().map_err(describe)?;
+            let organization_id = match (organization, role) {
+                (Some(id), _) => id,
+                (None, Role::Admin | Role::Auditor) => {
+                    write_tx(&mut conn, system_organization).map_err(describe)?
+                }
+                (None, _) => anyhow::bail!("--organization is required for the {role} role"),
+            };
+            let new = NewUser::parse(&email, password, role, organization_id, display_name)
+                .map_err(describe)?;
+            let user = new.into_user()?;
+            write_tx(&mut conn, |c| insert_checked(c, &user)).map_err(describe)?;
+            println!("{}", user.id);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// An API error as a one-line message for the terminal.
+fn describe(e: ApiError) -> anyhow::Error {
+    let problem = e.problem();
+    let fields: Vec<String> = problem
+        .errors
+        .iter()
+        .map(|f| format!("{}: {}", f.field, f.message))
+        .collect();
+    if fields.is_empty() {
+        anyhow::anyhow!("{}", problem.detail)
+    } else {
+        anyhow::anyhow!("{}", fields.join("; "))
+    }
+}
+
+/// Asks the service on `LIVECREDIT_BIND` for `/readyz` over plain HTTP/1.1,
+/// so the container image needs no curl.
+fn healthcheck() -> ExitCode {
+    use std::io::Write;
+    use std::net::{TcpStream, ToSocketAddrs};
+    use std::time::Duration;
+
+    let bind = std::env::var("LIVECREDIT_BIND").unwrap_or_else(|_| "127.0.0.1:8080".into());
+    let port = bind.rsplit(':').next().unwrap_or("8080");
+    let Some(address) = format!("127.0.0.1:{port}")
+        .to_socket_addrs()
+        .ok()
+        .and_then(|mut a| a.next())
+    else {
+        return ExitCode::FAILURE;
+    };
+    let answer = (|| -> std::io::Result<String> {
+        let mut stream = TcpStream::connect_timeout(&address, Duration::from_secs(2))?;
+        stream.set_read_timeout(Some(Duration::from_secs(2)))?;
+        stream
+            .write_all(b"GET /readyz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")?;
+        let mut reply = String::new();
+        stream.read_to_string(&mut reply)?;
+        Ok(reply)
+    })();
+    match answer {
+        Ok(reply) if reply.starts_with("HTTP/1.1 200") => ExitCode::SUCCESS,
+        _ => ExitCode::FAILURE,
+    }
+}

@@ -1,0 +1,267 @@
+//! Settings read once from the environment and passed down (no global state).
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use rand::RngCore;
+
+/// Which database a URL points at.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    /// A file path (relative to the working directory, or absolute).
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl DatabaseUrl {
+    pub fn parse(url: &str) -> anyhow::Result<Self> {
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            if path.is_empty() {
+                bail!("LIVECREDIT_DATABASE_URL: sqlite:// needs a file path, e.g. sqlite://data/livecredit.db");
+            }
+            Ok(Self::Sqlite(PathBuf::from(path)))
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Self::Postgres(url.to_owned()))
+        } else {
+            bail!(
+                "LIVECREDIT_DATABASE_URL must start with sqlite:// or postgres:// (got {:?})",
+                redact(url)
+            )
+        }
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            Self::Sqlite(_) => "sqlite",
+            Self::Postgres(_) => "postgres",
+        }
+    }
+}
+
+/// Hides a password in a URL before it reaches a log line or an error.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let creds = &url[scheme_end + 3..at];
+            match creds.find(':') {
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme_end + 3],
+                    &creds[..colon],
+                    &url[at..]
+                ),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[derive(Clone)]
+pub struct Settings {
+    pub database_url: DatabaseUrl,
+    pub bind: String,
+    pub data_dir: PathBuf,
+    pub admin_email: Option<String>,
+    pub admin_password: Option<String>,
+    pub jwt_secret: Secret,
+    pub id_pepper: Secret,
+    pub calendar_path: Option<PathBuf>,
+    pub rate_limit_per_org: u32,
+    pub webhook_allow_private: bool,
+    /// Largest number of pooled database connections.
+    pub db_pool_size: u32,
+}
+
+/// A secret byte string whose `Debug` never prints it.
+#[derive(Clone)]
+pub struct Secret(Vec<u8>);
+
+impl Secret {
+    pub fn new(bytes: Vec<u8>) -> Self {
+        Self(bytes)
+    }
+    pub fn bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("database", &self.database_url.backend_name())
+            .field("bind", &self.bind)
+            .field("data_dir", &self.data_dir)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Reads one variable; empty counts as unset.
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn parse_bool(name: &str, value: Option<String>, default: bool) -> anyhow::Result<bool> {
+    match value.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        None => Ok(default),
+        Some("1" | "true" | "yes" | "on") => Ok(true),
+        Some("0" | "false" | "no" | "off") => Ok(false),
+        Some(other) => bail!("{name} must be true or false (got {other:?})"),
+    }
+}
+
+impl Settings {
+    /// Reads the environment. Secrets that are not configured are generated
+    /// once and kept in the data folder (see [`load_or_create_secret`]).
+    pub fn from_env() -> anyhow::Result<Self> {
+        let database_url = DatabaseUrl::parse(
+            &var("LIVECREDIT_DATABASE_URL").unwrap_or_else(|| "sqlite://data/livecredit.db".into()),
+        )?;
+        let data_dir = PathBuf::from(var("LIVECREDIT_DATA_DIR").unwrap_or_else(|| "data".into()));
+        let jwt_secret = match var("LIVECREDIT_JWT_SECRET") {
+            Some(s) if s.len() < 32 => bail!("LIVECREDIT_JWT_SECRET must be at least 32 bytes"),
+            Some(s) => Secret::new(s.into_bytes()),
+            None => load_or_create_secret(&data_dir, "jwt-secret", "LIVECREDIT_JWT_SECRET")?,
+        };
+        let id_pepper = match var("LIVECREDIT_ID_PEPPER") {
+            Some(s) if s.len() < 32 => bail!("LIVECREDIT_ID_PEPPER must be at least 32 bytes"),
+            Some(s) => Secret::new(s.into_bytes()),
+            None => load_or_create_secret(&data_dir, "id-pepper", "LIVECREDIT_ID_PEPPER")?,
+        };
+        let rate_limit_per_org = match var("LIVECREDIT_RATE_LIMIT_PER_ORG") {
+            None => 100,
+            Some(v) => v.trim().parse().with_context(|| {
+                format!("LIVECREDIT_RATE_LIMIT_PER_ORG must be a whole number (got {v:?})")
+            })?,
+        };
+        let db_pool_size = match var("LIVECREDIT_DB_POOL_SIZE") {
+            None => 16,
+            Some(v) => v
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|n| *n > 0)
+                .with_context(|| {
+                    format!("LIVECREDIT_DB_POOL_SIZE must be a positive number (got {v:?})")
+                })?,
+        };
+        Ok(Self {
+            database_url,
+            bind: var("LIVECREDIT_BIND").unwrap_or_else(|| "127.0.0.1:8080".into()),
+            data_dir,
+            admin_email: var("LIVECREDIT_ADMIN_EMAIL"),
+            admin_password: var("LIVECREDIT_ADMIN_PASSWORD"),
+            jwt_secret,
+            id_pepper,
+            calendar_path: var("LIVECREDIT_CALENDAR").map(PathBuf::from),
+            rate_limit_per_org,
+            webhook_allow_private: parse_bool(
+                "LIVECREDIT_WEBHOOK_ALLOW_PRIVATE",
+                var("LIVECREDIT_WEBHOOK_ALLOW_PRIVATE"),
+                false,
+            )?,
+            db_pool_size,
+        })
+    }
+}
+
+/// Returns the secret kept in `data_dir/name`, creating it (32 random bytes,
+/// hex, mode 0600) on first use. A warning says production should set `env_name`.
+pub fn load_or_create_secret(
+    data_dir: &Path,
+    name: &str,
+    env_name: &str,
+) -> anyhow::Result<Secret> {
+    let path = data_dir.join(name);
+    if let Ok(existing) = fs::read_to_string(&path) {
+        let trimmed = existing.trim();
+        if trimmed.len() >= 32 {
+            tracing::warn!(file = %path.display(), "{env_name} is not set; using the generated secret kept in the data folder. Set it in production.");
+            return Ok(Secret::new(trimmed.as_bytes().to_vec()));
+        }
+        bail!(
+            "{} is shorter than 32 bytes; delete it or set {env_name}",
+            path.display()
+        );
+    }
+    fs::create_dir_all(data_dir)
+        .with_context(|| format!("creating data folder {}", data_dir.display()))?;
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    let value = hex::encode(bytes);
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    match options.open(&path) {
+        Ok(mut file) => {
+            file.write_all(value.as_bytes())?;
+            file.sync_all()?;
+            tracing::warn!(file = %path.display(), "{env_name} is not set; generated a random secret and kept it in the data folder. Set it in production.");
+            Ok(Secret::new(value.into_bytes()))
+        }
+        // Another process created it between our read and our create: use theirs.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            load_or_create_secret(data_dir, name, env_name)
+        }
+        Err(e) => Err(e).with_context(|| format!("writing {}", path.display())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_urls_pick_the_backend() {
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://data/x.db").unwrap(),
+            DatabaseUrl::Sqlite("data/x.db".into())
+        );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite:///tmp/x.db").unwrap(),
+            DatabaseUrl::Sqlite("/tmp/x.db".into())
+        );
+        assert!(matches!(
+            DatabaseUrl::parse("postgres://u@h/db").unwrap(),
+            DatabaseUrl::Postgres(_)
+        ));
+        assert!(DatabaseUrl::parse("mysql://x").is_err());
+        assert!(DatabaseUrl::parse("sqlite://").is_err());
+    }
+
+    #[test]
+    fn redact_hides_passwords() {
+        assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+    }
+
+    #[test]
+    fn generated_secrets_are_kept_and_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = load_or_create_secret(dir.path(), "s", "X").unwrap();
+        let second = load_or_create_secret(dir.path(), "s", "X").unwrap();
+        assert_eq!(first.bytes(), second.bytes());
+        assert_eq!(first.bytes().len(), 64);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(dir.path().join("s"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+}

@@ -1,0 +1,270 @@
+//! Organizations, users, refresh tokens and login throttling.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::{login_throttle, organizations, refresh_tokens, users};
+use super::DbConn;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = organizations)]
+pub struct Organization {
+    pub id: String,
+    pub name: String,
+    pub kind: String,
+    pub region_code: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = users)]
+pub struct User {
+    pub id: String,
+    pub email: String,
+    pub password_hash: String,
+    pub role: String,
+    pub organization_id: String,
+    pub display_name: Option<String>,
+    pub disabled: bool,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = refresh_tokens)]
+pub struct RefreshToken {
+    pub id: String,
+    pub family_id: String,
+    pub user_id: String,
+    pub token_hash: String,
+    pub issued_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+    pub used_at: Option<NaiveDateTime>,
+    pub revoked_at: Option<NaiveDateTime>,
+}
+
+// ---- organizations ----
+
+pub fn insert_organization(conn: &mut DbConn, org: &Organization) -> QueryResult<()> {
+    diesel::insert_into(organizations::table)
+        .values(org)
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn find_organization(conn: &mut DbConn, id: &str) -> QueryResult<Option<Organization>> {
+    organizations::table
+        .find(id)
+        .select(Organization::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn find_organization_by_name(
+    conn: &mut DbConn,
+    name: &str,
+) -> QueryResult<Option<Organization>> {
+    organizations::table
+        .filter(organizations::name.eq(name))
+        .select(Organization::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// One page in id order (ids are UUIDv7, so this is creation order).
+pub fn list_organizations(
+    conn: &mut DbConn,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<Organization>> {
+    let mut query = organizations::table
+        .select(Organization::as_select())
+        .order(organizations::id)
+        .limit(limit)
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(organizations::id.gt(after.to_owned()));
+    }
+    query.load(conn)
+}
+
+// ---- users ----
+
+pub fn insert_user(conn: &mut DbConn, user: &User) -> QueryResult<()> {
+    diesel::insert_into(users::table)
+        .values(user)
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn find_user(conn: &mut DbConn, id: &str) -> QueryResult<Option<User>> {
+    users::table
+        .find(id)
+        .select(User::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn find_user_by_email(conn: &mut DbConn, email: &str) -> QueryResult<Option<User>> {
+    users::table
+        .filter(users::email.eq(email))
+        .select(User::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn list_users(conn: &mut DbConn, after: Option<&str>, limit: i64) -> QueryResult<Vec<User>> {
+    let mut query = users::table
+        .select(User::as_select())
+        .order(users::id)
+        .limit(limit)
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(users::id.gt(after.to_owned()));
+    }
+    query.load(conn)
+}
+
+pub fn any_admin_exists(conn: &mut DbConn) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        users::table.filter(users::role.eq("admin")),
+    ))
+    .get_result(conn)
+}
+
+pub fn update_user_role_and_state(
+    conn: &mut DbConn,
+    id: &str,
+    role: &str,
+    disabled: bool,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(users::table.find(id))
+        .set((
+            users::role.eq(role),
+            users::disabled.eq(disabled),
+            users::updated_at.eq(now),
+        ))
+        .execute(conn)
+}
+
+// ---- refresh tokens ----
+
+pub fn insert_refresh_token(conn: &mut DbConn, token: &RefreshToken) -> QueryResult<()> {
+    diesel::insert_into(refresh_tokens::table)
+        .values(token)
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn find_refresh_token_by_hash(
+    conn: &mut DbConn,
+    hash: &str,
+) -> QueryResult<Option<RefreshToken>> {
+    refresh_tokens::table
+        .filter(refresh_tokens::token_hash.eq(hash))
+        .select(RefreshToken::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Marks a token spent, but only if it is still live; returns whether this
+/// call was the one that spent it (two concurrent refreshes: one wins).
+pub fn spend_refresh_token(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> QueryResult<bool> {
+    let updated = diesel::update(
+        refresh_tokens::table
+            .find(id)
+            .filter(refresh_tokens::used_at.is_null())
+            .filter(refresh_tokens::revoked_at.is_null()),
+    )
+    .set(refresh_tokens::used_at.eq(now))
+    .execute(conn)?;
+    Ok(updated == 1)
+}
+
+pub fn revoke_refresh_family(
+    conn: &mut DbConn,
+    family_id: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(
+        refresh_tokens::table
+            .filter(refresh_tokens::family_id.eq(family_id))
+            .filter(refresh_tokens::revoked_at.is_null()),
+    )
+    .set(refresh_tokens::revoked_at.eq(now))
+    .execute(conn)
+}
+
+pub fn revoke_user_refresh_tokens(
+    conn: &mut DbConn,
+    user_id: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(
+        refresh_tokens::table
+            .filter(refresh_tokens::user_id.eq(user_id))
+            .filter(refresh_tokens::revoked_at.is_null()),
+    )
+    .set(refresh_tokens::revoked_at.eq(now))
+    .execute(conn)
+}
+
+// ---- login throttling ----
+
+/// Failures counted for `key` in the window that started at the returned time.
+pub fn throttle_state(conn: &mut DbConn, key: &str) -> QueryResult<Option<(i32, NaiveDateTime)>> {
+    login_throttle::table
+        .find(key)
+        .select((login_throttle::failures, login_throttle::window_started_at))
+        .first(conn)
+        .optional()
+}
+
+/// Counts one failure; a window older than `window_start_cutoff` starts over.
+pub fn record_login_failure(
+    conn: &mut DbConn,
+    key: &str,
+    now: NaiveDateTime,
+    window_start_cutoff: NaiveDateTime,
+) -> QueryResult<()> {
+    // Without a portable upsert: update, else insert, else (lost a race) update.
+    let bump = |conn: &mut DbConn| -> QueryResult<usize> {
+        diesel::update(login_throttle::table.find(key))
+            .set(login_throttle::failures.eq(login_throttle::failures + 1))
+            .execute(conn)
+    };
+    let restarted = diesel::update(
+        login_throttle::table
+            .find(key)
+            .filter(login_throttle::window_started_at.lt(window_start_cutoff)),
+    )
+    .set((
+        login_throttle::failures.eq(1),
+        login_throttle::window_started_at.eq(now),
+    ))
+    .execute(conn)?;
+    if restarted == 1 || bump(conn)? == 1 {
+        return Ok(());
+    }
+    let inserted = diesel::insert_into(login_throttle::table)
+        .values((
+            login_throttle::throttle_key.eq(key),
+            login_throttle::failures.eq(1),
+            login_throttle::window_started_at.eq(now),
+        ))
+        .execute(conn);
+    match inserted {
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) => bump(conn).map(drop),
+        other => other.map(drop),
+    }
+}
+
+pub fn clear_login_failures(conn: &mut DbConn, key: &str) -> QueryResult<()> {
+    diesel::delete(login_throttle::table.find(key))
+        .execute(conn)
+        .map(drop)
+}

@@ -1,0 +1,196 @@
+//! The data layer: one diesel connection type over SQLite and PostgreSQL,
+//! the pool, migrations, and one module per table family.
+
+pub mod accounts;
+pub mod schema;
+
+use std::time::Duration;
+
+use anyhow::Context;
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::prelude::*;
+use diesel::r2d2::{self, ManageConnection};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::config::DatabaseUrl;
+use crate::error::ApiResult;
+
+pub const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+
+/// A connection to either backend. Queries are written once against this
+/// type; only where the backends truly differ does code `match` on it.
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    Pg(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+/// Opens connections for the pool, choosing the backend from the URL and
+/// setting SQLite's per-connection pragmas.
+#[derive(Clone, Debug)]
+pub struct ConnectionFactory {
+    url: DatabaseUrl,
+}
+
+impl ConnectionFactory {
+    pub fn new(url: DatabaseUrl) -> Self {
+        Self { url }
+    }
+
+    pub fn establish(&self) -> ConnectionResult<DbConn> {
+        match &self.url {
+            DatabaseUrl::Postgres(url) => PgConnection::establish(url).map(DbConn::Pg),
+            DatabaseUrl::Sqlite(path) => {
+                let mut conn = SqliteConnection::establish(&path.to_string_lossy())?;
+                // WAL lets readers run beside the writer; FULL sync because
+                // this is a system of record; the busy timeout makes writers
+                // queue instead of failing.
+                conn.batch_execute(
+                    "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
+                     PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+                )
+                .map_err(ConnectionError::CouldntSetupConfiguration)?;
+                Ok(DbConn::Sqlite(conn))
+            }
+        }
+    }
+}
+
+impl ManageConnection for ConnectionFactory {
+    type Connection = DbConn;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConn, r2d2::Error> {
+        self.establish().map_err(r2d2::Error::ConnectionError)
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), r2d2::Error> {
+        conn.batch_execute("SELECT 1")
+            .map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConn) -> bool {
+        std::thread::panicking()
+            || <DbConn as Connection>::TransactionManager::is_broken_transaction_manager(conn)
+    }
+}
+
+pub type Pool = r2d2::Pool<ConnectionFactory>;
+
+/// The pool plus the facts about the backend that callers need.
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool,
+    backend: &'static str,
+}
+
+impl Db {
+    /// Opens the pool (creating the SQLite file's folder first). Does not
+    /// wait for PostgreSQL: a server that starts later is picked up by the pool.
+    pub fn open(url: &DatabaseUrl, max_size: u32) -> anyhow::Result<Self> {
+        if let DatabaseUrl::Sqlite(path) = url {
+            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent)
+                    .with_context(|| format!("creating database folder {}", parent.display()))?;
+            }
+        }
+        let pool = r2d2::Pool::builder()
+            .max_size(max_size)
+            .min_idle(Some(1))
+            .connection_timeout(Duration::from_secs(3))
+            .test_on_check_out(false)
+            .build_unchecked(ConnectionFactory::new(url.clone()));
+        Ok(Self {
+            pool,
+            backend: url.backend_name(),
+        })
+    }
+
+    pub fn backend(&self) -> &'static str {
+        self.backend
+    }
+
+    pub fn pool_state(&self) -> r2d2::State {
+        self.pool.state()
+    }
+
+    /// A connection for work on the current thread (CLI commands, migrations).
+    pub fn conn(&self) -> ApiResult<r2d2::PooledConnection<ConnectionFactory>> {
+        Ok(self.pool.get()?)
+    }
+
+    /// Runs `f` with a connection on actix's blocking thread pool.
+    pub async fn run<T, F>(&self, f: F) -> ApiResult<T>
+    where
+        F: FnOnce(&mut DbConn) -> ApiResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        actix_web::web::block(move || {
+            let mut conn = pool.get()?;
+            f(&mut conn)
+        })
+        .await?
+    }
+
+    /// Runs `f` inside a write transaction (see [`write_tx`]) on the blocking pool.
+    pub async fn write<T, F>(&self, f: F) -> ApiResult<T>
+    where
+        F: FnOnce(&mut DbConn) -> ApiResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.run(move |conn| write_tx(conn, f)).await
+    }
+
+    /// Runs pending migrations; returns how many ran.
+    pub fn migrate(&self) -> anyhow::Result<usize> {
+        let mut conn = self.pool.get().context("connecting to the database")?;
+        run_migrations(&mut conn)
+    }
+}
+
+pub fn run_migrations(conn: &mut DbConn) -> anyhow::Result<usize> {
+    let applied = match conn {
+        DbConn::Pg(c) => c.run_pending_migrations(PG_MIGRATIONS).map(|v| v.len()),
+        DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
+    };
+    applied.map_err(|e| anyhow::anyhow!("running migrations: {e}"))
+}
+
+/// A transaction for work that writes. On SQLite it starts with
+/// `BEGIN IMMEDIATE`, so the write lock is taken (waiting on the busy
+/// timeout) before anything is read — a deferred transaction that reads
+/// first can fail with SQLITE_BUSY when it later tries to write.
+pub fn write_tx<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    match conn {
+        DbConn::Pg(_) => conn.transaction(f),
+        DbConn::Sqlite(inner) => {
+            AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
+            // Nested inside the immediate transaction this is a savepoint.
+            let result = conn.transaction(f);
+            let DbConn::Sqlite(inner) = conn else {
+                unreachable!("the variant cannot change inside a transaction")
+            };
+            match result {
+                Ok(value) => {
+                    AnsiTransactionManager::commit_transaction(inner)?;
+                    Ok(value)
+                }
+                Err(e) => {
+                    AnsiTransactionManager::rollback_transaction(inner)?;
+                    Err(e)
+                }
+            }
+        }
+    }
+}
+
+/// True when the database answers a trivial query.
+pub fn ping(conn: &mut DbConn) -> bool {
+    conn.batch_execute("SELECT 1").is_ok()
+}

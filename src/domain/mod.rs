@@ -1,0 +1,6 @@
+//! The rules of the registry, free of HTTP and SQL so they can be tested exhaustively.
+
+pub mod accounts;
+pub mod calendar;
+pub mod identifiers;
+pub mod scoring;

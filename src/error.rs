@@ -1,0 +1,250 @@
+//! One error type for the whole API, rendered as `application/problem+json` (RFC 9457).
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
+
+/// One offending field of a request.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
+pub struct FieldError {
+    /// JSON path of the field, e.g. `password` or `accounts[1].handle`.
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// The body of every error response.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// A URI naming the kind of problem, e.g. `urn:livecredit:problem:validation-failed`.
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// Field-level errors (422 only; empty otherwise).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(required = false)]
+    pub errors: Vec<FieldError>,
+    /// Problem-specific members, e.g. `existing_subject_id` on a duplicate.
+    #[serde(flatten)]
+    #[schema(value_type = Object)]
+    pub extra: Map<String, Value>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("authentication required")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{detail}")]
+    Conflict {
+        detail: String,
+        extra: Map<String, Value>,
+    },
+    #[error("request body is larger than {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("validation failed")]
+    Validation(Vec<FieldError>),
+    #[error("{detail}")]
+    TooManyRequests {
+        detail: String,
+        retry_after_secs: u64,
+    },
+    #[error("{0}")]
+    Unavailable(String),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        Self::BadRequest(detail.into())
+    }
+    pub fn unauthorized(detail: impl Into<String>) -> Self {
+        Self::Unauthorized(detail.into())
+    }
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::Forbidden(detail.into())
+    }
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        Self::NotFound(detail.into())
+    }
+    pub fn conflict(detail: impl Into<String>) -> Self {
+        Self::Conflict {
+            detail: detail.into(),
+            extra: Map::new(),
+        }
+    }
+    /// A 409 with extra members in the problem body.
+    pub fn conflict_with(
+        detail: impl Into<String>,
+        extra: impl IntoIterator<Item = (&'static str, Value)>,
+    ) -> Self {
+        Self::Conflict {
+            detail: detail.into(),
+            extra: extra.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+        }
+    }
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Validation(vec![FieldError::new(field, message)])
+    }
+    pub fn unavailable() -> Self {
+        Self::Unavailable("the database is unavailable; retry shortly".into())
+    }
+
+    fn slug_and_title(&self) -> (&'static str, &'static str) {
+        match self {
+            Self::BadRequest(_) => ("malformed-request", "Malformed request"),
+            Self::Unauthorized(_) => ("unauthorized", "Authentication required"),
+            Self::Forbidden(_) => ("forbidden", "Not allowed for this role"),
+            Self::NotFound(_) => ("not-found", "Not found"),
+            Self::Conflict { .. } => ("conflict", "Conflict"),
+            Self::PayloadTooLarge { .. } => ("payload-too-large", "Request body too large"),
+            Self::UnsupportedMediaType(_) => ("unsupported-media-type", "Unsupported media type"),
+            Self::Validation(_) => ("validation-failed", "Validation failed"),
+            Self::TooManyRequests { .. } => ("rate-limited", "Too many requests"),
+            Self::Unavailable(_) => ("service-unavailable", "Service unavailable"),
+            Self::Internal(_) => ("internal", "Internal error"),
+        }
+    }
+
+    pub fn problem(&self) -> Problem {
+        let (slug, title) = self.slug_and_title();
+        let detail = match self {
+            Self::Unauthorized(d) => d.clone(),
+            Self::Validation(errors) => match errors.as_slice() {
+                [one] => format!("{}: {}", one.field, one.message),
+                _ => format!("{} fields are invalid", errors.len()),
+            },
+            // Internal details go to the log, never to the client.
+            Self::Internal(_) => "an internal error occurred; it has been logged".into(),
+            other => other.to_string(),
+        };
+        Problem {
+            problem_type: format!("urn:livecredit:problem:{slug}"),
+            title: title.into(),
+            status: self.status_code().as_u16(),
+            detail,
+            errors: match self {
+                Self::Validation(errors) => errors.clone(),
+                _ => Vec::new(),
+            },
+            extra: match self {
+                Self::Conflict { extra, .. } => extra.clone(),
+                _ => Map::new(),
+            },
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let Self::Internal(e) = self {
+            tracing::error!(error = format!("{e:#}"), "internal error");
+        }
+        let mut response = HttpResponse::build(self.status_code());
+        response.insert_header((header::CONTENT_TYPE, "application/problem+json"));
+        match self {
+            Self::TooManyRequests {
+                retry_after_secs, ..
+            } => {
+                response.insert_header((header::RETRY_AFTER, retry_after_secs.max(&1).to_string()));
+            }
+            Self::Unavailable(_) => {
+                response.insert_header((header::RETRY_AFTER, "5"));
+            }
+            Self::Unauthorized(_) => {
+                response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+            }
+            _ => {}
+        }
+        response.body(serde_json::to_vec(&self.problem()).unwrap_or_default())
+    }
+}
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(e: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind as Kind, Error};
+        match e {
+            Error::NotFound => Self::not_found("no such resource"),
+            Error::DatabaseError(Kind::UniqueViolation, info) => Self::conflict(format!(
+                "a record with the same unique value exists ({})",
+                info.message()
+            )),
+            Error::DatabaseError(Kind::ClosedConnection | Kind::SerializationFailure, _) => {
+                Self::unavailable()
+            }
+            Error::DatabaseError(Kind::Unknown, ref info) if is_transient(info.message()) => {
+                Self::unavailable()
+            }
+            other => Self::Internal(anyhow::Error::new(other)),
+        }
+    }
+}
+
+/// Messages of errors that go away by themselves: a busy SQLite file, a lost
+/// or refused PostgreSQL connection.
+fn is_transient(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    [
+        "database is locked",
+        "database is busy",
+        "server closed the connection",
+        "connection refused",
+        "could not connect",
+        "terminating connection",
+        "no connection to the server",
+        "the database system is",
+    ]
+    .iter()
+    .any(|needle| m.contains(needle))
+}
+
+impl From<diesel::r2d2::PoolError> for ApiError {
+    fn from(e: diesel::r2d2::PoolError) -> Self {
+        tracing::warn!(error = %e, "database pool could not hand out a connection");
+        Self::unavailable()
+    }
+}
+
+impl From<actix_web::error::BlockingError> for ApiError {
+    fn from(e: actix_web::error::BlockingError) -> Self {
+        Self::Internal(anyhow::anyhow!("blocking task failed: {e}"))
+    }
+}

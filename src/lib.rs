@@ -1,0 +1,14 @@
+//! livecredit: the credit blacklist registry for live-stream selling.
+//!
+//! Layers, top to bottom: `cli` → `app` (server, routes) → `api` (handlers) →
+//! `auth`, `audit` → `db` (diesel, both backends) ; `domain` holds the pure rules.
+
+pub mod api;
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod telemetry;

@@ -1,0 +1,304 @@
+//! `spawn_app`: a real server on port 0 with its own database, on either backend.
+
+use std::sync::OnceLock;
+
+use diesel::prelude::*;
+use livecredit::app::Application;
+use livecredit::config::{DatabaseUrl, Secret, Settings};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+pub const ADMIN_EMAIL: &str = "admin@livecredit.test";
+pub const PASSWORD: &str = "correct horse battery staple";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub backend: Backend,
+    #[allow(dead_code)] // for tests that reach into the database directly
+    pub database_url: DatabaseUrl,
+    pub admin_token: String,
+    _dir: tempfile::TempDir,
+    _pg: Option<PgDatabase>,
+}
+
+/// The PostgreSQL server to test against, if one answers.
+fn postgres_admin_url() -> Option<String> {
+    static URL: OnceLock<Option<String>> = OnceLock::new();
+    URL.get_or_init(|| {
+        let url = std::env::var("LIVECREDIT_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        match PgConnection::establish(&url) {
+            Ok(_) => Some(url),
+            Err(e) => {
+                if std::env::var("LIVECREDIT_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") {
+                    panic!("LIVECREDIT_REQUIRE_POSTGRES=1 but PostgreSQL at {url} does not answer: {e}");
+                }
+                eprintln!("PostgreSQL at {url} does not answer ({e}); skipping the PostgreSQL half of the tests");
+                None
+            }
+        }
+    })
+    .clone()
+}
+
+/// A database of its own for one test, dropped afterwards.
+pub struct PgDatabase {
+    admin_url: String,
+    pub name: String,
+    pub url: String,
+}
+
+impl PgDatabase {
+    fn create(admin_url: &str) -> Self {
+        let name = format!("lc_test_{}", uuid::Uuid::now_v7().simple());
+        let mut conn = PgConnection::establish(admin_url).expect("connect to PostgreSQL");
+        diesel::sql_query(format!("CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8'"))
+            .execute(&mut conn)
+            .expect("create test database");
+        let base = admin_url
+            .rsplit_once('/')
+            .map(|(b, _)| b)
+            .unwrap_or(admin_url);
+        Self {
+            admin_url: admin_url.to_owned(),
+            url: format!("{base}/{name}"),
+            name,
+        }
+    }
+
+    /// Drops the database now, cutting off every connection to it.
+    pub fn drop_now(&self) {
+        if let Ok(mut conn) = PgConnection::establish(&self.admin_url) {
+            let _ = diesel::sql_query(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ))
+            .execute(&mut conn);
+        }
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        self.drop_now();
+    }
+}
+
+pub fn settings_for(database_url: DatabaseUrl, dir: &std::path::Path) -> Settings {
+    Settings {
+        database_url,
+        bind: "127.0.0.1:0".into(),
+        data_dir: dir.join("data"),
+        admin_email: Some(ADMIN_EMAIL.into()),
+        admin_password: Some(PASSWORD.into()),
+        jwt_secret: Secret::new(b"test-jwt-secret-of-at-least-32-bytes!".to_vec()),
+        id_pepper: Secret::new(b"test-id-pepper-of-at-least-32-bytes!!".to_vec()),
+        calendar_path: None,
+        rate_limit_per_org: 0,
+        webhook_allow_private: true,
+        db_pool_size: 8,
+    }
+}
+
+/// Starts a server on `backend`, or returns None when PostgreSQL is not
+/// available (and not required).
+pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (database_url, pg) = match backend {
+        Backend::Sqlite => (DatabaseUrl::Sqlite(dir.path().join("test.db")), None),
+        Backend::Postgres => {
+            let pg = PgDatabase::create(&postgres_admin_url()?);
+            (DatabaseUrl::Postgres(pg.url.clone()), Some(pg))
+        }
+    };
+    let settings = settings_for(database_url.clone(), dir.path());
+    let app = Application::build(settings).await.expect("build app");
+    let address = format!("http://{}", app.address());
+    actix_web::rt::spawn(app.run_until_stopped());
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let mut app = TestApp {
+        address,
+        client,
+        backend,
+        database_url,
+        admin_token: String::new(),
+        _dir: dir,
+        _pg: pg,
+    };
+    app.admin_token = app.login(ADMIN_EMAIL, PASSWORD).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    Some(app)
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub fn pg(&self) -> Option<&PgDatabase> {
+        self._pg.as_ref()
+    }
+
+    /// Sends a request with an optional token and JSON body; parses any JSON reply.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let res = req.send().await.expect("request");
+        let status = res.status();
+        let headers = res.headers().clone();
+        let text = res.text().await.unwrap_or_default();
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Reply {
+        self.call(Method::GET, path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.call(Method::POST, path, Some(token), Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.call(Method::PATCH, path, Some(token), Some(body))
+            .await
+    }
+
+    pub async fn try_login(&self, email: &str, password: &str) -> Reply {
+        self.call(
+            Method::POST,
+            "/v1/auth/login",
+            None,
+            Some(json!({"email": email, "password": password})),
+        )
+        .await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Value {
+        let reply = self.try_login(email, password).await;
+        assert_eq!(reply.status, 200, "login {email}: {:?}", reply.body);
+        reply.body
+    }
+
+    pub async fn create_org(&self, name: &str, kind: &str) -> String {
+        let r = self
+            .post(
+                "/v1/organizations",
+                &self.admin_token,
+                json!({"name": name, "kind": kind}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{:?}", r.body);
+        r.body["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Creates a user in a new organization of the fitting kind; returns (user id, access token).
+    pub async fn user_with_role(&self, role: &str) -> (String, String) {
+        let kind = match role {
+            "platform" => "platform",
+            "auditor" => "consumer_association",
+            _ => "regulator",
+        };
+        let suffix = uuid::Uuid::now_v7().simple().to_string();
+        let org = self.create_org(&format!("{role} org {suffix}"), kind).await;
+        let email = format!("{role}-{suffix}@livecredit.test");
+        let r = self
+            .post(
+                "/v1/users",
+                &self.admin_token,
+                json!({"email": email, "password": PASSWORD, "role": role, "organization_id": org}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{:?}", r.body);
+        let token = self.login(&email, PASSWORD).await["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        (r.body["id"].as_str().unwrap().to_owned(), token)
+    }
+}
+
+/// Asserts a problem+json answer with the given status.
+pub fn assert_problem(reply: &Reply, status: u16) {
+    assert_eq!(reply.status.as_u16(), status, "body: {:?}", reply.body);
+    let content_type = reply
+        .headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    assert_eq!(content_type, "application/problem+json", "status {status}");
+    assert_eq!(reply.body["status"], status);
+    assert!(
+        reply.body["type"].is_string()
+            && reply.body["title"].is_string()
+            && reply.body["detail"].is_string()
+    );
+}
+
+/// Asserts a 422 whose `errors` name `field`.
+pub fn assert_invalid_field(reply: &Reply, field: &str) {
+    assert_problem(reply, 422);
+    let fields: Vec<&str> = reply.body["errors"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|e| e["field"].as_str()).collect())
+        .unwrap_or_default();
+    assert!(fields.contains(&field), "expected {field} among {fields:?}");
+}
+
+/// Runs one async test body on SQLite and on PostgreSQL.
+#[macro_export]
+macro_rules! both_backends {
+    ($name:ident, $body:path) => {
+        mod $name {
+            use super::*;
+            #[actix_web::test]
+            async fn sqlite() {
+                let app = $crate::helpers::spawn_app($crate::helpers::Backend::Sqlite)
+                    .await
+                    .unwrap();
+                $body(app).await;
+            }
+            #[actix_web::test]
+            async fn postgres() {
+                if let Some(app) =
+                    $crate::helpers::spawn_app($crate::helpers::Backend::Postgres).await
+                {
+                    $body(app).await;
+                }
+            }
+        }
+    };
+}

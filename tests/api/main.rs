@@ -1,0 +1,9 @@
+//! Black-box tests: a real server per test, real HTTP, on SQLite and PostgreSQL.
+
+mod accounts;
+mod auth;
+mod errors;
+mod helpers;
+mod ops;
+mod project;
+mod roles;

@@ -1,0 +1,112 @@
+//! Every route of the app against every role and no token. A route missing
+//! from `RULES` fails the suite: each new route must state who may call it.
+
+use reqwest::Method;
+use serde_json::json;
+
+use crate::both_backends;
+use crate::helpers::*;
+
+#[derive(Clone, Copy, Debug)]
+enum Access {
+    /// No token needed.
+    Public,
+    /// Any signed-in user.
+    Anyone,
+    /// Only these roles.
+    Roles(&'static [&'static str]),
+}
+use Access::*;
+
+const ADMIN: &[&str] = &["admin"];
+
+const RULES: &[(&str, &str, Access)] = &[
+    ("get", "/healthz", Public),
+    ("get", "/readyz", Public),
+    ("get", "/metrics", Public),
+    ("post", "/v1/auth/login", Public),
+    ("post", "/v1/auth/refresh", Public),
+    ("post", "/v1/auth/logout", Anyone),
+    ("get", "/v1/me", Anyone),
+    ("post", "/v1/organizations", Roles(ADMIN)),
+    ("get", "/v1/organizations", Roles(ADMIN)),
+    ("post", "/v1/users", Roles(ADMIN)),
+    ("get", "/v1/users", Roles(ADMIN)),
+    ("patch", "/v1/users/{id}", Roles(ADMIN)),
+];
+
+const ROLES: [&str; 4] = ["admin", "regulator", "platform", "auditor"];
+
+fn operations() -> Vec<(String, String)> {
+    let spec: serde_json::Value = serde_json::from_str(&livecredit::api::openapi_json()).unwrap();
+    let mut ops = Vec::new();
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            ops.push((method.clone(), path.clone()));
+        }
+    }
+    ops
+}
+
+#[test]
+fn every_route_has_an_access_rule() {
+    for (method, path) in operations() {
+        assert!(
+            RULES.iter().any(|(m, p, _)| *m == method && *p == path),
+            "{method} {path} has no rule in tests/api/roles.rs"
+        );
+    }
+}
+
+async fn every_route_enforces_its_roles(app: TestApp) {
+    let mut tokens = vec![("admin", app.admin_token.clone())];
+    for role in &ROLES[1..] {
+        tokens.push((role, app.user_with_role(role).await.1));
+    }
+    for (method, path) in operations() {
+        let (_, _, access) = RULES
+            .iter()
+            .find(|(m, p, _)| *m == method && *p == path)
+            .copied()
+            .unwrap();
+        let concrete = path.replace("{id}", "00000000-0000-7000-8000-000000000000");
+        let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+        let body = (method != Method::GET && method != Method::DELETE).then(|| json!({}));
+        let anonymous = app
+            .call(method.clone(), &concrete, None, body.clone())
+            .await;
+        assert!(
+            anonymous.status.as_u16() < 500,
+            "{method} {path} anonymous: {}",
+            anonymous.status
+        );
+        if !matches!(access, Public) {
+            assert_eq!(anonymous.status, 401, "{method} {path} without a token");
+        }
+        for (role, token) in &tokens {
+            let reply = app
+                .call(method.clone(), &concrete, Some(token), body.clone())
+                .await;
+            let status = reply.status.as_u16();
+            assert!(status < 500, "{method} {path} as {role}: {status}");
+            let allowed = match access {
+                Public | Anyone => true,
+                Roles(roles) => roles.contains(role),
+            };
+            if allowed {
+                assert!(
+                    status != 401 && status != 403,
+                    "{method} {path} as {role}: {status} {:?}",
+                    reply.body
+                );
+            } else {
+                assert_eq!(status, 403, "{method} {path} as {role}");
+                assert_problem(&reply, 403);
+            }
+        }
+    }
+}
+both_backends!(
+    every_route_enforces_its_roles,
+    every_route_enforces_its_roles
+);
