@@ -3,4 +3,6 @@
 pub mod accounts;
 pub mod calendar;
 pub mod identifiers;
+pub mod names;
+pub mod procedure;
 pub mod scoring;
