@@ -11,6 +11,7 @@ use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::api::{self, auth::DecoyHash, json};
+use crate::audit::{self, Actor, Event};
 use crate::auth::{password, TokenService};
 use crate::config::Settings;
 use crate::db::{accounts, write_tx, Db, DbConn};
@@ -52,6 +53,7 @@ impl Application {
         let metrics = web::Data::new(Metrics::new()?);
         let decoy = web::Data::new(DecoyHash(decoy));
         let settings = web::Data::new(settings);
+        crate::jobs::spawn(db.get_ref().clone());
 
         let server = HttpServer::new(move || {
             App::new()
@@ -105,6 +107,16 @@ pub fn system_organization(conn: &mut DbConn) -> ApiResult<String> {
         created_at: Utc::now().naive_utc(),
     };
     accounts::insert_organization(conn, &org)?;
+    audit::append(
+        conn,
+        &Actor::system(),
+        Event {
+            action: "organization.created",
+            target_type: "organization",
+            target_id: &org.id,
+            details: serde_json::json!({"name": org.name, "kind": org.kind, "via": "system"}),
+        },
+    )?;
     Ok(org.id)
 }
 
@@ -132,18 +144,27 @@ async fn bootstrap_admin(db: &Db, settings: &Settings) -> anyhow::Result<()> {
             }
             let org_id = system_organization(conn)?;
             let now = Utc::now().naive_utc();
-            accounts::insert_user(
+            let user = accounts::User {
+                id: uuid::Uuid::now_v7().to_string(),
+                email: email.as_str().into(),
+                password_hash: hash,
+                role: Role::Admin.as_str().into(),
+                organization_id: org_id,
+                display_name: Some("Administrator".into()),
+                disabled: false,
+                created_at: now,
+                updated_at: now,
+            };
+            accounts::insert_user(conn, &user)?;
+            audit::append(
                 conn,
-                &accounts::User {
-                    id: uuid::Uuid::now_v7().to_string(),
-                    email: email.as_str().into(),
-                    password_hash: hash,
-                    role: Role::Admin.as_str().into(),
-                    organization_id: org_id,
-                    display_name: Some("Administrator".into()),
-                    disabled: false,
-                    created_at: now,
-                    updated_at: now,
+                &Actor::system(),
+                Event {
+                    action: "user.created",
+                    target_type: "user",
+                    target_id: &user.id,
+                    details: serde_json::json!({"email": user.email, "role": user.role,
+                        "organization_id": user.organization_id, "via": "LIVECREDIT_ADMIN_EMAIL"}),
                 },
             )?;
             Ok(true)

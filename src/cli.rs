@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 use crate::api::users::{insert_checked, NewUser};
 use crate::app::{system_organization, Application};
+use crate::audit::{self, Actor, Event};
 use crate::config::Settings;
 use crate::db::{write_tx, Db};
 use crate::domain::accounts::Role;
@@ -36,8 +37,19 @@ enum Command {
     },
     /// Print the OpenAPI document.
     Openapi,
+    /// The audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Exit 0 when the local service answers `/readyz` (for container health checks).
     Healthcheck,
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Recompute the hash chain; exit 1 and name the first bad entry when it is broken.
+    Verify,
 }
 
 #[derive(Subcommand)]
@@ -89,6 +101,28 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Openapi => print!("{}", crate::api::openapi_json()),
         Command::Healthcheck => return Ok(healthcheck()),
+        Command::Audit {
+            command: AuditCommand::Verify,
+        } => {
+            let settings = Settings::from_env()?;
+            let db = Db::open(&settings.database_url, 1)?;
+            db.migrate()?;
+            let mut conn = db.conn().map_err(describe)?;
+            let verdict = audit::verify(&mut conn)?;
+            println!("{}", serde_json::to_string_pretty(&verdict)?);
+            if !verdict.valid {
+                eprintln!(
+                    "audit chain broken at entry {} ({} entries verified before it)",
+                    verdict.first_bad_seq.unwrap_or_default(),
+                    verdict.entries
+                );
+                return Ok(ExitCode::FAILURE);
+            }
+            eprintln!(
+                "audit chain intact: {} entries, head {}",
+                verdict.entries, verdict.head_hash
+            );
+        }
         Command::User {
             command:
                 UserCommand::Create {
@@ -117,7 +151,22 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let new = NewUser::parse(&email, password, role, organization_id, display_name)
                 .map_err(describe)?;
             let user = new.into_user()?;
-            write_tx(&mut conn, |c| insert_checked(c, &user)).map_err(describe)?;
+            write_tx(&mut conn, |c| {
+                insert_checked(c, &user)?;
+                audit::append(
+                    c,
+                    &Actor::system(),
+                    Event {
+                        action: "user.created",
+                        target_type: "user",
+                        target_id: &user.id,
+                        details: serde_json::json!({"email": user.email, "role": user.role,
+                            "organization_id": user.organization_id, "via": "cli"}),
+                    },
+                )?;
+                Ok(())
+            })
+            .map_err(describe)?;
             println!("{}", user.id);
         }
     }

@@ -3,10 +3,12 @@
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use chrono::{Duration, Utc};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use utoipa::ToSchema;
 
 use super::json::ApiJson;
 use super::users::UserView;
+use crate::audit::{self, Actor, Event};
 use crate::auth::password;
 use crate::auth::tokens::{self, TokenService, ACCESS_TOKEN_SECONDS, REFRESH_TOKEN_DAYS};
 use crate::auth::Authenticated;
@@ -147,6 +149,7 @@ pub async fn login(
     let user = user.filter(|u| password_ok && !u.disabled);
 
     let tokens = tokens.clone();
+    let address = client_address(&req);
     db.run(move |conn| {
         let now = Utc::now().naive_utc();
         let cutoff = now - Duration::seconds(THROTTLE_WINDOW_SECONDS);
@@ -154,11 +157,36 @@ pub async fn login(
             None => {
                 accounts::record_login_failure(conn, &account_key, now, cutoff)?;
                 accounts::record_login_failure(conn, &address_key, now, cutoff)?;
+                write_tx(conn, |conn| {
+                    audit::append(
+                        conn,
+                        &Actor::system(),
+                        Event {
+                            action: "auth.login_failed",
+                            target_type: "account",
+                            target_id: &email,
+                            details: json!({"address": address}),
+                        },
+                    )
+                })?;
                 Err(wrong_credentials())
             }
             Some(user) => {
                 accounts::clear_login_failures(conn, &account_key)?;
-                write_tx(conn, |conn| issue_pair(conn, &tokens, &user, None))
+                write_tx(conn, |conn| {
+                    let pair = issue_pair(conn, &tokens, &user, None)?;
+                    audit::append(
+                        conn,
+                        &Actor::user(&user.id, &user.organization_id),
+                        Event {
+                            action: "auth.login",
+                            target_type: "user",
+                            target_id: &user.id,
+                            details: json!({"address": address}),
+                        },
+                    )?;
+                    Ok(pair)
+                })
             }
         }
     })
@@ -256,6 +284,16 @@ pub async fn logout(
         if let Some(stored) = accounts::find_refresh_token_by_hash(conn, &hash)? {
             if stored.user_id == caller.id {
                 accounts::revoke_refresh_family(conn, &stored.family_id, Utc::now().naive_utc())?;
+                audit::append(
+                    conn,
+                    &Actor::user(&caller.id, &caller.organization_id),
+                    Event {
+                        action: "auth.logout",
+                        target_type: "user",
+                        target_id: &caller.id,
+                        details: json!({"family_id": stored.family_id}),
+                    },
+                )?;
             }
         }
         Ok(())

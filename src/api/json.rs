@@ -14,9 +14,18 @@ use crate::error::{ApiError, FieldError};
 /// Largest request body accepted anywhere.
 pub const BODY_LIMIT: usize = 2 * 1024 * 1024;
 
-/// A JSON request body, parsed strictly.
+/// A JSON request body, parsed strictly; the raw bytes are kept for the
+/// idempotency fingerprint.
 #[derive(Debug)]
-pub struct ApiJson<T>(pub T);
+pub struct ApiJson<T>(pub T, web::Bytes);
+
+impl<T> ApiJson<T> {
+    /// SHA-256 of the body's canonical JSON (key order and spacing do not matter).
+    pub fn fingerprint(&self) -> String {
+        let value: serde_json::Value = serde_json::from_slice(&self.1).unwrap_or_default();
+        super::idempotency::fingerprint(&value)
+    }
+}
 
 fn is_json(req: &HttpRequest) -> bool {
     let Some(value) = req
@@ -115,7 +124,8 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
             if body.is_empty() {
                 return Err(ApiError::bad_request("the request needs a JSON body"));
             }
-            parse_json(&body).map(ApiJson)
+            let body = body.freeze();
+            parse_json(&body).map(|value| ApiJson(value, body))
         })
     }
 }

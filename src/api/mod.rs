@@ -1,11 +1,15 @@
 //! The HTTP API: one module per resource, the route table and the OpenAPI document.
 
+pub mod audit;
 pub mod auth;
+pub mod idempotency;
 pub mod json;
 pub mod ops;
 pub mod organizations;
 pub mod pagination;
+pub mod subjects;
 pub mod users;
+pub mod violations;
 
 use actix_web::{web, HttpResponse};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
@@ -54,7 +58,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(organizations::list_organizations)
         .service(users::create_user)
         .service(users::list_users)
-        .service(users::update_user);
+        .service(users::update_user)
+        .service(subjects::create_subject)
+        .service(subjects::list_subjects)
+        .service(subjects::get_subject)
+        .service(subjects::update_subject)
+        .service(subjects::change_identifier)
+        .service(violations::record_violation)
+        .service(violations::list_violations)
+        .service(violations::get_violation)
+        .service(violations::revoke_violation)
+        .service(audit::list_audit)
+        .service(audit::verify_audit);
 }
 
 /// Unknown routes get a problem+json 404 like everything else.
@@ -87,6 +102,11 @@ impl Modify for BearerAuth {
         auth::login, auth::refresh, auth::logout, auth::me,
         organizations::create_organization, organizations::list_organizations,
         users::create_user, users::list_users, users::update_user,
+        subjects::create_subject, subjects::list_subjects, subjects::get_subject,
+        subjects::update_subject, subjects::change_identifier,
+        violations::record_violation, violations::list_violations, violations::get_violation,
+        violations::revoke_violation,
+        audit::list_audit, audit::verify_audit,
     ),
     components(responses(BadRequest, Unauthorized, Forbidden, NotFound, Conflict, Unprocessable, TooManyRequests)),
     modifiers(&BearerAuth),
@@ -95,6 +115,9 @@ impl Modify for BearerAuth {
         (name = "auth", description = "Login, token refresh and logout"),
         (name = "organizations", description = "Regulators, platforms and consumer associations (admin)"),
         (name = "users", description = "Accounts and roles (admin)"),
+        (name = "subjects", description = "Anchors and merchants (regulators write; admins and auditors read)"),
+        (name = "violations", description = "Violations: append-only, revocable with a reason"),
+        (name = "audit", description = "The hash-chained audit log (auditors, admins)"),
     )
 )]
 pub struct ApiDoc;

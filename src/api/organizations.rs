@@ -3,10 +3,13 @@
 use actix_web::{get, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use utoipa::ToSchema;
 
+use super::idempotency::{self, IdempotencyKey};
 use super::json::ApiJson;
 use super::pagination::{page_of, PageParams};
+use crate::audit::{self, Actor, Event};
 use crate::auth::Admin;
 use crate::db::accounts::{self, Organization};
 use crate::db::Db;
@@ -82,6 +85,7 @@ impl CreateOrganization {
 /// Create an organization.
 #[utoipa::path(post, path = "/v1/organizations", tag = "organizations", operation_id = "createOrganization",
     request_body = CreateOrganization, security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response")),
     responses(
         (status = 201, description = "Created", body = OrganizationView),
         (status = 400, response = crate::api::BadRequest),
@@ -92,24 +96,35 @@ impl CreateOrganization {
     ))]
 #[post("/v1/organizations")]
 pub async fn create_organization(
-    _admin: Admin,
+    Admin(admin): Admin,
+    key: IdempotencyKey,
     body: ApiJson<CreateOrganization>,
     db: web::Data<Db>,
 ) -> ApiResult<HttpResponse> {
+    let fingerprint = body.fingerprint();
     let org = body.0.validate()?;
-    let org = db
-        .write(move |conn| {
-            if let Some(existing) = accounts::find_organization_by_name(conn, &org.name)? {
-                return Err(ApiError::conflict_with(
-                    "an organization with this name exists",
-                    [("existing_organization_id", existing.id.into())],
-                ));
-            }
-            accounts::insert_organization(conn, &org)?;
-            Ok(org)
-        })
-        .await?;
-    Ok(HttpResponse::Created().json(OrganizationView::from(org)))
+    let actor = Actor::user(&admin.id, &admin.organization_id);
+    idempotency::create(&db, &admin, key, fingerprint, move |conn| {
+        if let Some(existing) = accounts::find_organization_by_name(conn, &org.name)? {
+            return Err(ApiError::conflict_with(
+                "an organization with this name exists",
+                [("existing_organization_id", existing.id.into())],
+            ));
+        }
+        accounts::insert_organization(conn, &org)?;
+        audit::append(
+            conn,
+            &actor,
+            Event {
+                action: "organization.created",
+                target_type: "organization",
+                target_id: &org.id,
+                details: json!({"name": org.name, "kind": org.kind, "region_code": org.region_code}),
+            },
+        )?;
+        serde_json::to_value(OrganizationView::from(org)).map_err(|e| ApiError::Internal(e.into()))
+    })
+    .await
 }
 
 /// List organizations.

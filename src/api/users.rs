@@ -3,10 +3,13 @@
 use actix_web::{get, patch, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use utoipa::ToSchema;
 
+use super::idempotency::{self, IdempotencyKey};
 use super::json::ApiJson;
 use super::pagination::{page_of, PageParams};
+use crate::audit::{self, Actor, Event};
 use crate::auth::{password, Admin};
 use crate::db::accounts::{self, User};
 use crate::db::{Db, DbConn};
@@ -156,6 +159,7 @@ pub fn insert_checked(conn: &mut DbConn, user: &User) -> ApiResult<()> {
 /// Create a user.
 #[utoipa::path(post, path = "/v1/users", tag = "users", operation_id = "createUser",
     request_body = CreateUser, security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response")),
     responses(
         (status = 201, description = "Created", body = UserView),
         (status = 400, response = crate::api::BadRequest),
@@ -166,10 +170,13 @@ pub fn insert_checked(conn: &mut DbConn, user: &User) -> ApiResult<()> {
     ))]
 #[post("/v1/users")]
 pub async fn create_user(
-    _admin: Admin,
+    Admin(admin): Admin,
+    key: IdempotencyKey,
     body: ApiJson<CreateUser>,
     db: web::Data<Db>,
 ) -> ApiResult<HttpResponse> {
+    // The password is part of the body: only its hash reaches the fingerprint.
+    let fingerprint = body.fingerprint();
     let b = body.0;
     let new = NewUser::parse(
         &b.email,
@@ -179,13 +186,22 @@ pub async fn create_user(
         b.display_name,
     )?;
     let user = web::block(move || new.into_user()).await??;
-    let user = db
-        .write(move |conn| {
-            insert_checked(conn, &user)?;
-            Ok(user)
-        })
-        .await?;
-    Ok(HttpResponse::Created().json(UserView::from(user)))
+    let actor = Actor::user(&admin.id, &admin.organization_id);
+    idempotency::create(&db, &admin, key, fingerprint, move |conn| {
+        insert_checked(conn, &user)?;
+        audit::append(
+            conn,
+            &actor,
+            Event {
+                action: "user.created",
+                target_type: "user",
+                target_id: &user.id,
+                details: json!({"email": user.email, "role": user.role, "organization_id": user.organization_id}),
+            },
+        )?;
+        serde_json::to_value(UserView::from(user)).map_err(|e| ApiError::Internal(e.into()))
+    })
+    .await
 }
 
 /// List users.
@@ -278,6 +294,19 @@ pub async fn update_user(
             let disabled = change.disabled.unwrap_or(user.disabled);
             let now = Utc::now().naive_utc();
             accounts::update_user_role_and_state(conn, &user.id, &role, disabled, now)?;
+            audit::append(
+                conn,
+                &Actor::user(&admin.id, &admin.organization_id),
+                Event {
+                    action: "user.updated",
+                    target_type: "user",
+                    target_id: &user.id,
+                    details: json!({
+                        "role": {"from": user.role, "to": role},
+                        "disabled": {"from": user.disabled, "to": disabled},
+                    }),
+                },
+            )?;
             if disabled != user.disabled || role != user.role {
                 // Access tokens die on their next use (the extractor re-reads
                 // the user); refresh tokens die here.

@@ -2,6 +2,8 @@
 //! the pool, migrations, and one module per table family.
 
 pub mod accounts;
+pub mod idempotency;
+pub mod registry;
 pub mod schema;
 
 use std::time::Duration;
@@ -24,6 +26,19 @@ pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/
 pub enum DbConn {
     Pg(PgConnection),
     Sqlite(SqliteConnection),
+}
+
+/// A multi-row insert. diesel's MultiConnection cannot express one, so this
+/// writes the same statement once per backend.
+#[macro_export]
+macro_rules! insert_rows {
+    ($conn:expr, $table:expr, $rows:expr) => {{
+        use diesel::RunQueryDsl;
+        match $conn {
+            $crate::db::DbConn::Pg(c) => diesel::insert_into($table).values($rows).execute(c),
+            $crate::db::DbConn::Sqlite(c) => diesel::insert_into($table).values($rows).execute(c),
+        }
+    }};
 }
 
 /// Opens connections for the pool, choosing the backend from the URL and

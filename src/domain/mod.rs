@@ -5,4 +5,5 @@ pub mod calendar;
 pub mod identifiers;
 pub mod names;
 pub mod procedure;
+pub mod registry;
 pub mod scoring;

@@ -21,7 +21,6 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub backend: Backend,
-    #[allow(dead_code)] // for tests that reach into the database directly
     pub database_url: DatabaseUrl,
     pub admin_token: String,
     _dir: tempfile::TempDir,
@@ -161,11 +160,11 @@ impl TestApp {
     pub async fn call(
         &self,
         method: Method,
-        path: &str,
+        path: impl AsRef<str>,
         token: Option<&str>,
         body: Option<Value>,
     ) -> Reply {
-        let mut req = self.client.request(method, self.url(path));
+        let mut req = self.client.request(method, self.url(path.as_ref()));
         if let Some(token) = token {
             req = req.bearer_auth(token);
         }
@@ -184,15 +183,15 @@ impl TestApp {
         }
     }
 
-    pub async fn get(&self, path: &str, token: &str) -> Reply {
+    pub async fn get(&self, path: impl AsRef<str>, token: &str) -> Reply {
         self.call(Method::GET, path, Some(token), None).await
     }
 
-    pub async fn post(&self, path: &str, token: &str, body: Value) -> Reply {
+    pub async fn post(&self, path: impl AsRef<str>, token: &str, body: Value) -> Reply {
         self.call(Method::POST, path, Some(token), Some(body)).await
     }
 
-    pub async fn patch(&self, path: &str, token: &str, body: Value) -> Reply {
+    pub async fn patch(&self, path: impl AsRef<str>, token: &str, body: Value) -> Reply {
         self.call(Method::PATCH, path, Some(token), Some(body))
             .await
     }
@@ -301,4 +300,54 @@ macro_rules! both_backends {
             }
         }
     };
+}
+
+/// A valid 18-character resident ID built from its first 17 characters.
+pub fn resident_id(first17: &str) -> String {
+    let c = livecredit::domain::identifiers::ResidentId::check_char(first17).expect("17 digits");
+    format!("{first17}{c}")
+}
+
+/// A valid USCC built from its first 17 characters.
+pub fn uscc(first17: &str) -> String {
+    let c = livecredit::domain::identifiers::Uscc::check_char(first17).expect("17 USCC characters");
+    format!("{first17}{c}")
+}
+
+impl TestApp {
+    /// Registers a subject as `token`'s regulator; returns its id.
+    pub async fn create_subject(&self, token: &str, body: Value) -> String {
+        let r = self.post("/v1/subjects", token, body).await;
+        assert_eq!(r.status, 201, "{:?}", r.body);
+        r.body["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Records a violation; returns its id.
+    pub async fn record_violation(&self, token: &str, subject_id: &str, body: Value) -> String {
+        let r = self
+            .post(
+                &format!("/v1/subjects/{subject_id}/violations"),
+                token,
+                body,
+            )
+            .await;
+        assert_eq!(r.status, 201, "{:?}", r.body);
+        r.body["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Runs SQL directly against the test's database (for tamper tests).
+    pub fn execute_sql(&self, sql: &str) -> usize {
+        use diesel::RunQueryDsl;
+        match &self.database_url {
+            DatabaseUrl::Sqlite(path) => {
+                let mut conn =
+                    diesel::SqliteConnection::establish(&path.to_string_lossy()).unwrap();
+                diesel::sql_query(sql).execute(&mut conn).unwrap()
+            }
+            DatabaseUrl::Postgres(url) => {
+                let mut conn = PgConnection::establish(url).unwrap();
+                diesel::sql_query(sql).execute(&mut conn).unwrap()
+            }
+        }
+    }
 }

@@ -1,9 +1,12 @@
 //! Black-box tests: a real server per test, real HTTP, on SQLite and PostgreSQL.
 
 mod accounts;
+mod audit;
 mod auth;
 mod errors;
 mod helpers;
 mod ops;
 mod project;
 mod roles;
+mod subjects;
+mod violations;

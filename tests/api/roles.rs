@@ -19,6 +19,9 @@ enum Access {
 use Access::*;
 
 const ADMIN: &[&str] = &["admin"];
+const REGULATOR: &[&str] = &["regulator"];
+const READERS: &[&str] = &["admin", "regulator", "auditor"];
+const AUDIT: &[&str] = &["admin", "auditor"];
 
 const RULES: &[(&str, &str, Access)] = &[
     ("get", "/healthz", Public),
@@ -33,6 +36,17 @@ const RULES: &[(&str, &str, Access)] = &[
     ("post", "/v1/users", Roles(ADMIN)),
     ("get", "/v1/users", Roles(ADMIN)),
     ("patch", "/v1/users/{id}", Roles(ADMIN)),
+    ("post", "/v1/subjects", Roles(REGULATOR)),
+    ("get", "/v1/subjects", Roles(READERS)),
+    ("get", "/v1/subjects/{id}", Roles(READERS)),
+    ("patch", "/v1/subjects/{id}", Roles(REGULATOR)),
+    ("post", "/v1/subjects/{id}/identifiers", Roles(REGULATOR)),
+    ("post", "/v1/subjects/{id}/violations", Roles(REGULATOR)),
+    ("get", "/v1/subjects/{id}/violations", Roles(READERS)),
+    ("get", "/v1/violations/{id}", Roles(READERS)),
+    ("post", "/v1/violations/{id}/revoke", Roles(REGULATOR)),
+    ("get", "/v1/audit", Roles(AUDIT)),
+    ("get", "/v1/audit/verify", Roles(AUDIT)),
 ];
 
 const ROLES: [&str; 4] = ["admin", "regulator", "platform", "auditor"];

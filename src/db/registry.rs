@@ -1,0 +1,377 @@
+//! Subjects (with names, aliases and accounts) and violations (with evidence).
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use super::schema::{subject_accounts, subject_names, subjects, violation_evidence, violations};
+use super::DbConn;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = subjects, treat_none_as_default_value = false)]
+pub struct Subject {
+    pub id: String,
+    pub kind: String,
+    pub name: String,
+    pub region_code: Option<String>,
+    pub id_number_hash: Option<String>,
+    pub id_number_masked: Option<String>,
+    pub uscc: Option<String>,
+    pub created_by: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = subject_accounts, treat_none_as_default_value = false)]
+pub struct SubjectAccount {
+    pub subject_id: String,
+    pub account_key: String,
+    pub platform: String,
+    pub handle: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = subject_names, treat_none_as_default_value = false)]
+pub struct SubjectName {
+    pub subject_id: String,
+    pub position: i32,
+    pub name: String,
+}
+
+/// A subject with its aliases and accounts.
+#[derive(Debug, Clone)]
+pub struct SubjectRecord {
+    pub subject: Subject,
+    pub aliases: Vec<String>,
+    pub accounts: Vec<SubjectAccount>,
+}
+
+pub fn insert_subject(conn: &mut DbConn, subject: &Subject) -> QueryResult<()> {
+    diesel::insert_into(subjects::table)
+        .values(subject)
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn update_subject(conn: &mut DbConn, subject: &Subject) -> QueryResult<()> {
+    diesel::update(subjects::table.find(&subject.id))
+        .set((
+            subjects::name.eq(&subject.name),
+            subjects::region_code.eq(&subject.region_code),
+            subjects::id_number_hash.eq(&subject.id_number_hash),
+            subjects::id_number_masked.eq(&subject.id_number_masked),
+            subjects::uscc.eq(&subject.uscc),
+            subjects::updated_at.eq(subject.updated_at),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
+/// Replaces the name and aliases (position 0 is the name).
+pub fn replace_names(
+    conn: &mut DbConn,
+    subject_id: &str,
+    name: &str,
+    aliases: &[String],
+) -> QueryResult<()> {
+    diesel::delete(subject_names::table.filter(subject_names::subject_id.eq(subject_id)))
+        .execute(conn)?;
+    let rows: Vec<SubjectName> = std::iter::once(name)
+        .chain(aliases.iter().map(String::as_str))
+        .enumerate()
+        .map(|(i, n)| SubjectName {
+            subject_id: subject_id.to_owned(),
+            position: i as i32,
+            name: n.to_owned(),
+        })
+        .collect();
+    crate::insert_rows!(conn, subject_names::table, &rows).map(drop)
+}
+
+pub fn replace_accounts(
+    conn: &mut DbConn,
+    subject_id: &str,
+    accounts: &[SubjectAccount],
+) -> QueryResult<()> {
+    diesel::delete(subject_accounts::table.filter(subject_accounts::subject_id.eq(subject_id)))
+        .execute(conn)?;
+    if accounts.is_empty() {
+        return Ok(());
+    }
+    crate::insert_rows!(conn, subject_accounts::table, accounts).map(drop)
+}
+
+pub fn find_subject(conn: &mut DbConn, id: &str) -> QueryResult<Option<Subject>> {
+    subjects::table
+        .find(id)
+        .select(Subject::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn subject_id_by_id_number_hash(conn: &mut DbConn, hash: &str) -> QueryResult<Option<String>> {
+    subjects::table
+        .filter(subjects::id_number_hash.eq(hash))
+        .select(subjects::id)
+        .first(conn)
+        .optional()
+}
+
+pub fn subject_id_by_uscc(conn: &mut DbConn, uscc: &str) -> QueryResult<Option<String>> {
+    subjects::table
+        .filter(subjects::uscc.eq(uscc))
+        .select(subjects::id)
+        .first(conn)
+        .optional()
+}
+
+/// The subjects owning any of these account keys, as (key, subject id).
+pub fn subjects_by_account_keys(
+    conn: &mut DbConn,
+    keys: &[String],
+) -> QueryResult<Vec<(String, String)>> {
+    subject_accounts::table
+        .filter(subject_accounts::account_key.eq_any(keys))
+        .select((subject_accounts::account_key, subject_accounts::subject_id))
+        .load(conn)
+}
+
+/// Loads the aliases and accounts of the given subjects (one query each).
+pub fn with_details(conn: &mut DbConn, subjects: Vec<Subject>) -> QueryResult<Vec<SubjectRecord>> {
+    let ids: Vec<&str> = subjects.iter().map(|s| s.id.as_str()).collect();
+    let names: Vec<(String, i32, String)> = subject_names::table
+        .filter(subject_names::subject_id.eq_any(&ids))
+        .filter(subject_names::position.gt(0))
+        .order((subject_names::subject_id, subject_names::position))
+        .select((
+            subject_names::subject_id,
+            subject_names::position,
+            subject_names::name,
+        ))
+        .load(conn)?;
+    let accounts: Vec<SubjectAccount> = subject_accounts::table
+        .filter(subject_accounts::subject_id.eq_any(&ids))
+        .order((subject_accounts::subject_id, subject_accounts::account_key))
+        .select(SubjectAccount::as_select())
+        .load(conn)?;
+    Ok(subjects
+        .into_iter()
+        .map(|subject| SubjectRecord {
+            aliases: names
+                .iter()
+                .filter(|(id, _, _)| *id == subject.id)
+                .map(|(_, _, n)| n.clone())
+                .collect(),
+            accounts: accounts
+                .iter()
+                .filter(|a| a.subject_id == subject.id)
+                .cloned()
+                .collect(),
+            subject,
+        })
+        .collect())
+}
+
+pub fn find_subject_record(conn: &mut DbConn, id: &str) -> QueryResult<Option<SubjectRecord>> {
+    match find_subject(conn, id)? {
+        Some(subject) => Ok(with_details(conn, vec![subject])?.pop()),
+        None => Ok(None),
+    }
+}
+
+/// What a subject search matches: text in names and aliases, or exact identifiers.
+#[derive(Debug, Default, Clone)]
+pub struct SubjectSearch {
+    pub kind: Option<String>,
+    /// Lower-cased text matched anywhere in a name or alias.
+    pub text: Option<String>,
+    pub id_number_hash: Option<String>,
+    pub uscc: Option<String>,
+    pub account_handle: Option<String>,
+}
+
+/// One page of subjects in id order.
+pub fn search_subjects(
+    conn: &mut DbConn,
+    search: &SubjectSearch,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<Subject>> {
+    let mut query = subjects::table
+        .select(Subject::as_select())
+        .order(subjects::id)
+        .limit(limit)
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(subjects::id.gt(after.to_owned()));
+    }
+    if let Some(kind) = &search.kind {
+        query = query.filter(subjects::kind.eq(kind.clone()));
+    }
+    let searching = search.text.is_some()
+        || search.id_number_hash.is_some()
+        || search.uscc.is_some()
+        || search.account_handle.is_some();
+    if searching {
+        // A criterion left out binds NULL, which matches nothing.
+        let pattern = search
+            .text
+            .as_ref()
+            .map(|t| format!("%{}%", escape_like(t)));
+        let by_name = subject_names::table
+            .filter(
+                lower(subject_names::name)
+                    .nullable()
+                    .like(pattern)
+                    .escape('\\'),
+            )
+            .select(subject_names::subject_id);
+        let by_account = subject_accounts::table
+            .filter(
+                subject_accounts::handle
+                    .nullable()
+                    .eq(search.account_handle.clone()),
+            )
+            .select(subject_accounts::subject_id);
+        query = query.filter(
+            subjects::id
+                .eq_any(by_name)
+                .or(subjects::id_number_hash.eq(search.id_number_hash.clone()))
+                .or(subjects::uscc.eq(search.uscc.clone()))
+                .or(subjects::id.eq_any(by_account)),
+        );
+    }
+    query.load(conn)
+}
+
+diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
+
+fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+// ---- violations ----
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = violations, treat_none_as_default_value = false)]
+pub struct Violation {
+    pub id: String,
+    pub subject_id: String,
+    pub category: String,
+    pub severity: String,
+    pub decided_on: NaiveDate,
+    pub description: String,
+    pub decision_no: Option<String>,
+    pub fine_cents: Option<i64>,
+    pub legal_basis: Option<String>,
+    pub status: String,
+    pub recorded_by: String,
+    pub authority_id: String,
+    pub recorded_at: NaiveDateTime,
+    pub revoked_on: Option<NaiveDate>,
+    pub revoked_at: Option<NaiveDateTime>,
+    pub revoked_by: Option<String>,
+    pub revocation_reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = violation_evidence, treat_none_as_default_value = false)]
+pub struct Evidence {
+    pub violation_id: String,
+    pub position: i32,
+    pub sha256: String,
+    pub media_type: String,
+    pub description: Option<String>,
+    pub uri: Option<String>,
+}
+
+pub fn insert_violation(
+    conn: &mut DbConn,
+    violation: &Violation,
+    evidence: &[Evidence],
+) -> QueryResult<()> {
+    diesel::insert_into(violations::table)
+        .values(violation)
+        .execute(conn)?;
+    if !evidence.is_empty() {
+        crate::insert_rows!(conn, violation_evidence::table, evidence)?;
+    }
+    Ok(())
+}
+
+pub fn find_violation(conn: &mut DbConn, id: &str) -> QueryResult<Option<Violation>> {
+    violations::table
+        .find(id)
+        .select(Violation::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Marks a violation revoked, unless it already is; returns whether it changed.
+pub fn revoke_violation(
+    conn: &mut DbConn,
+    id: &str,
+    revoked_on: NaiveDate,
+    revoked_by: &str,
+    reason: &str,
+    at: NaiveDateTime,
+) -> QueryResult<bool> {
+    let changed = diesel::update(
+        violations::table
+            .find(id)
+            .filter(violations::status.eq("effective")),
+    )
+    .set((
+        violations::status.eq("revoked"),
+        violations::revoked_on.eq(revoked_on),
+        violations::revoked_at.eq(at),
+        violations::revoked_by.eq(revoked_by),
+        violations::revocation_reason.eq(reason),
+    ))
+    .execute(conn)?;
+    Ok(changed == 1)
+}
+
+pub fn evidence_of(conn: &mut DbConn, violation_ids: &[&str]) -> QueryResult<Vec<Evidence>> {
+    violation_evidence::table
+        .filter(violation_evidence::violation_id.eq_any(violation_ids))
+        .order((
+            violation_evidence::violation_id,
+            violation_evidence::position,
+        ))
+        .select(Evidence::as_select())
+        .load(conn)
+}
+
+/// One page of a subject's violations, in recording order.
+pub fn violations_of_subject(
+    conn: &mut DbConn,
+    subject_id: &str,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<Violation>> {
+    let mut query = violations::table
+        .filter(violations::subject_id.eq(subject_id))
+        .order(violations::id)
+        .limit(limit)
+        .select(Violation::as_select())
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(violations::id.gt(after.to_owned()));
+    }
+    query.load(conn)
+}
+
+/// Every violation of a subject (for scoring).
+pub fn all_violations_of_subject(
+    conn: &mut DbConn,
+    subject_id: &str,
+) -> QueryResult<Vec<Violation>> {
+    violations::table
+        .filter(violations::subject_id.eq(subject_id))
+        .order(violations::id)
+        .select(Violation::as_select())
+        .load(conn)
+}
