@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use actix_web::{dev::Server, middleware::from_fn, web, App, HttpServer};
 use anyhow::Context;
-use chrono::Utc;
+use chrono::{Datelike, Utc};
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -16,6 +16,7 @@ use crate::auth::{password, TokenService};
 use crate::config::Settings;
 use crate::db::{accounts, write_tx, Db, DbConn};
 use crate::domain::accounts::{Email, OrganizationKind, Role};
+use crate::domain::calendar::Calendar;
 use crate::error::ApiResult;
 use crate::telemetry::{self, Metrics};
 
@@ -52,6 +53,7 @@ impl Application {
         let tokens = web::Data::new(TokenService::new(&settings.jwt_secret));
         let metrics = web::Data::new(Metrics::new()?);
         let decoy = web::Data::new(DecoyHash(decoy));
+        let calendar = web::Data::new(load_calendar(&settings)?);
         let settings = web::Data::new(settings);
         crate::jobs::spawn(db.get_ref().clone());
 
@@ -64,6 +66,7 @@ impl Application {
                 .app_data(metrics.clone())
                 .app_data(decoy.clone())
                 .app_data(settings.clone())
+                .app_data(calendar.clone())
                 .app_data(json::query_config())
                 .app_data(json::path_config())
                 .configure(api::routes)
@@ -92,6 +95,25 @@ impl Application {
         tracing::info!("listening on http://{}", self.address);
         self.server.await
     }
+}
+
+/// The working-day calendar: the operator's file when configured, else the
+/// built-in one. Years it does not cover count weekends only (logged).
+pub fn load_calendar(settings: &Settings) -> anyhow::Result<Calendar> {
+    let calendar = match &settings.calendar_path {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading LIVECREDIT_CALENDAR {}", path.display()))?;
+            Calendar::from_toml_str(&text)
+                .with_context(|| format!("LIVECREDIT_CALENDAR {}", path.display()))?
+        }
+        None => Calendar::builtin().context("the built-in calendar")?,
+    };
+    let this_year = crate::domain::registry::today_cst(Utc::now()).year();
+    for year in calendar.uncovered_years(this_year, this_year + 1) {
+        tracing::warn!(year, "the working-day calendar does not cover {year}: only weekends count as days off; set LIVECREDIT_CALENDAR to a file with that year's holidays");
+    }
+    Ok(calendar)
 }
 
 /// Finds or creates the organization that holds system administrators.

@@ -1,20 +1,28 @@
-//! Background upkeep inside the server: each task is idempotent, so several
-//! instances running it at once do no harm.
+//! Background upkeep inside the server. Every task is idempotent and takes
+//! the same row locks as the API, so several instances running it at once do
+//! no harm.
 
 use std::time::Duration;
 
 use chrono::Utc;
 
 use crate::api::idempotency::RETENTION;
-use crate::db::{idempotency, Db};
+use crate::db::{idempotency, listings, scores, Db};
+use crate::domain::registry::today_cst;
+use crate::error::ApiResult;
+use crate::workflows;
 
 /// How often upkeep runs.
 const PERIOD: Duration = Duration::from_secs(60);
 
+/// Rows handled per query.
+const BATCH: i64 = 200;
+
 /// Starts the upkeep loop on the current actix runtime.
 pub fn spawn(db: Db) {
     actix_web::rt::spawn(async move {
-        let mut interval = actix_web::rt::time::interval(PERIOD);
+        let mut interval = tokio::time::interval(PERIOD);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             interval.tick().await;
             if let Err(e) = run_once(&db).await {
@@ -24,8 +32,49 @@ pub fn spawn(db: Db) {
     });
 }
 
-/// One round of upkeep.
-pub async fn run_once(db: &Db) -> crate::error::ApiResult<()> {
+/// One round of upkeep: record due expiries, bring decayed scores up to
+/// date, forget old idempotency keys.
+pub async fn run_once(db: &Db) -> ApiResult<()> {
+    let today = today_cst(Utc::now());
+    loop {
+        let due = db
+            .run(move |conn| Ok(listings::due_for_expiry(conn, today, BATCH)?))
+            .await?;
+        let count = due.len() as i64;
+        let mut recorded = 0;
+        for id in due {
+            if let Some(listing) = db
+                .write(move |conn| workflows::expire_due(conn, &id, today))
+                .await?
+            {
+                tracing::info!(listing = %listing.id, "recorded the expiry of a listing");
+                recorded += 1;
+            }
+        }
+        // Stop when the batch was the last, or when nothing could be recorded
+        // (another instance got there first): the next round picks up the rest.
+        if count < BATCH || recorded == 0 {
+            break;
+        }
+    }
+    loop {
+        let stale = db
+            .run(move |conn| Ok(scores::stale_subjects(conn, today, BATCH)?))
+            .await?;
+        let count = stale.len() as i64;
+        for id in stale {
+            db.write(move |conn| {
+                if scores::lock_subject(conn, &id)? {
+                    scores::refresh(conn, &id, today)?;
+                }
+                Ok(())
+            })
+            .await?;
+        }
+        if count < BATCH {
+            break;
+        }
+    }
     let cutoff = Utc::now().naive_utc() - RETENTION;
     let purged = db
         .run(move |conn| Ok(idempotency::purge_before(conn, cutoff)?))

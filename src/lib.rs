@@ -14,3 +14,4 @@ pub mod domain;
 pub mod error;
 pub mod jobs;
 pub mod telemetry;
+pub mod workflows;

@@ -4,9 +4,11 @@ pub mod audit;
 pub mod auth;
 pub mod idempotency;
 pub mod json;
+pub mod listings;
 pub mod ops;
 pub mod organizations;
 pub mod pagination;
+pub mod scores;
 pub mod subjects;
 pub mod users;
 pub mod violations;
@@ -68,6 +70,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(violations::list_violations)
         .service(violations::get_violation)
         .service(violations::revoke_violation)
+        .service(scores::get_score)
+        .service(listings::propose_listing)
+        .service(listings::list_listings)
+        .service(listings::get_listing)
+        .service(listings::serve_notice)
+        .service(listings::lodge_objection)
+        .service(listings::decide_listing)
+        .service(listings::apply_for_repair)
+        .service(listings::decide_repair)
+        .service(listings::reinstate_listing)
+        .service(listings::revoke_listing)
         .service(audit::list_audit)
         .service(audit::verify_audit);
 }
@@ -106,6 +119,11 @@ impl Modify for BearerAuth {
         subjects::update_subject, subjects::change_identifier,
         violations::record_violation, violations::list_violations, violations::get_violation,
         violations::revoke_violation,
+        scores::get_score,
+        listings::propose_listing, listings::list_listings, listings::get_listing,
+        listings::serve_notice, listings::lodge_objection, listings::decide_listing,
+        listings::apply_for_repair, listings::decide_repair, listings::reinstate_listing,
+        listings::revoke_listing,
         audit::list_audit, audit::verify_audit,
     ),
     components(responses(BadRequest, Unauthorized, Forbidden, NotFound, Conflict, Unprocessable, TooManyRequests)),
@@ -117,6 +135,7 @@ impl Modify for BearerAuth {
         (name = "users", description = "Accounts and roles (admin)"),
         (name = "subjects", description = "Anchors and merchants (regulators write; admins and auditors read)"),
         (name = "violations", description = "Violations: append-only, revocable with a reason"),
+        (name = "listings", description = "The blacklist procedure: notice, objections, decision, credit repair, revocation"),
         (name = "audit", description = "The hash-chained audit log (auditors, admins)"),
     )
 )]

@@ -19,6 +19,7 @@ use crate::domain::identifiers::{Account, ResidentId, Uscc};
 use crate::domain::registry::{
     check_region_code, clean_name, clean_text, SubjectKind, MAX_ACCOUNTS, MAX_ALIASES,
 };
+use crate::domain::scoring::{round_half_away_from_zero, Band, MAX_SCORE};
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::page_type;
 
@@ -96,6 +97,11 @@ pub struct SubjectView {
     pub uscc: Option<String>,
     pub accounts: Vec<AccountView>,
     pub region_code: Option<String>,
+    /// The stored current score (one decimal); `GET /v1/subjects/{id}/score` explains it.
+    pub score: f64,
+    pub band: Band,
+    /// The date the stored score was computed for (null before any violation).
+    pub score_as_of: Option<chrono::NaiveDate>,
     pub created_by: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -120,6 +126,9 @@ impl From<SubjectRecord> for SubjectView {
                 })
                 .collect(),
             region_code: s.region_code,
+            score: round_half_away_from_zero(s.score, 1),
+            band: s.band.parse().unwrap_or(Band::A),
+            score_as_of: s.score_as_of,
             created_by: s.created_by,
             created_at: s.created_at.and_utc(),
             updated_at: s.updated_at.and_utc(),
@@ -359,6 +368,10 @@ pub async fn create_subject(
         created_by: user.id.clone(),
         created_at: now,
         updated_at: now,
+        score: MAX_SCORE,
+        band: Band::A.as_str().into(),
+        score_as_of: None,
+        policy_version: 1,
     };
     let actor = actor(&user);
     idempotency::create(&db, &user, key, fingerprint, move |conn| {

@@ -13,7 +13,7 @@ use crate::audit::{self, Actor, Event};
 use crate::auth::{Reader, Regulator};
 use crate::db::accounts;
 use crate::db::registry::{self, Evidence, Violation};
-use crate::db::{Db, DbConn};
+use crate::db::{scores, Db, DbConn};
 use crate::domain::registry::{
     check_effective_date, check_uri, clean_media_type, clean_sha256, clean_text, today_cst,
     ViolationStatus, MAX_EVIDENCE, MAX_TEXT_CHARS,
@@ -21,6 +21,7 @@ use crate::domain::registry::{
 use crate::domain::scoring::{Category, Severity};
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::page_type;
+use crate::workflows;
 
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -194,11 +195,8 @@ fn optional_text(
         .ok()
 }
 
-fn parse_evidence(
-    items: Vec<EvidenceItem>,
-    violation_id: &str,
-    errors: &mut Vec<FieldError>,
-) -> Vec<Evidence> {
+/// Checks and normalises evidence items, naming each bad field.
+pub fn clean_evidence(items: Vec<EvidenceItem>, errors: &mut Vec<FieldError>) -> Vec<EvidenceItem> {
     if items.len() > MAX_EVIDENCE {
         errors.push(FieldError::new(
             "evidence",
@@ -206,7 +204,7 @@ fn parse_evidence(
         ));
         return Vec::new();
     }
-    let mut rows = Vec::new();
+    let mut clean = Vec::new();
     for (i, item) in items.into_iter().enumerate() {
         let field = |name: &str| format!("evidence[{i}].{name}");
         let sha256 = clean_sha256(&item.sha256)
@@ -225,9 +223,7 @@ fn parse_evidence(
             .ok()
             .flatten();
         if let (Some(sha256), Some(media_type)) = (sha256, media_type) {
-            rows.push(Evidence {
-                violation_id: violation_id.to_owned(),
-                position: i as i32,
+            clean.push(EvidenceItem {
                 sha256,
                 media_type,
                 description,
@@ -235,7 +231,7 @@ fn parse_evidence(
             });
         }
     }
-    rows
+    clean
 }
 
 /// Record a violation of a subject.
@@ -278,7 +274,18 @@ pub async fn record_violation(
     if b.fine_cents.is_some_and(|f| f < 0) {
         errors.push(FieldError::new("fine_cents", "must not be negative"));
     }
-    let evidence = parse_evidence(b.evidence, &id, &mut errors);
+    let evidence: Vec<Evidence> = clean_evidence(b.evidence, &mut errors)
+        .into_iter()
+        .enumerate()
+        .map(|(i, e)| Evidence {
+            violation_id: id.clone(),
+            position: i as i32,
+            sha256: e.sha256,
+            media_type: e.media_type,
+            description: e.description,
+            uri: e.uri,
+        })
+        .collect();
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
@@ -303,7 +310,10 @@ pub async fn record_violation(
     };
     let actor = Actor::user(&user.id, &user.organization_id);
     idempotency::create(&db, &user, key, fingerprint, move |conn| {
-        registry::find_subject(conn, &violation.subject_id)?.ok_or_else(|| ApiError::not_found("no such subject"))?;
+        // The subject's lock orders concurrent changes to its score.
+        if !scores::lock_subject(conn, &violation.subject_id)? {
+            return Err(ApiError::not_found("no such subject"));
+        }
         registry::insert_violation(conn, &violation, &evidence)?;
         audit::append(
             conn,
@@ -320,6 +330,7 @@ pub async fn record_violation(
                 }),
             },
         )?;
+        workflows::after_violation_recorded(conn, &violation, today)?;
         serde_json::to_value(load_view(conn, &violation.id)?).map_err(|e| ApiError::Internal(e.into()))
     })
     .await
@@ -406,6 +417,8 @@ pub async fn revoke_violation(
     let view = db
         .write(move |conn| {
             let v = registry::find_violation(conn, &id)?.ok_or_else(|| ApiError::not_found("no such violation"))?;
+            scores::lock_subject(conn, &v.subject_id)?;
+            let v = registry::find_violation(conn, &id)?.ok_or_else(|| ApiError::not_found("no such violation"))?;
             if v.status == ViolationStatus::Revoked.as_str() {
                 return Err(ApiError::conflict("the violation is already revoked"));
             }
@@ -421,6 +434,7 @@ pub async fn revoke_violation(
                     details: json!({"subject_id": v.subject_id, "revoked_on": revoked_on, "reason": reason}),
                 },
             )?;
+            workflows::after_violation_revoked(conn, &v, today)?;
             load_view(conn, &id)
         })
         .await?;

@@ -3,8 +3,10 @@
 
 pub mod accounts;
 pub mod idempotency;
+pub mod listings;
 pub mod registry;
 pub mod schema;
+pub mod scores;
 
 use std::time::Duration;
 

@@ -19,6 +19,11 @@ pub struct Subject {
     pub created_by: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// The score at `score_as_of` under `policy_version` (kept current by every violation change).
+    pub score: f64,
+    pub band: String,
+    pub score_as_of: Option<NaiveDate>,
+    pub policy_version: i32,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

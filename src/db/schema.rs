@@ -95,6 +95,10 @@ diesel::table! {
         created_by -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        score -> Double,
+        band -> Text,
+        score_as_of -> Nullable<Date>,
+        policy_version -> Integer,
     }
 }
 
@@ -148,6 +152,97 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    scoring_policies (version) {
+        version -> Integer,
+        document -> Text,
+        active -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    listings (id) {
+        id -> Text,
+        subject_id -> Text,
+        status -> Text,
+        reason -> Text,
+        legal_basis -> Text,
+        proposed_by -> Nullable<Text>,
+        authority_id -> Nullable<Text>,
+        noticed_by -> Nullable<Text>,
+        served_on -> Nullable<Date>,
+        objection_deadline -> Nullable<Date>,
+        decided_by -> Nullable<Text>,
+        decided_on -> Nullable<Date>,
+        decision_reason -> Nullable<Text>,
+        listed_on -> Nullable<Date>,
+        expires_on -> Nullable<Date>,
+        pending_repair_applied_on -> Nullable<Date>,
+        removed_on -> Nullable<Date>,
+        removal_reason -> Nullable<Text>,
+        revoked_on -> Nullable<Date>,
+        revocation_reason -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    listing_violations (listing_id, violation_id) {
+        listing_id -> Text,
+        violation_id -> Text,
+    }
+}
+
+diesel::table! {
+    listing_history (id) {
+        id -> Text,
+        listing_id -> Text,
+        action -> Text,
+        from_status -> Nullable<Text>,
+        to_status -> Text,
+        actor_user_id -> Nullable<Text>,
+        effective_on -> Date,
+        at -> Timestamp,
+        reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    objections (id) {
+        id -> Text,
+        listing_id -> Text,
+        statement -> Text,
+        received_on -> Date,
+        hearing_requested -> Bool,
+        recorded_by -> Text,
+        recorded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    repair_applications (id) {
+        id -> Text,
+        listing_id -> Text,
+        statement -> Text,
+        evidence -> Text,
+        applied_on -> Date,
+        recorded_by -> Text,
+        recorded_at -> Timestamp,
+        outcome -> Nullable<Text>,
+        decided_by -> Nullable<Text>,
+        decided_on -> Nullable<Date>,
+        decision_reason -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(listings -> subjects (subject_id));
+diesel::joinable!(listing_violations -> listings (listing_id));
+diesel::joinable!(listing_violations -> violations (violation_id));
+diesel::joinable!(listing_history -> listings (listing_id));
+diesel::joinable!(objections -> listings (listing_id));
+diesel::joinable!(repair_applications -> listings (listing_id));
 diesel::joinable!(subject_names -> subjects (subject_id));
 diesel::joinable!(subject_accounts -> subjects (subject_id));
 diesel::joinable!(violations -> subjects (subject_id));
@@ -166,4 +261,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     users,
     refresh_tokens,
     login_throttle,
+    scoring_policies,
+    listings,
+    listing_violations,
+    listing_history,
+    objections,
+    repair_applications,
 );

@@ -213,6 +213,20 @@ impl Band {
     }
 }
 
+impl FromStr for Band {
+    type Err = ParseEnumError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [Band::A, Band::B, Band::C, Band::D]
+            .into_iter()
+            .find(|b| b.as_str() == s)
+            .ok_or_else(|| ParseEnumError {
+                kind: "band",
+                value: s.to_owned(),
+            })
+    }
+}
+
 impl fmt::Display for Band {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

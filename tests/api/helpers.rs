@@ -351,3 +351,10 @@ impl TestApp {
         }
     }
 }
+
+impl TestApp {
+    /// A handle on the test's database, for calling library functions directly.
+    pub fn db(&self) -> livecredit::db::Db {
+        livecredit::db::Db::open(&self.database_url, 2).expect("open the test database")
+    }
+}

@@ -1,0 +1,11 @@
+DROP TABLE repair_applications;
+DROP TABLE objections;
+DROP TABLE listing_history;
+DROP TABLE listing_violations;
+DROP TABLE listings;
+DROP TABLE scoring_policies;
+DROP INDEX subjects_score_refresh_idx;
+ALTER TABLE subjects DROP COLUMN policy_version;
+ALTER TABLE subjects DROP COLUMN score_as_of;
+ALTER TABLE subjects DROP COLUMN band;
+ALTER TABLE subjects DROP COLUMN score;
