@@ -10,6 +10,7 @@ use chrono::{Datelike, Utc};
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::api::public::SnapshotCache;
 use crate::api::{self, auth::DecoyHash, json};
 use crate::audit::{self, Actor, Event};
 use crate::auth::{password, TokenService};
@@ -18,6 +19,7 @@ use crate::db::{accounts, write_tx, Db, DbConn};
 use crate::domain::accounts::{Email, OrganizationKind, Role};
 use crate::domain::calendar::Calendar;
 use crate::error::ApiResult;
+use crate::signing::KeyStore;
 use crate::telemetry::{self, Metrics};
 
 /// Name of the organization that holds bootstrap administrators.
@@ -54,6 +56,10 @@ impl Application {
         let metrics = web::Data::new(Metrics::new()?);
         let decoy = web::Data::new(DecoyHash(decoy));
         let calendar = web::Data::new(load_calendar(&settings)?);
+        let keys = KeyStore::new(&settings.data_dir, settings.signing_key.clone());
+        keys.current().context("loading the snapshot signing key")?;
+        let keys = web::Data::new(keys);
+        let snapshots = web::Data::new(SnapshotCache::default());
         let settings = web::Data::new(settings);
         crate::jobs::spawn(db.get_ref().clone());
 
@@ -67,6 +73,8 @@ impl Application {
                 .app_data(decoy.clone())
                 .app_data(settings.clone())
                 .app_data(calendar.clone())
+                .app_data(keys.clone())
+                .app_data(snapshots.clone())
                 .app_data(json::query_config())
                 .app_data(json::path_config())
                 .configure(api::routes)

@@ -12,6 +12,7 @@ use crate::config::Settings;
 use crate::db::{write_tx, Db};
 use crate::domain::accounts::Role;
 use crate::error::ApiError;
+use crate::signing::KeyStore;
 
 #[derive(Parser)]
 #[command(
@@ -37,6 +38,11 @@ enum Command {
     },
     /// Print the OpenAPI document.
     Openapi,
+    /// Snapshot signing keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
     /// The audit log.
     Audit {
         #[command(subcommand)]
@@ -44,6 +50,14 @@ enum Command {
     },
     /// Exit 0 when the local service answers `/readyz` (for container health checks).
     Healthcheck,
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Make a new signing key current; the old one stays listed as retired.
+    Rotate,
+    /// List the public keys.
+    List,
 }
 
 #[derive(Subcommand)]
@@ -101,6 +115,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Openapi => print!("{}", crate::api::openapi_json()),
         Command::Healthcheck => return Ok(healthcheck()),
+        Command::Keys { command } => {
+            let settings = Settings::from_env()?;
+            let store = KeyStore::new(&settings.data_dir, settings.signing_key.clone());
+            if let KeysCommand::Rotate = command {
+                let id = store.rotate()?;
+                eprintln!("new current signing key {id}; running servers sign with it from their next snapshot");
+            }
+            println!("{}", serde_json::to_string_pretty(&store.list()?)?);
+        }
         Command::Audit {
             command: AuditCommand::Verify,
         } => {

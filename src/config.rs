@@ -73,6 +73,8 @@ pub struct Settings {
     pub webhook_allow_private: bool,
     /// Largest number of pooled database connections.
     pub db_pool_size: u32,
+    /// Hex Ed25519 seed that signs snapshots; unset: keys in the data folder.
+    pub signing_key: Option<String>,
 }
 
 /// A secret byte string whose `Debug` never prints it.
@@ -169,6 +171,7 @@ impl Settings {
                 false,
             )?,
             db_pool_size,
+            signing_key: var("LIVECREDIT_SIGNING_KEY"),
         })
     }
 }

@@ -65,7 +65,7 @@ pub async fn run_once(db: &Db) -> ApiResult<()> {
         for id in stale {
             db.write(move |conn| {
                 if scores::lock_subject(conn, &id)? {
-                    scores::refresh(conn, &id, today)?;
+                    workflows::refresh_score(conn, &id, today)?;
                 }
                 Ok(())
             })

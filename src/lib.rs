@@ -12,6 +12,8 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod events;
 pub mod jobs;
+pub mod signing;
 pub mod telemetry;
 pub mod workflows;

@@ -9,12 +9,15 @@ use serde_json::json;
 use crate::audit::{self, Actor, Event};
 use crate::db::listings::{self, HistoryEntry, Listing};
 use crate::db::registry::Violation;
-use crate::db::{scores, DbConn};
+use crate::db::scores::BandChange;
+use crate::db::{publication, scores, DbConn};
 use crate::domain::procedure::{
     self, ErrorKind, ListingFacts, ProcedureError, RemovalReason, Status, Transition,
 };
+use crate::domain::scoring::ScoreReport;
 use crate::domain::scoring::{Band, Severity};
 use crate::error::{ApiError, ApiResult};
+use crate::events;
 
 /// The legal basis named on listings the system proposes.
 pub const LISTING_REGULATION: &str =
@@ -109,19 +112,87 @@ pub fn transition(
     listing_id: &str,
     actor: &Actor,
     reason: Option<&str>,
+    today: NaiveDate,
     step: impl FnOnce(&ListingFacts, &Listing) -> Result<Transition, ProcedureError>,
+) -> ApiResult<(Listing, Transition)> {
+    transition_with(conn, listing_id, actor, reason, today, Box::new(step))
+}
+
+type Step<'a> = Box<dyn FnOnce(&ListingFacts, &Listing) -> Result<Transition, ProcedureError> + 'a>;
+
+fn transition_with(
+    conn: &mut DbConn,
+    listing_id: &str,
+    actor: &Actor,
+    reason: Option<&str>,
+    today: NaiveDate,
+    step: Step<'_>,
 ) -> ApiResult<(Listing, Transition)> {
     if !listings::lock(conn, listing_id)? {
         return Err(ApiError::not_found("no such listing"));
     }
     let mut listing =
         listings::find(conn, listing_id)?.ok_or_else(|| ApiError::not_found("no such listing"))?;
+    let before = listing.clone();
     let facts = facts_of(conn, &listing)?;
     let t = step(&facts, &listing).map_err(procedure_problem)?;
     apply(&mut listing, &t);
     listings::save(conn, &listing)?;
     record_step(conn, &listing, &t, actor, reason)?;
+    publish(conn, &before, &listing, &t, today)?;
+    // A listing that is published already past its end (a back-dated
+    // decision or reinstatement) has its expiry recorded at once.
+    if listing.status == Status::Listed.as_str() && listing.expires_on.is_some_and(|e| e <= today) {
+        let expire: Step<'_> = Box::new(|facts, _| procedure::expire(facts, "system", today));
+        let (expired, _) =
+            transition_with(conn, listing_id, &Actor::system(), None, today, expire)?;
+        return Ok((expired, t));
+    }
     Ok((listing, t))
+}
+
+/// Where a stored listing stands on the public list on `today`: (visible, expired but not yet recorded).
+fn public_state(listing: &Listing, today: NaiveDate) -> (bool, bool) {
+    let listed = listing.status == Status::Listed.as_str();
+    let ended = listing.expires_on.is_none_or(|e| e <= today);
+    (listed && !ended, listed && ended)
+}
+
+/// Keeps the list version and the public change feed in step with a transition.
+fn publish(
+    conn: &mut DbConn,
+    before: &Listing,
+    after: &Listing,
+    t: &Transition,
+    today: NaiveDate,
+) -> ApiResult<()> {
+    let (visible_before, pending_before) = public_state(before, today);
+    let (visible_after, pending_after) = public_state(after, today);
+    // version = counter + pending expiries: move the counter so that the
+    // version grows by one exactly when the visible list changes.
+    let delta = i64::from(visible_before != visible_after)
+        - (i64::from(pending_after) - i64::from(pending_before));
+    publication::bump(conn, delta)?;
+    let event_type = match (t.action, t.to) {
+        (_, Status::Listed) if t.from != Status::Listed => Some(events::LISTING_PUBLISHED),
+        (procedure::Action::Expire, _) => Some(events::LISTING_EXPIRED),
+        (_, Status::Removed) => Some(events::LISTING_REMOVED),
+        (_, Status::Revoked) if matches!(t.from, Status::Listed | Status::Removed) => {
+            Some(events::LISTING_REVOKED)
+        }
+        _ => None,
+    };
+    if let Some(event_type) = event_type {
+        events::emit(
+            conn,
+            event_type,
+            &after.subject_id,
+            Some(&after.id),
+            json!({"listing_id": after.id, "status": after.status, "listed_on": after.listed_on,
+                "expires_on": after.expires_on, "effective_on": t.effective_on}),
+        )?;
+    }
+    Ok(())
 }
 
 fn record_step(
@@ -304,6 +375,7 @@ pub fn after_violation_revoked(
             &listing_id,
             &Actor::system(),
             Some(reason),
+            today,
             |facts, _| procedure::revoke(facts, reason, "system", today),
         );
         match outcome {
@@ -316,6 +388,27 @@ pub fn after_violation_revoked(
     Ok(revoked)
 }
 
+/// Brings the subject's stored score up to date (subject locked) and reports
+/// a change of band as an event.
+pub fn refresh_score(
+    conn: &mut DbConn,
+    subject_id: &str,
+    today: NaiveDate,
+) -> ApiResult<(ScoreReport, Option<BandChange>)> {
+    let (report, change) = scores::refresh(conn, subject_id, today)?;
+    if let Some(change) = change {
+        events::emit(
+            conn,
+            events::SCORE_BAND_CHANGED,
+            subject_id,
+            None,
+            json!({"from": change.from.as_str(), "to": change.to.as_str(), "score": report.score_rounded(),
+                "as_of": today, "policy_version": report.policy_version}),
+        )?;
+    }
+    Ok((report, change))
+}
+
 /// Records the expiry of listings whose `expires_on` has come. Idempotent:
 /// the listing row lock and the state check let only one instance record it.
 pub fn expire_due(
@@ -323,9 +416,14 @@ pub fn expire_due(
     listing_id: &str,
     today: NaiveDate,
 ) -> ApiResult<Option<Listing>> {
-    match transition(conn, listing_id, &Actor::system(), None, |facts, _| {
-        procedure::expire(facts, "system", today)
-    }) {
+    match transition(
+        conn,
+        listing_id,
+        &Actor::system(),
+        None,
+        today,
+        |facts, _| procedure::expire(facts, "system", today),
+    ) {
         Ok((listing, _)) => Ok(Some(listing)),
         Err(ApiError::Conflict { .. }) => Ok(None),
         Err(e) => Err(e),

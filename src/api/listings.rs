@@ -460,7 +460,7 @@ where
         .write(move |conn| {
             let today = today_cst(Utc::now());
             let (listing, _) =
-                workflows::transition(conn, &id, &actor, reason.as_deref(), |facts, _| {
+                workflows::transition(conn, &id, &actor, reason.as_deref(), today, |facts, _| {
                     rule(facts, today)
                 })?;
             view(conn, listing, today)
@@ -536,9 +536,10 @@ pub async fn lodge_objection(
         } else {
             "objection"
         };
-        let (listing, _) = workflows::transition(conn, &id, &actor, Some(reason), |facts, _| {
-            procedure::object(facts, received_on, &recorder, today)
-        })?;
+        let (listing, _) =
+            workflows::transition(conn, &id, &actor, Some(reason), today, |facts, _| {
+                procedure::object(facts, received_on, &recorder, today)
+            })?;
         let objection = Objection {
             id: uuid::Uuid::now_v7().to_string(),
             listing_id: listing.id,
@@ -581,6 +582,7 @@ pub async fn decide_listing(
         DecisionOutcomeInput::NotList => DecisionOutcome::NotList,
     };
     let decider = user.id.clone();
+    let authority = user.organization_id.clone();
     let id = id.into_inner();
     let actor = actor(&user);
     let view = db
@@ -588,10 +590,12 @@ pub async fn decide_listing(
             let today = today_cst(Utc::now());
             let decided_on = b.decided_on.unwrap_or(today);
             let (mut listing, _) =
-                workflows::transition(conn, &id, &actor, Some(&reason), |facts, _| {
+                workflows::transition(conn, &id, &actor, Some(&reason), today, |facts, _| {
                     procedure::decide(facts, outcome, decided_on, &decider, today)
                 })?;
             listing.decision_reason = Some(reason.clone());
+            // The deciding official's organization is the authority the public list names.
+            listing.authority_id = Some(authority.clone());
             listings::save(conn, &listing)?;
             view(conn, listing, today)
         })
@@ -641,6 +645,7 @@ pub async fn apply_for_repair(
             &id,
             &actor,
             Some("credit repair application"),
+            today,
             |facts, _| procedure::apply_repair(facts, applied_on, &applicant, today),
         )?;
         let application = RepairApplication {
@@ -696,7 +701,7 @@ pub async fn decide_repair(
             let today = today_cst(Utc::now());
             let decided_on = b.decided_on.unwrap_or(today);
             let (listing, _) =
-                workflows::transition(conn, &id, &actor, Some(&reason), |facts, _| {
+                workflows::transition(conn, &id, &actor, Some(&reason), today, |facts, _| {
                     procedure::decide_repair(facts, outcome, decided_on, &official, today)
                 })?;
             if let Some(mut pending) = listings::repairs_of(conn, &listing.id)?

@@ -8,6 +8,7 @@ pub mod listings;
 pub mod ops;
 pub mod organizations;
 pub mod pagination;
+pub mod public;
 pub mod scores;
 pub mod subjects;
 pub mod users;
@@ -81,6 +82,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(listings::decide_repair)
         .service(listings::reinstate_listing)
         .service(listings::revoke_listing)
+        .service(public::blacklist)
+        .service(public::export)
+        .service(public::snapshot)
+        .service(public::signing_keys)
+        .service(public::changes)
         .service(audit::list_audit)
         .service(audit::verify_audit);
 }
@@ -125,6 +131,7 @@ impl Modify for BearerAuth {
         listings::apply_for_repair, listings::decide_repair, listings::reinstate_listing,
         listings::revoke_listing,
         audit::list_audit, audit::verify_audit,
+        public::blacklist, public::export, public::snapshot, public::signing_keys, public::changes,
     ),
     components(responses(BadRequest, Unauthorized, Forbidden, NotFound, Conflict, Unprocessable, TooManyRequests)),
     modifiers(&BearerAuth),
@@ -136,6 +143,7 @@ impl Modify for BearerAuth {
         (name = "subjects", description = "Anchors and merchants (regulators write; admins and auditors read)"),
         (name = "violations", description = "Violations: append-only, revocable with a reason"),
         (name = "listings", description = "The blacklist procedure: notice, objections, decision, credit repair, revocation"),
+        (name = "public", description = "The published blacklist: no login needed"),
         (name = "audit", description = "The hash-chained audit log (auditors, admins)"),
     )
 )]

@@ -13,11 +13,12 @@ use crate::audit::{self, Actor, Event};
 use crate::auth::extract::CurrentUser;
 use crate::auth::{Reader, Regulator};
 use crate::config::Settings;
+use crate::db::publication;
 use crate::db::registry::{self, Subject, SubjectAccount, SubjectRecord, SubjectSearch};
 use crate::db::{Db, DbConn};
 use crate::domain::identifiers::{Account, ResidentId, Uscc};
 use crate::domain::registry::{
-    check_region_code, clean_name, clean_text, SubjectKind, MAX_ACCOUNTS, MAX_ALIASES,
+    check_region_code, clean_name, clean_text, today_cst, SubjectKind, MAX_ACCOUNTS, MAX_ALIASES,
 };
 use crate::domain::scoring::{round_half_away_from_zero, Band, MAX_SCORE};
 use crate::error::{ApiError, ApiResult, FieldError};
@@ -600,6 +601,10 @@ pub async fn update_subject(
             check_unique(conn, &subject.id, subject.id_number_hash.as_deref(), subject.uscc.as_deref(), &account_list)?;
             subject.updated_at = Utc::now().naive_utc();
             registry::update_subject(conn, &subject)?;
+            if publication::is_published(conn, &subject.id, today_cst(Utc::now()))? {
+                // The public entry shows these fields: the list changed.
+                publication::bump(conn, 1)?;
+            }
             registry::replace_names(conn, &subject.id, &subject.name, &aliases)?;
             if accounts.is_some() {
                 registry::replace_accounts(conn, &subject.id, &account_rows(&subject.id, &account_list))?;
@@ -681,6 +686,10 @@ pub async fn change_identifier(
             check_unique(conn, &subject.id, subject.id_number_hash.as_deref(), subject.uscc.as_deref(), &[])?;
             subject.updated_at = Utc::now().naive_utc();
             registry::update_subject(conn, &subject)?;
+            if publication::is_published(conn, &subject.id, today_cst(Utc::now()))? {
+                // The public entry shows these fields: the list changed.
+                publication::bump(conn, 1)?;
+            }
             let action = if after.is_some() { "subject.identifier_replaced" } else { "subject.identifier_removed" };
             audit::append(
                 conn,

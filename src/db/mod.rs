@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod idempotency;
 pub mod listings;
+pub mod publication;
 pub mod registry;
 pub mod schema;
 pub mod scores;

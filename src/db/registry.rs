@@ -3,8 +3,11 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
-use super::schema::{subject_accounts, subject_names, subjects, violation_evidence, violations};
+use super::schema::{
+    subject_accounts, subject_name_keys, subject_names, subjects, violation_evidence, violations,
+};
 use super::DbConn;
+use crate::domain::names;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = subjects, treat_none_as_default_value = false)]
@@ -90,7 +93,48 @@ pub fn replace_names(
             name: n.to_owned(),
         })
         .collect();
-    crate::insert_rows!(conn, subject_names::table, &rows).map(drop)
+    crate::insert_rows!(conn, subject_names::table, &rows)?;
+    replace_name_keys(conn, subject_id, &rows)
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = subject_name_keys, treat_none_as_default_value = false)]
+pub struct NameKeyRow {
+    pub subject_id: String,
+    /// `text` (simplified, case-folded name) or `pinyin` (one toneless reading).
+    pub key_kind: String,
+    pub name_key: String,
+    /// The position of the name (0) or alias it came from.
+    pub position: i32,
+}
+
+/// Rewrites the comparable keys of a subject's names and aliases.
+fn replace_name_keys(
+    conn: &mut DbConn,
+    subject_id: &str,
+    names: &[SubjectName],
+) -> QueryResult<()> {
+    diesel::delete(subject_name_keys::table.filter(subject_name_keys::subject_id.eq(subject_id)))
+        .execute(conn)?;
+    let mut rows: Vec<NameKeyRow> = Vec::new();
+    for name in names {
+        let keys = names::name_keys(&name.name);
+        let text = std::iter::once(("text", keys.text)).filter(|(_, k)| !k.is_empty());
+        for (kind, key) in text.chain(keys.pinyin.into_iter().map(|k| ("pinyin", k))) {
+            if !rows.iter().any(|r| r.key_kind == kind && r.name_key == key) {
+                rows.push(NameKeyRow {
+                    subject_id: subject_id.to_owned(),
+                    key_kind: kind.to_owned(),
+                    name_key: key,
+                    position: name.position,
+                });
+            }
+        }
+    }
+    if rows.is_empty() {
+        return Ok(());
+    }
+    crate::insert_rows!(conn, subject_name_keys::table, &rows).map(drop)
 }
 
 pub fn replace_accounts(

@@ -69,6 +69,7 @@ diesel::table! {
         id -> Integer,
         seq -> BigInt,
         hash -> Text,
+        event_seq -> BigInt,
     }
 }
 
@@ -237,6 +238,36 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    events (seq) {
+        seq -> BigInt,
+        id -> Text,
+        event_type -> Text,
+        subject_id -> Text,
+        listing_id -> Nullable<Text>,
+        occurred_at -> Timestamp,
+        data -> Text,
+    }
+}
+
+diesel::table! {
+    publication_state (id) {
+        id -> Integer,
+        counter -> BigInt,
+        changed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    subject_name_keys (subject_id, key_kind, name_key) {
+        subject_id -> Text,
+        key_kind -> Text,
+        name_key -> Text,
+        position -> Integer,
+    }
+}
+
+diesel::joinable!(subject_name_keys -> subjects (subject_id));
 diesel::joinable!(listings -> subjects (subject_id));
 diesel::joinable!(listing_violations -> listings (listing_id));
 diesel::joinable!(listing_violations -> violations (violation_id));
@@ -267,4 +298,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     listing_history,
     objections,
     repair_applications,
+    events,
+    publication_state,
+    subject_name_keys,
 );

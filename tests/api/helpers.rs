@@ -103,6 +103,7 @@ pub fn settings_for(database_url: DatabaseUrl, dir: &std::path::Path) -> Setting
         rate_limit_per_org: 0,
         webhook_allow_private: true,
         db_pool_size: 8,
+        signing_key: None,
     }
 }
 

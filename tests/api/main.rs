@@ -8,6 +8,7 @@ mod helpers;
 mod listings;
 mod ops;
 mod project;
+mod public;
 mod roles;
 mod scores;
 mod subjects;

@@ -60,6 +60,11 @@ const RULES: &[(&str, &str, Access)] = &[
     ),
     ("post", "/v1/listings/{id}/reinstate", Roles(REGULATOR)),
     ("post", "/v1/listings/{id}/revoke", Roles(REGULATOR)),
+    ("get", "/v1/public/blacklist", Public),
+    ("get", "/v1/public/blacklist/export", Public),
+    ("get", "/v1/public/snapshot", Public),
+    ("get", "/v1/public/keys", Public),
+    ("get", "/v1/public/changes", Public),
     ("get", "/v1/audit", Roles(AUDIT)),
     ("get", "/v1/audit/verify", Roles(AUDIT)),
 ];

@@ -1,0 +1,251 @@
+//! The published blacklist: active entries, search, and the list's version.
+
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime, Utc};
+use diesel::prelude::*;
+
+use super::schema::{
+    listings, organizations, publication_state, subject_accounts, subject_name_keys, subject_names,
+    subjects,
+};
+use super::DbConn;
+use crate::domain::registry::cst;
+
+/// One published entry with only its public fields.
+#[derive(Debug, Clone, Queryable)]
+pub struct EntryRow {
+    pub listing_id: String,
+    pub reason: String,
+    pub legal_basis: String,
+    pub listed_on: Option<NaiveDate>,
+    pub expires_on: Option<NaiveDate>,
+    pub authority: Option<String>,
+    pub subject_id: String,
+    pub name: String,
+    pub kind: String,
+    pub id_number_masked: Option<String>,
+    pub uscc: Option<String>,
+}
+
+/// An entry with the subject's accounts as `(platform, handle)`.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub row: EntryRow,
+    pub accounts: Vec<(String, String)>,
+}
+
+/// What a public search matches (any of these).
+#[derive(Debug, Clone, Default)]
+pub struct PublicSearch {
+    /// Only this listing.
+    pub listing_id: Option<String>,
+    pub kind: Option<String>,
+    /// Lower-cased text found anywhere in a name or alias.
+    pub text: Option<String>,
+    /// Simplified, case-folded text found anywhere in a name's text key.
+    pub simplified: Option<String>,
+    /// Toneless pinyin spellings, matched whole.
+    pub pinyin: Vec<String>,
+    pub uscc: Option<String>,
+    pub account_handle: Option<String>,
+    pub id_number_hash: Option<String>,
+}
+
+impl PublicSearch {
+    fn is_empty(&self) -> bool {
+        self.text.is_none()
+            && self.simplified.is_none()
+            && self.pinyin.is_empty()
+            && self.uscc.is_none()
+            && self.account_handle.is_none()
+            && self.id_number_hash.is_none()
+    }
+}
+
+fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
+
+/// One page of active entries (listed, and `expires_on` after `today`), in listing-id order.
+pub fn active_entries(
+    conn: &mut DbConn,
+    today: NaiveDate,
+    search: &PublicSearch,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<Entry>> {
+    let mut query = listings::table
+        .inner_join(subjects::table)
+        .left_join(organizations::table.on(listings::authority_id.eq(organizations::id.nullable())))
+        .filter(listings::status.eq("listed"))
+        .filter(listings::expires_on.gt(today))
+        .order(listings::id)
+        .limit(limit)
+        .select((
+            listings::id,
+            listings::reason,
+            listings::legal_basis,
+            listings::listed_on,
+            listings::expires_on,
+            organizations::name.nullable(),
+            subjects::id,
+            subjects::name,
+            subjects::kind,
+            subjects::id_number_masked,
+            subjects::uscc,
+        ))
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(listings::id.gt(after.to_owned()));
+    }
+    if let Some(kind) = &search.kind {
+        query = query.filter(subjects::kind.eq(kind.clone()));
+    }
+    if let Some(id) = &search.listing_id {
+        query = query.filter(listings::id.eq(id.clone()));
+    }
+    if !search.is_empty() {
+        // A criterion left out binds NULL (or an empty list), which matches nothing.
+        let text = search
+            .text
+            .as_ref()
+            .map(|t| format!("%{}%", escape_like(t)));
+        let simplified = search
+            .simplified
+            .as_ref()
+            .map(|t| format!("%{}%", escape_like(t)));
+        let by_name = subject_names::table
+            .filter(
+                lower(subject_names::name)
+                    .nullable()
+                    .like(text)
+                    .escape('\\'),
+            )
+            .select(subject_names::subject_id);
+        let by_text_key = subject_name_keys::table
+            .filter(subject_name_keys::key_kind.eq("text"))
+            .filter(
+                subject_name_keys::name_key
+                    .nullable()
+                    .like(simplified)
+                    .escape('\\'),
+            )
+            .select(subject_name_keys::subject_id);
+        let by_pinyin = subject_name_keys::table
+            .filter(subject_name_keys::key_kind.eq("pinyin"))
+            .filter(subject_name_keys::name_key.eq_any(search.pinyin.clone()))
+            .select(subject_name_keys::subject_id);
+        let by_account = subject_accounts::table
+            .filter(
+                subject_accounts::handle
+                    .nullable()
+                    .eq(search.account_handle.clone()),
+            )
+            .select(subject_accounts::subject_id);
+        query = query.filter(
+            subjects::id
+                .eq_any(by_name)
+                .or(subjects::id.eq_any(by_text_key))
+                .or(subjects::id.eq_any(by_pinyin))
+                .or(subjects::id.eq_any(by_account))
+                .or(subjects::uscc.eq(search.uscc.clone()))
+                .or(subjects::id_number_hash.eq(search.id_number_hash.clone())),
+        );
+    }
+    let rows: Vec<EntryRow> = query.load(conn)?;
+    let ids: Vec<&str> = rows.iter().map(|r| r.subject_id.as_str()).collect();
+    let accounts: Vec<(String, String, String)> = subject_accounts::table
+        .filter(subject_accounts::subject_id.eq_any(&ids))
+        .order((subject_accounts::subject_id, subject_accounts::account_key))
+        .select((
+            subject_accounts::subject_id,
+            subject_accounts::platform,
+            subject_accounts::handle,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|row| Entry {
+            accounts: accounts
+                .iter()
+                .filter(|(s, _, _)| *s == row.subject_id)
+                .map(|(_, p, h)| (p.clone(), h.clone()))
+                .collect(),
+            row,
+        })
+        .collect())
+}
+
+/// One active entry by listing id.
+pub fn active_entry(
+    conn: &mut DbConn,
+    today: NaiveDate,
+    listing_id: &str,
+) -> QueryResult<Option<Entry>> {
+    let search = PublicSearch {
+        listing_id: Some(listing_id.to_owned()),
+        ..Default::default()
+    };
+    Ok(active_entries(conn, today, &search, None, 1)?.pop())
+}
+
+/// The list's version and when it last changed, as of `today`.
+///
+/// `counter` counts recorded visible changes; listings whose `expires_on` has
+/// come but whose expiry is not yet recorded are added, and recording an
+/// expiry bumps the counter as it removes one of those — so the version
+/// grows exactly when the visible list changes, midnight expiries included.
+pub fn version(conn: &mut DbConn, today: NaiveDate) -> QueryResult<(i64, NaiveDateTime)> {
+    let (counter, changed_at): (i64, NaiveDateTime) = publication_state::table
+        .find(1)
+        .select((publication_state::counter, publication_state::changed_at))
+        .first(conn)?;
+    let pending: Vec<Option<NaiveDate>> = listings::table
+        .filter(listings::status.eq("listed"))
+        .filter(listings::expires_on.le(today))
+        .select(listings::expires_on)
+        .load(conn)?;
+    // An unrecorded expiry changed the list at the start of its day (CST).
+    let latest_expiry = pending
+        .iter()
+        .flatten()
+        .max()
+        .map(|d| d.and_time(NaiveTime::MIN) - cst_offset())
+        .unwrap_or(NaiveDateTime::MIN);
+    Ok((
+        counter + pending.len() as i64,
+        changed_at.max(latest_expiry),
+    ))
+}
+
+fn cst_offset() -> chrono::Duration {
+    chrono::Duration::seconds(i64::from(cst().local_minus_utc()))
+}
+
+/// Adds `delta` to the version counter (inside the transaction of the change).
+pub fn bump(conn: &mut DbConn, delta: i64) -> QueryResult<()> {
+    if delta == 0 {
+        return Ok(());
+    }
+    diesel::update(publication_state::table.find(1))
+        .set((
+            publication_state::counter.eq(publication_state::counter + delta),
+            publication_state::changed_at.eq(Utc::now().naive_utc()),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
+/// Whether a subject has a visible entry (so a change to its public fields changes the list).
+pub fn is_published(conn: &mut DbConn, subject_id: &str, today: NaiveDate) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        listings::table
+            .filter(listings::subject_id.eq(subject_id))
+            .filter(listings::status.eq("listed"))
+            .filter(listings::expires_on.gt(today)),
+    ))
+    .get_result(conn)
+}

@@ -1,0 +1,135 @@
+//! The outbox of events, written in the same transaction as the change each
+//! reports, and read back as feeds (the public change feed, a platform's
+//! events) and webhook deliveries.
+
+use chrono::{NaiveDateTime, SubsecRound, Utc};
+use diesel::prelude::*;
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use crate::db::schema::{audit_head, events};
+use crate::db::DbConn;
+
+pub const VIOLATION_RECORDED: &str = "violation.recorded";
+pub const VIOLATION_REVOKED: &str = "violation.revoked";
+pub const LISTING_PUBLISHED: &str = "listing.published";
+pub const LISTING_REMOVED: &str = "listing.removed";
+pub const LISTING_EXPIRED: &str = "listing.expired";
+pub const LISTING_REVOKED: &str = "listing.revoked";
+pub const SCORE_BAND_CHANGED: &str = "score.band_changed";
+
+/// The events of the public change feed.
+pub const PUBLIC_TYPES: [&str; 4] = [
+    LISTING_PUBLISHED,
+    LISTING_EXPIRED,
+    LISTING_REMOVED,
+    LISTING_REVOKED,
+];
+
+/// Every event type, as platforms may filter webhooks by them.
+pub const ALL_TYPES: [&str; 7] = [
+    VIOLATION_RECORDED,
+    VIOLATION_REVOKED,
+    LISTING_PUBLISHED,
+    LISTING_REMOVED,
+    LISTING_EXPIRED,
+    LISTING_REVOKED,
+    SCORE_BAND_CHANGED,
+];
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = events, treat_none_as_default_value = false)]
+pub struct StoredEvent {
+    pub seq: i64,
+    pub id: String,
+    pub event_type: String,
+    pub subject_id: String,
+    pub listing_id: Option<String>,
+    pub occurred_at: NaiveDateTime,
+    pub data: String,
+}
+
+/// An event as feeds and webhooks carry it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct EventView {
+    pub id: String,
+    pub seq: i64,
+    /// `violation.recorded`, `violation.revoked`, `listing.published`, `listing.removed`,
+    /// `listing.expired`, `listing.revoked` or `score.band_changed`.
+    #[serde(rename = "type")]
+    pub event_type: String,
+    pub occurred_at: chrono::DateTime<Utc>,
+    pub subject_id: String,
+    #[schema(value_type = Object)]
+    pub data: Value,
+}
+
+impl From<StoredEvent> for EventView {
+    fn from(e: StoredEvent) -> Self {
+        Self {
+            data: serde_json::from_str(&e.data).unwrap_or(Value::Null),
+            id: e.id,
+            seq: e.seq,
+            event_type: e.event_type,
+            occurred_at: e.occurred_at.and_utc(),
+            subject_id: e.subject_id,
+        }
+    }
+}
+
+/// Writes one event. Its sequence number comes from the audit head row, so
+/// the transaction holds that row's lock until it commits: a later number is
+/// never visible before an earlier one.
+pub fn emit(
+    conn: &mut DbConn,
+    event_type: &str,
+    subject_id: &str,
+    listing_id: Option<&str>,
+    data: Value,
+) -> QueryResult<StoredEvent> {
+    diesel::update(audit_head::table.find(1))
+        .set(audit_head::event_seq.eq(audit_head::event_seq + 1))
+        .execute(conn)?;
+    let seq: i64 = audit_head::table
+        .find(1)
+        .select(audit_head::event_seq)
+        .first(conn)?;
+    let event = StoredEvent {
+        seq,
+        id: uuid::Uuid::now_v7().to_string(),
+        event_type: event_type.to_owned(),
+        subject_id: subject_id.to_owned(),
+        listing_id: listing_id.map(str::to_owned),
+        occurred_at: Utc::now().naive_utc().trunc_subsecs(6),
+        data: data.to_string(),
+    };
+    diesel::insert_into(events::table)
+        .values(&event)
+        .execute(conn)?;
+    Ok(event)
+}
+
+/// Events after `after_seq`, oldest first, of the given types.
+pub fn after(
+    conn: &mut DbConn,
+    after_seq: i64,
+    types: &[&str],
+    limit: i64,
+) -> QueryResult<Vec<StoredEvent>> {
+    events::table
+        .filter(events::seq.gt(after_seq))
+        .filter(events::event_type.eq_any(types))
+        .order(events::seq)
+        .limit(limit)
+        .select(StoredEvent::as_select())
+        .load(conn)
+}
+
+/// The highest sequence number handed out so far.
+pub fn head(conn: &mut DbConn) -> QueryResult<i64> {
+    audit_head::table
+        .find(1)
+        .select(audit_head::event_seq)
+        .first(conn)
+}
