@@ -101,7 +101,7 @@ pub fn replace_names(
 #[diesel(table_name = subject_name_keys, treat_none_as_default_value = false)]
 pub struct NameKeyRow {
     pub subject_id: String,
-    /// `text` (simplified, case-folded name) or `pinyin` (one toneless reading).
+    /// `text` (simplified, case-folded name), `pinyin` (one toneless reading) or `initials`.
     pub key_kind: String,
     pub name_key: String,
     /// The position of the name (0) or alias it came from.
@@ -109,18 +109,26 @@ pub struct NameKeyRow {
 }
 
 /// Rewrites the comparable keys of a subject's names and aliases.
-fn replace_name_keys(
-    conn: &mut DbConn,
-    subject_id: &str,
-    names: &[SubjectName],
-) -> QueryResult<()> {
-    diesel::delete(subject_name_keys::table.filter(subject_name_keys::subject_id.eq(subject_id)))
-        .execute(conn)?;
+fn replace_name_keys(conn: &mut DbConn, subject_id: &str, names: &[SubjectName]) -> QueryResult<()> {
+    diesel::delete(subject_name_keys::table.filter(subject_name_keys::subject_id.eq(subject_id))).execute(conn)?;
+    let rows = name_key_rows(subject_id, names);
+    if rows.is_empty() {
+        return Ok(());
+    }
+    crate::insert_rows!(conn, subject_name_keys::table, &rows).map(drop)
+}
+
+/// The comparable keys of a subject's names and aliases: `text` (simplified,
+/// case-folded), `pinyin` (one toneless spelling per reading) and `initials`
+/// (first letters of the syllables, the coarse bucket for fuzzy matching).
+pub fn name_key_rows(subject_id: &str, names: &[SubjectName]) -> Vec<NameKeyRow> {
     let mut rows: Vec<NameKeyRow> = Vec::new();
     for name in names {
         let keys = names::name_keys(&name.name);
         let text = std::iter::once(("text", keys.text)).filter(|(_, k)| !k.is_empty());
-        for (kind, key) in text.chain(keys.pinyin.into_iter().map(|k| ("pinyin", k))) {
+        let pinyin = keys.pinyin.into_iter().map(|k| ("pinyin", k));
+        let initials = keys.initials.into_iter().map(|k| ("initials", k));
+        for (kind, key) in text.chain(pinyin).chain(initials) {
             if !rows.iter().any(|r| r.key_kind == kind && r.name_key == key) {
                 rows.push(NameKeyRow {
                     subject_id: subject_id.to_owned(),
@@ -131,10 +139,7 @@ fn replace_name_keys(
             }
         }
     }
-    if rows.is_empty() {
-        return Ok(());
-    }
-    crate::insert_rows!(conn, subject_name_keys::table, &rows).map(drop)
+    rows
 }
 
 pub fn replace_accounts(
