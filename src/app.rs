@@ -11,6 +11,7 @@ use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::api::public::SnapshotCache;
+use crate::api::watch::ServiceAddress;
 use crate::api::{self, auth::DecoyHash, json};
 use crate::audit::{self, Actor, Event};
 use crate::auth::{password, TokenService};
@@ -19,6 +20,7 @@ use crate::db::{accounts, write_tx, Db, DbConn};
 use crate::domain::accounts::{Email, OrganizationKind, Role};
 use crate::domain::calendar::Calendar;
 use crate::error::ApiResult;
+use crate::screening::{RateLimiter, RecordWriter};
 use crate::signing::KeyStore;
 use crate::telemetry::{self, Metrics};
 
@@ -49,6 +51,7 @@ impl Application {
         let listener = TcpListener::bind(&settings.bind)
             .with_context(|| format!("binding {}", settings.bind))?;
         let address = listener.local_addr()?;
+        let service_address = web::Data::new(ServiceAddress(address));
         let decoy = web::block(password::decoy_hash).await?;
 
         let db = web::Data::new(db);
@@ -62,6 +65,9 @@ impl Application {
         let snapshots = web::Data::new(SnapshotCache::default());
         let settings = web::Data::new(settings);
         crate::jobs::spawn(db.get_ref().clone());
+        crate::webhooks::spawn(db.get_ref().clone(), settings.webhook_allow_private);
+        let writer = web::Data::new(RecordWriter::start(db.get_ref().clone()));
+        let limiter = web::Data::new(RateLimiter::new(settings.rate_limit_per_org));
 
         let server = HttpServer::new(move || {
             App::new()
@@ -75,6 +81,9 @@ impl Application {
                 .app_data(calendar.clone())
                 .app_data(keys.clone())
                 .app_data(snapshots.clone())
+                .app_data(service_address.clone())
+                .app_data(writer.clone())
+                .app_data(limiter.clone())
                 .app_data(json::query_config())
                 .app_data(json::path_config())
                 .configure(api::routes)

@@ -90,8 +90,17 @@ pub fn append_all<'a>(
     actor: &Actor,
     events: impl IntoIterator<Item = Event<'a>>,
 ) -> QueryResult<i64> {
-    let events: Vec<Event<'a>> = events.into_iter().collect();
-    let count = events.len() as i64;
+    append_each(conn, events.into_iter().map(|e| (actor.clone(), e)))
+}
+
+/// Appends entries with their own actors, in order, under one lock of the
+/// chain head (one multi-row insert per 500 entries); returns the last seq.
+pub fn append_each<'a>(
+    conn: &mut DbConn,
+    items: impl IntoIterator<Item = (Actor, Event<'a>)>,
+) -> QueryResult<i64> {
+    let items: Vec<(Actor, Event<'a>)> = items.into_iter().collect();
+    let count = items.len() as i64;
     // Updating the head first takes its row lock (PostgreSQL) or the write
     // lock (SQLite): concurrent appenders queue here and the chain stays linear.
     diesel::update(audit_head::table.find(1))
@@ -102,13 +111,13 @@ pub fn append_all<'a>(
         .select((audit_head::seq, audit_head::hash))
         .first(conn)?;
     let at = Utc::now().naive_utc().trunc_subsecs(6);
-    let mut entries = Vec::with_capacity(events.len());
-    for (i, event) in events.into_iter().enumerate() {
+    let mut entries = Vec::with_capacity(items.len());
+    for (i, (actor, event)) in items.into_iter().enumerate() {
         let mut entry = Entry {
             seq: last_seq - count + 1 + i as i64,
             at,
-            actor_user_id: actor.user_id.clone(),
-            actor_organization_id: actor.organization_id.clone(),
+            actor_user_id: actor.user_id,
+            actor_organization_id: actor.organization_id,
             action: event.action.to_owned(),
             target_type: event.target_type.to_owned(),
             target_id: event.target_id.to_owned(),

@@ -207,12 +207,18 @@ impl From<diesel::result::Error> for ApiError {
                 "a record with the same unique value exists ({})",
                 info.message()
             )),
-            Error::DatabaseError(Kind::ClosedConnection | Kind::SerializationFailure, _) => {
-                Self::unavailable()
-            }
+            Error::DatabaseError(
+                Kind::ClosedConnection
+                | Kind::UnableToSendCommand
+                | Kind::SerializationFailure
+                | Kind::ReadOnlyTransaction,
+                _,
+            ) => Self::unavailable(),
             Error::DatabaseError(Kind::Unknown, ref info) if is_transient(info.message()) => {
                 Self::unavailable()
             }
+            // A connection lost mid-transaction leaves its manager broken: retryable.
+            Error::BrokenTransactionManager => Self::unavailable(),
             other => Self::Internal(anyhow::Error::new(other)),
         }
     }

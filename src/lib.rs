@@ -14,6 +14,8 @@ pub mod domain;
 pub mod error;
 pub mod events;
 pub mod jobs;
+pub mod screening;
 pub mod signing;
 pub mod telemetry;
+pub mod webhooks;
 pub mod workflows;

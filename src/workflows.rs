@@ -305,7 +305,8 @@ pub fn after_violation_recorded(
     violation: &Violation,
     today: NaiveDate,
 ) -> ApiResult<Option<Listing>> {
-    let (report, change) = scores::refresh(conn, &violation.subject_id, today)?;
+    emit_violation(conn, events::VIOLATION_RECORDED, violation)?;
+    let (report, change) = refresh_score(conn, &violation.subject_id, today)?;
     let especially =
         violation.severity == Severity::EspeciallySerious.as_str() && violation.decided_on <= today;
     let fell_to_d = change.is_some_and(|c| c.to == Band::D);
@@ -363,7 +364,8 @@ pub fn after_violation_revoked(
     violation: &Violation,
     today: NaiveDate,
 ) -> ApiResult<Vec<Listing>> {
-    scores::refresh(conn, &violation.subject_id, today)?;
+    emit_violation(conn, events::VIOLATION_REVOKED, violation)?;
+    refresh_score(conn, &violation.subject_id, today)?;
     let mut revoked = Vec::new();
     for listing_id in listings::listings_of_violation(conn, &violation.id)? {
         if listings::effective_basis_count(conn, &listing_id)? > 0 {
@@ -386,6 +388,18 @@ pub fn after_violation_revoked(
         }
     }
     Ok(revoked)
+}
+
+fn emit_violation(conn: &mut DbConn, event_type: &str, v: &Violation) -> ApiResult<()> {
+    events::emit(
+        conn,
+        event_type,
+        &v.subject_id,
+        None,
+        json!({"violation_id": v.id, "category": v.category, "severity": v.severity,
+            "decided_on": v.decided_on, "status": v.status}),
+    )?;
+    Ok(())
 }
 
 /// Brings the subject's stored score up to date (subject locked) and reports

@@ -10,9 +10,11 @@ pub mod organizations;
 pub mod pagination;
 pub mod public;
 pub mod scores;
+pub mod screening;
 pub mod subjects;
 pub mod users;
 pub mod violations;
+pub mod watch;
 
 use actix_web::{web, HttpResponse};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
@@ -87,6 +89,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(public::snapshot)
         .service(public::signing_keys)
         .service(public::changes)
+        .service(screening::screen_one)
+        .service(screening::screen_batch)
+        .service(screening::list_screenings)
+        .service(screening::get_screening)
+        .service(watch::add_watch)
+        .service(watch::list_watches)
+        .service(watch::remove_watch)
+        .service(watch::list_events)
+        .service(watch::create_webhook)
+        .service(watch::list_webhooks)
+        .service(watch::delete_webhook)
+        .service(watch::list_deliveries)
         .service(audit::list_audit)
         .service(audit::verify_audit);
 }
@@ -132,6 +146,9 @@ impl Modify for BearerAuth {
         listings::revoke_listing,
         audit::list_audit, audit::verify_audit,
         public::blacklist, public::export, public::snapshot, public::signing_keys, public::changes,
+        screening::screen_one, screening::screen_batch, screening::list_screenings, screening::get_screening,
+        watch::add_watch, watch::list_watches, watch::remove_watch, watch::list_events,
+        watch::create_webhook, watch::list_webhooks, watch::delete_webhook, watch::list_deliveries,
     ),
     components(responses(BadRequest, Unauthorized, Forbidden, NotFound, Conflict, Unprocessable, TooManyRequests)),
     modifiers(&BearerAuth),
@@ -144,6 +161,9 @@ impl Modify for BearerAuth {
         (name = "violations", description = "Violations: append-only, revocable with a reason"),
         (name = "listings", description = "The blacklist procedure: notice, objections, decision, credit repair, revocation"),
         (name = "public", description = "The published blacklist: no login needed"),
+        (name = "screening", description = "Screening anchors and merchants before onboarding (platforms)"),
+        (name = "watchlist", description = "Watched subjects and their events (platforms)"),
+        (name = "webhooks", description = "Signed event deliveries (platforms)"),
         (name = "audit", description = "The hash-chained audit log (auditors, admins)"),
     )
 )]

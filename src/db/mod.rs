@@ -8,6 +8,7 @@ pub mod publication;
 pub mod registry;
 pub mod schema;
 pub mod scores;
+pub mod screening;
 
 use std::time::Duration;
 

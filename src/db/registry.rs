@@ -109,8 +109,13 @@ pub struct NameKeyRow {
 }
 
 /// Rewrites the comparable keys of a subject's names and aliases.
-fn replace_name_keys(conn: &mut DbConn, subject_id: &str, names: &[SubjectName]) -> QueryResult<()> {
-    diesel::delete(subject_name_keys::table.filter(subject_name_keys::subject_id.eq(subject_id))).execute(conn)?;
+fn replace_name_keys(
+    conn: &mut DbConn,
+    subject_id: &str,
+    names: &[SubjectName],
+) -> QueryResult<()> {
+    diesel::delete(subject_name_keys::table.filter(subject_name_keys::subject_id.eq(subject_id)))
+        .execute(conn)?;
     let rows = name_key_rows(subject_id, names);
     if rows.is_empty() {
         return Ok(());

@@ -267,6 +267,67 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    screenings (id) {
+        id -> Text,
+        batch_id -> Nullable<Text>,
+        position -> Integer,
+        organization_id -> Text,
+        user_id -> Text,
+        screened_at -> Timestamp,
+        query_fingerprint -> Text,
+        decision -> Text,
+        list_version -> BigInt,
+        matched_subject_ids -> Text,
+    }
+}
+
+diesel::table! {
+    watchlist (id) {
+        id -> Text,
+        organization_id -> Text,
+        subject_id -> Text,
+        external_ref -> Nullable<Text>,
+        created_by -> Text,
+        created_at -> Timestamp,
+        since_seq -> BigInt,
+    }
+}
+
+diesel::table! {
+    webhooks (id) {
+        id -> Text,
+        organization_id -> Text,
+        url -> Text,
+        secret -> Text,
+        event_types -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+        active -> Bool,
+        last_dispatched_seq -> BigInt,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Text,
+        webhook_id -> Text,
+        event_id -> Text,
+        event_seq -> BigInt,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        claimed_until -> Nullable<Timestamp>,
+        claim_token -> Nullable<Text>,
+        last_status_code -> Nullable<Integer>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        delivered_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(watchlist -> subjects (subject_id));
+diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
 diesel::joinable!(subject_name_keys -> subjects (subject_id));
 diesel::joinable!(listings -> subjects (subject_id));
 diesel::joinable!(listing_violations -> listings (listing_id));
@@ -301,4 +362,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     events,
     publication_state,
     subject_name_keys,
+    screenings,
+    watchlist,
+    webhooks,
+    webhook_deliveries,
 );

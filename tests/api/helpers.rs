@@ -110,6 +110,14 @@ pub fn settings_for(database_url: DatabaseUrl, dir: &std::path::Path) -> Setting
 /// Starts a server on `backend`, or returns None when PostgreSQL is not
 /// available (and not required).
 pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    spawn_app_with(backend, |_| {}).await
+}
+
+/// Like [`spawn_app`], with settings adjusted by `configure`.
+pub async fn spawn_app_with(
+    backend: Backend,
+    configure: impl FnOnce(&mut Settings),
+) -> Option<TestApp> {
     let dir = tempfile::tempdir().expect("temp dir");
     let (database_url, pg) = match backend {
         Backend::Sqlite => (DatabaseUrl::Sqlite(dir.path().join("test.db")), None),
@@ -118,7 +126,8 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
             (DatabaseUrl::Postgres(pg.url.clone()), Some(pg))
         }
     };
-    let settings = settings_for(database_url.clone(), dir.path());
+    let mut settings = settings_for(database_url.clone(), dir.path());
+    configure(&mut settings);
     let app = Application::build(settings).await.expect("build app");
     let address = format!("http://{}", app.address());
     actix_web::rt::spawn(app.run_until_stopped());

@@ -11,5 +11,6 @@ mod project;
 mod public;
 mod roles;
 mod scores;
+mod screening;
 mod subjects;
 mod violations;

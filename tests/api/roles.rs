@@ -22,6 +22,7 @@ const ADMIN: &[&str] = &["admin"];
 const REGULATOR: &[&str] = &["regulator"];
 const READERS: &[&str] = &["admin", "regulator", "auditor"];
 const AUDIT: &[&str] = &["admin", "auditor"];
+const PLATFORM: &[&str] = &["platform"];
 
 const RULES: &[(&str, &str, Access)] = &[
     ("get", "/healthz", Public),
@@ -65,6 +66,18 @@ const RULES: &[(&str, &str, Access)] = &[
     ("get", "/v1/public/snapshot", Public),
     ("get", "/v1/public/keys", Public),
     ("get", "/v1/public/changes", Public),
+    ("post", "/v1/screening", Roles(PLATFORM)),
+    ("post", "/v1/screening/batch", Roles(PLATFORM)),
+    ("get", "/v1/screenings", Roles(PLATFORM)),
+    ("get", "/v1/screenings/{id}", Roles(PLATFORM)),
+    ("post", "/v1/watchlist", Roles(PLATFORM)),
+    ("get", "/v1/watchlist", Roles(PLATFORM)),
+    ("delete", "/v1/watchlist/{id}", Roles(PLATFORM)),
+    ("get", "/v1/events", Roles(PLATFORM)),
+    ("post", "/v1/webhooks", Roles(PLATFORM)),
+    ("get", "/v1/webhooks", Roles(PLATFORM)),
+    ("delete", "/v1/webhooks/{id}", Roles(PLATFORM)),
+    ("get", "/v1/webhooks/{id}/deliveries", Roles(PLATFORM)),
     ("get", "/v1/audit", Roles(AUDIT)),
     ("get", "/v1/audit/verify", Roles(AUDIT)),
 ];
