@@ -4,7 +4,8 @@
 use std::net::{SocketAddr, TcpListener};
 use std::time::Duration;
 
-use actix_web::{dev::Server, middleware::from_fn, web, App, HttpServer};
+use actix_web::middleware::{from_fn, Condition};
+use actix_web::{dev::Server, web, App, HttpServer};
 use anyhow::Context;
 use chrono::{Datelike, Utc};
 use utoipa::OpenApi;
@@ -69,8 +70,13 @@ impl Application {
         let writer = web::Data::new(RecordWriter::start(db.get_ref().clone()));
         let limiter = web::Data::new(RateLimiter::new(settings.rate_limit_per_org));
 
+        let cors_origins = settings.cors_origins.clone();
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(Condition::new(
+                    !cors_origins.is_empty(),
+                    cors(&cors_origins),
+                ))
                 .wrap(from_fn(crate::auth::extract::authenticate_request))
                 .wrap(from_fn(telemetry::observe))
                 .app_data(db.clone())
@@ -131,6 +137,25 @@ pub fn load_calendar(settings: &Settings) -> anyhow::Result<Calendar> {
         tracing::warn!(year, "the working-day calendar does not cover {year}: only weekends count as days off; set LIVECREDIT_CALENDAR to a file with that year's holidays");
     }
     Ok(calendar)
+}
+
+/// Cross-origin access for the configured browser origins only; with none
+/// configured the middleware is off and browsers may not read across origins.
+fn cors(origins: &[String]) -> actix_cors::Cors {
+    origins
+        .iter()
+        .fold(actix_cors::Cors::default(), |cors, origin| {
+            cors.allowed_origin(origin)
+        })
+        .allowed_methods(["GET", "POST", "PATCH", "DELETE"])
+        .allowed_headers([
+            "authorization",
+            "content-type",
+            "idempotency-key",
+            "if-none-match",
+        ])
+        .expose_headers(["etag", "x-request-id", "retry-after"])
+        .max_age(3600)
 }
 
 /// Finds or creates the organization that holds system administrators.

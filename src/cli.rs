@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 use crate::api::users::{insert_checked, NewUser};
 use crate::app::{system_organization, Application};
 use crate::audit::{self, Actor, Event};
-use crate::config::Settings;
+use crate::config::{DatabaseUrl, Settings};
 use crate::db::{write_tx, Db};
 use crate::domain::accounts::Role;
 use crate::error::ApiError;
@@ -38,6 +38,15 @@ enum Command {
     },
     /// Print the OpenAPI document.
     Openapi,
+    /// Write a consistent backup of the database while it runs.
+    ///
+    /// SQLite: an online copy (`VACUUM INTO`) that opens as a database of
+    /// its own. PostgreSQL: runs `pg_dump --format=custom` (restore with `pg_restore`).
+    Backup {
+        /// File to write; must not exist yet.
+        #[arg(long)]
+        to: std::path::PathBuf,
+    },
     /// Snapshot signing keys.
     Keys {
         #[command(subcommand)]
@@ -115,6 +124,35 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Openapi => print!("{}", crate::api::openapi_json()),
         Command::Healthcheck => return Ok(healthcheck()),
+        Command::Backup { to } => {
+            let settings = Settings::from_env()?;
+            if to.exists() {
+                anyhow::bail!("{} exists already; choose a new file", to.display());
+            }
+            match &settings.database_url {
+                DatabaseUrl::Sqlite(_) => {
+                    let db = Db::open(&settings.database_url, 1)?;
+                    let mut conn = db.conn().map_err(describe)?;
+                    crate::db::backup_sqlite(&mut conn, &to)?;
+                }
+                DatabaseUrl::Postgres(url) => {
+                    let status = std::process::Command::new("pg_dump")
+                        .args(["--format=custom", "--no-owner", "--file"])
+                        .arg(&to)
+                        .arg(url)
+                        .status()
+                        .map_err(|e| {
+                            anyhow::anyhow!(
+                                "running pg_dump (install the PostgreSQL client tools): {e}"
+                            )
+                        })?;
+                    if !status.success() {
+                        anyhow::bail!("pg_dump failed ({status})");
+                    }
+                }
+            }
+            println!("{}", to.display());
+        }
         Command::Keys { command } => {
             let settings = Settings::from_env()?;
             let store = KeyStore::new(&settings.data_dir, settings.signing_key.clone());

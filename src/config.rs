@@ -75,6 +75,8 @@ pub struct Settings {
     pub db_pool_size: u32,
     /// Hex Ed25519 seed that signs snapshots; unset: keys in the data folder.
     pub signing_key: Option<String>,
+    /// Browser origins allowed to call the API cross-origin; empty: none (closed).
+    pub cors_origins: Vec<String>,
 }
 
 /// A secret byte string whose `Debug` never prints it.
@@ -172,6 +174,14 @@ impl Settings {
             )?,
             db_pool_size,
             signing_key: var("LIVECREDIT_SIGNING_KEY"),
+            cors_origins: var("LIVECREDIT_CORS_ORIGINS")
+                .map(|v| {
+                    v.split(',')
+                        .map(|o| o.trim().to_owned())
+                        .filter(|o| !o.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
         })
     }
 }

@@ -209,6 +209,19 @@ where
     }
 }
 
+/// Writes a consistent copy of a running SQLite database to `to`
+/// (`VACUUM INTO`: a snapshot of one read transaction, usable as is).
+pub fn backup_sqlite(conn: &mut DbConn, to: &std::path::Path) -> anyhow::Result<()> {
+    let DbConn::Sqlite(_) = conn else {
+        anyhow::bail!("backup_sqlite needs a SQLite database");
+    };
+    let path = to
+        .to_str()
+        .ok_or_else(|| anyhow::anyhow!("the backup path must be valid UTF-8"))?;
+    conn.batch_execute(&format!("VACUUM INTO '{}'", path.replace('\'', "''")))
+        .map_err(|e| anyhow::anyhow!("writing the backup: {e}"))
+}
+
 /// True when the database answers a trivial query.
 pub fn ping(conn: &mut DbConn) -> bool {
     conn.batch_execute("SELECT 1").is_ok()

@@ -104,6 +104,7 @@ pub fn settings_for(database_url: DatabaseUrl, dir: &std::path::Path) -> Setting
         webhook_allow_private: true,
         db_pool_size: 8,
         signing_key: None,
+        cors_origins: Vec::new(),
     }
 }
 

@@ -1,6 +1,7 @@
 //! Black-box tests: a real server per test, real HTTP, on SQLite and PostgreSQL.
 
 mod accounts;
+mod attacks;
 mod audit;
 mod auth;
 mod errors;
