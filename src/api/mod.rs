@@ -49,6 +49,15 @@ problem_response!(
     TooManyRequests,
     "Rate limited; retry after the `Retry-After` seconds"
 );
+problem_response!(PayloadTooLarge, "The body is larger than 2 MiB");
+problem_response!(
+    UnsupportedMediaType,
+    "The body is not sent as `application/json`"
+);
+problem_response!(
+    ServiceUnavailable,
+    "The database is unavailable; retry after the `Retry-After` seconds"
+);
 
 /// Every route of the service.
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -110,6 +119,46 @@ pub async fn not_found() -> Result<HttpResponse, ApiError> {
     Err(ApiError::not_found("no such route"))
 }
 
+/// Answers every operation can give, added to the document in one place:
+/// 413 and 415 wherever a body is taken, 503 wherever the database is read.
+struct CommonResponses;
+
+impl Modify for CommonResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{Ref, RefOr};
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let uses_database = path.starts_with("/v1/") || path == "/readyz";
+            for op in [
+                &mut item.get,
+                &mut item.post,
+                &mut item.patch,
+                &mut item.put,
+                &mut item.delete,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                let responses = &mut op.responses.responses;
+                if op.request_body.is_some() {
+                    responses.insert(
+                        "413".into(),
+                        RefOr::Ref(Ref::from_response_name("PayloadTooLarge")),
+                    );
+                    responses.insert(
+                        "415".into(),
+                        RefOr::Ref(Ref::from_response_name("UnsupportedMediaType")),
+                    );
+                }
+                if uses_database {
+                    responses.entry("503".into()).or_insert_with(|| {
+                        RefOr::Ref(Ref::from_response_name("ServiceUnavailable"))
+                    });
+                }
+            }
+        }
+    }
+}
+
 struct BearerAuth;
 
 impl Modify for BearerAuth {
@@ -150,8 +199,12 @@ impl Modify for BearerAuth {
         watch::add_watch, watch::list_watches, watch::remove_watch, watch::list_events,
         watch::create_webhook, watch::list_webhooks, watch::delete_webhook, watch::list_deliveries,
     ),
-    components(responses(BadRequest, Unauthorized, Forbidden, NotFound, Conflict, Unprocessable, TooManyRequests)),
-    modifiers(&BearerAuth),
+    components(
+        responses(BadRequest, Unauthorized, Forbidden, NotFound, Conflict, Unprocessable, TooManyRequests,
+            PayloadTooLarge, UnsupportedMediaType, ServiceUnavailable),
+        schemas(public::ExportFormat, crate::domain::procedure::Status, crate::domain::registry::SubjectKind),
+    ),
+    modifiers(&BearerAuth, &CommonResponses),
     tags(
         (name = "operations", description = "Health, readiness and metrics"),
         (name = "auth", description = "Login, token refresh and logout"),

@@ -326,7 +326,6 @@ pub async fn screen_one(
         (status = 400, response = crate::api::BadRequest),
         (status = 401, response = crate::api::Unauthorized),
         (status = 403, response = crate::api::Forbidden),
-        (status = 413, description = "Body over 2 MiB", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 422, response = crate::api::Unprocessable),
         (status = 429, response = crate::api::TooManyRequests),
     ))]

@@ -240,6 +240,7 @@ pub async fn list_users(
         (status = 401, response = crate::api::Unauthorized),
         (status = 403, response = crate::api::Forbidden),
         (status = 404, response = crate::api::NotFound),
+        (status = 409, response = crate::api::Conflict),
         (status = 422, response = crate::api::Unprocessable),
     ))]
 #[patch("/v1/users/{id}")]
