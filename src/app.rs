@@ -93,6 +93,7 @@ impl Application {
                 .app_data(json::query_config())
                 .app_data(json::path_config())
                 .configure(api::routes)
+                .configure(crate::web::routes)
                 .service(web::redirect("/docs", "/docs/"))
                 .service(
                     SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api::ApiDoc::openapi()),

@@ -17,5 +17,6 @@ pub mod jobs;
 pub mod screening;
 pub mod signing;
 pub mod telemetry;
+pub mod web;
 pub mod webhooks;
 pub mod workflows;

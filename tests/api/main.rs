@@ -15,3 +15,4 @@ mod scores;
 mod screening;
 mod subjects;
 mod violations;
+mod web;
