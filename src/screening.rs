@@ -432,7 +432,9 @@ fn writer_loop(db: &Db, rx: &Receiver<Pending>) {
         let started = Instant::now();
         let result = db.conn().and_then(|mut conn| {
             let jobs: Vec<&RecordJob> = group.iter().map(|p| &p.job).collect();
-            write_group(&mut conn, &jobs)
+            let result = write_group(&mut conn, &jobs);
+            conn.suspect = result.is_err();
+            result
         });
         match result {
             Ok(()) => {

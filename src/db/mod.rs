@@ -19,7 +19,7 @@ use diesel::r2d2::{self, ManageConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use crate::config::DatabaseUrl;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 
 pub const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
@@ -76,22 +76,52 @@ impl ConnectionFactory {
     }
 }
 
+/// A pooled connection, and whether its last use failed in a way that
+/// suggests the server went away. A suspect connection is tested when it
+/// goes back to the pool and dropped if dead, so the pool recovers on its
+/// own after a database restart without testing every checkout.
+pub struct PoolConn {
+    conn: DbConn,
+    pub suspect: bool,
+}
+
+impl std::ops::Deref for PoolConn {
+    type Target = DbConn;
+    fn deref(&self) -> &DbConn {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for PoolConn {
+    fn deref_mut(&mut self) -> &mut DbConn {
+        &mut self.conn
+    }
+}
+
 impl ManageConnection for ConnectionFactory {
-    type Connection = DbConn;
+    type Connection = PoolConn;
     type Error = r2d2::Error;
 
-    fn connect(&self) -> Result<DbConn, r2d2::Error> {
-        self.establish().map_err(r2d2::Error::ConnectionError)
+    fn connect(&self) -> Result<PoolConn, r2d2::Error> {
+        self.establish()
+            .map(|conn| PoolConn {
+                conn,
+                suspect: false,
+            })
+            .map_err(r2d2::Error::ConnectionError)
     }
 
-    fn is_valid(&self, conn: &mut DbConn) -> Result<(), r2d2::Error> {
+    fn is_valid(&self, conn: &mut PoolConn) -> Result<(), r2d2::Error> {
         conn.batch_execute("SELECT 1")
             .map_err(r2d2::Error::QueryError)
     }
 
-    fn has_broken(&self, conn: &mut DbConn) -> bool {
+    fn has_broken(&self, conn: &mut PoolConn) -> bool {
         std::thread::panicking()
-            || <DbConn as Connection>::TransactionManager::is_broken_transaction_manager(conn)
+            || <DbConn as Connection>::TransactionManager::is_broken_transaction_manager(
+                &mut conn.conn,
+            )
+            || (conn.suspect && conn.conn.batch_execute("SELECT 1").is_err())
     }
 }
 
@@ -148,7 +178,11 @@ impl Db {
         let pool = self.pool.clone();
         actix_web::web::block(move || {
             let mut conn = pool.get()?;
-            f(&mut conn)
+            let result = f(&mut conn);
+            if matches!(result, Err(ApiError::Unavailable(_))) {
+                conn.suspect = true;
+            }
+            result
         })
         .await?
     }
@@ -169,12 +203,17 @@ impl Db {
     }
 }
 
+/// Runs pending migrations and stores the default scoring policy (version 1)
+/// when none is stored yet, so the policy in force is always a record.
 pub fn run_migrations(conn: &mut DbConn) -> anyhow::Result<usize> {
     let applied = match conn {
         DbConn::Pg(c) => c.run_pending_migrations(PG_MIGRATIONS).map(|v| v.len()),
         DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
     };
-    applied.map_err(|e| anyhow::anyhow!("running migrations: {e}"))
+    let applied = applied.map_err(|e| anyhow::anyhow!("running migrations: {e}"))?;
+    scores::ensure_default_policy(conn)
+        .map_err(|e| anyhow::anyhow!("storing the default scoring policy: {e}"))?;
+    Ok(applied)
 }
 
 /// A transaction for work that writes. On SQLite it starts with

@@ -96,6 +96,8 @@ fn compose_file_parses_and_names_real_variables() {
         "LIVECREDIT_WEBHOOK_ALLOW_PRIVATE",
         "LIVECREDIT_DB_POOL_SIZE",
         "LIVECREDIT_LOG_FORMAT",
+        "LIVECREDIT_CORS_ORIGINS",
+        "LIVECREDIT_SIGNING_KEY",
         "RUST_LOG",
     ]
     .into();
