@@ -77,6 +77,8 @@ pub struct Settings {
     pub signing_key: Option<String>,
     /// Browser origins allowed to call the API cross-origin; empty: none (closed).
     pub cors_origins: Vec<String>,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (for login throttling).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 /// A secret byte string whose `Debug` never prints it.
@@ -174,6 +176,19 @@ impl Settings {
             )?,
             db_pool_size,
             signing_key: var("LIVECREDIT_SIGNING_KEY"),
+            trusted_proxies: match var("LIVECREDIT_TRUSTED_PROXIES") {
+                None => Vec::new(),
+                Some(v) => v
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|p| !p.is_empty())
+                    .map(|p| {
+                        p.parse().with_context(|| {
+                            format!("LIVECREDIT_TRUSTED_PROXIES: {p:?} is not an IP address")
+                        })
+                    })
+                    .collect::<anyhow::Result<_>>()?,
+            },
             cors_origins: var("LIVECREDIT_CORS_ORIGINS")
                 .map(|v| {
                     v.split(',')

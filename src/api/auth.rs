@@ -8,10 +8,13 @@ use utoipa::ToSchema;
 
 use super::json::ApiJson;
 use super::users::UserView;
+use std::net::IpAddr;
+
 use crate::audit::{self, Actor, Event};
 use crate::auth::password;
 use crate::auth::tokens::{self, TokenService, ACCESS_TOKEN_SECONDS, REFRESH_TOKEN_DAYS};
 use crate::auth::Authenticated;
+use crate::config::Settings;
 use crate::db::accounts::{self, RefreshToken, User};
 use crate::db::{write_tx, Db, DbConn};
 use crate::error::{ApiError, ApiResult};
@@ -50,12 +53,25 @@ fn wrong_credentials() -> ApiError {
     ApiError::unauthorized("wrong e-mail or password")
 }
 
-fn client_address(req: &HttpRequest) -> String {
-    // The peer address, not X-Forwarded-For: a client could forge that to
-    // dodge throttling. Deployments behind a proxy throttle at the proxy too.
-    req.peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_else(|| "unknown".into())
+fn client_address(req: &HttpRequest, trusted_proxies: &[IpAddr]) -> String {
+    // The peer address, unless the peer is a proxy the operator trusts: then
+    // the address that proxy saw (the last X-Forwarded-For entry). A client
+    // could forge earlier entries, never the one its proxy appended.
+    let Some(peer) = req.peer_addr().map(|a| a.ip()) else {
+        return "unknown".into();
+    };
+    if trusted_proxies.contains(&peer) {
+        let forwarded = req
+            .headers()
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit(',').next())
+            .and_then(|v| v.trim().parse::<IpAddr>().ok());
+        if let Some(client) = forwarded {
+            return client.to_string();
+        }
+    }
+    peer.to_string()
 }
 
 /// Seconds until `key` may try again, if it is throttled now.
@@ -117,11 +133,15 @@ pub async fn login(
     db: web::Data<Db>,
     tokens: web::Data<TokenService>,
     decoy: web::Data<DecoyHash>,
+    settings: web::Data<Settings>,
 ) -> ApiResult<web::Json<TokenPair>> {
     let LoginRequest { email, password } = body.0;
     let email = email.trim().to_lowercase();
     let account_key = format!("account:{email}");
-    let address_key = format!("address:{}", client_address(&req));
+    let address_key = format!(
+        "address:{}",
+        client_address(&req, &settings.trusted_proxies)
+    );
 
     let (user, retry) = {
         let (account_key, address_key, email) =
@@ -149,7 +169,7 @@ pub async fn login(
     let user = user.filter(|u| password_ok && !u.disabled);
 
     let tokens = tokens.clone();
-    let address = client_address(&req);
+    let address = client_address(&req, &settings.trusted_proxies);
     db.run(move |conn| {
         let now = Utc::now().naive_utc();
         let cutoff = now - Duration::seconds(THROTTLE_WINDOW_SECONDS);

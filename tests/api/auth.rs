@@ -266,3 +266,52 @@ both_backends!(
     forged_and_malformed_tokens_are_refused,
     forged_and_malformed_tokens_are_refused
 );
+
+/// Behind a trusted proxy, addresses come from X-Forwarded-For: one client's
+/// failures do not lock out everyone behind the same proxy.
+#[actix_web::test]
+async fn a_trusted_proxy_passes_the_client_address() {
+    let app = spawn_app_with(Backend::Sqlite, |s| {
+        s.trusted_proxies = vec!["127.0.0.1".parse().unwrap()]
+    })
+    .await
+    .unwrap();
+    let attempt = |forwarded: &'static str, email: String| {
+        app.client
+            .post(app.url("/v1/auth/login"))
+            .header("x-forwarded-for", forwarded)
+            .json(&json!({"email": email, "password": "wrong password guess"}))
+            .send()
+    };
+    for i in 0..20 {
+        assert_eq!(
+            attempt("203.0.113.7", format!("guess{i}@livecredit.test"))
+                .await
+                .unwrap()
+                .status(),
+            401
+        );
+    }
+    assert_eq!(
+        attempt("203.0.113.7", "more@livecredit.test".into())
+            .await
+            .unwrap()
+            .status(),
+        429
+    );
+    // Another client behind the same proxy is not throttled; a forged first entry does not help the attacker.
+    assert_eq!(
+        attempt("203.0.113.8", "other@livecredit.test".into())
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    assert_eq!(
+        attempt("198.51.100.1, 203.0.113.7", "forged@livecredit.test".into())
+            .await
+            .unwrap()
+            .status(),
+        429
+    );
+}

@@ -105,6 +105,7 @@ pub fn settings_for(database_url: DatabaseUrl, dir: &std::path::Path) -> Setting
         db_pool_size: 8,
         signing_key: None,
         cors_origins: Vec::new(),
+        trusted_proxies: Vec::new(),
     }
 }
 

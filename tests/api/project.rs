@@ -97,6 +97,7 @@ fn compose_file_parses_and_names_real_variables() {
         "LIVECREDIT_DB_POOL_SIZE",
         "LIVECREDIT_LOG_FORMAT",
         "LIVECREDIT_CORS_ORIGINS",
+        "LIVECREDIT_TRUSTED_PROXIES",
         "LIVECREDIT_SIGNING_KEY",
         "RUST_LOG",
     ]
