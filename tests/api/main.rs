@@ -3,6 +3,7 @@
 mod accounts;
 mod audit;
 mod auth;
+mod demo;
 mod errors;
 mod helpers;
 mod listings;
