@@ -1,4 +1,5 @@
-//! The command line: `serve` (default), `migrate`, `user create`, `openapi`.
+//! The command line: `serve` (default), `migrate`, `user create`, `openapi`,
+//! `keys`, `audit verify`, `demo-data`.
 
 use std::io::Read;
 use std::process::ExitCode;
@@ -59,6 +60,31 @@ enum Command {
     },
     /// Exit 0 when the local service answers `/readyz` (for container health checks).
     Healthcheck,
+    /// Load synthetic, realistic data for demos and benchmarks into an empty registry
+    /// (migrates first; about 1% of subjects get an active listing).
+    DemoData {
+        /// How many subjects (anchors and merchants) to create.
+        #[arg(long)]
+        subjects: u64,
+        /// Average number of violations per subject.
+        #[arg(long, default_value_t = crate::demo::DEFAULT_VIOLATIONS_PER_SUBJECT)]
+        violations_per_subject: f64,
+        /// The same seed gives the same data.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Subjects written per transaction.
+        #[arg(long, default_value_t = crate::demo::DEFAULT_BATCH)]
+        batch_size: usize,
+        /// Read the demo regulators' password from standard input (else one is generated and printed).
+        #[arg(long)]
+        password_stdin: bool,
+        /// On PostgreSQL, write with multi-row INSERTs instead of COPY (for comparison).
+        #[arg(long)]
+        no_copy: bool,
+        /// PostgreSQL connections writing side by side (default: one per core, 2 to 4).
+        #[arg(long, default_value_t = 0, hide_default_value = true)]
+        writers: usize,
+    },
 }
 
 #[derive(Subcommand)]
@@ -152,6 +178,35 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             }
             println!("{}", to.display());
+        }
+        Command::DemoData {
+            subjects,
+            violations_per_subject,
+            seed,
+            batch_size,
+            password_stdin,
+            no_copy,
+            writers,
+        } => {
+            let settings = Settings::from_env()?;
+            let password = if password_stdin {
+                let mut password = String::new();
+                std::io::stdin().read_to_string(&mut password)?;
+                Some(password.trim_end_matches(['\r', '\n']).to_owned())
+            } else {
+                None
+            };
+            let options = crate::demo::DemoOptions {
+                subjects,
+                violations_per_subject,
+                seed,
+                batch_size,
+                password,
+                pg_copy: !no_copy,
+                progress: true,
+                writers,
+            };
+            println!("{}", crate::demo::run(&settings, options)?);
         }
         Command::Keys { command } => {
             let settings = Settings::from_env()?;

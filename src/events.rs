@@ -110,6 +110,51 @@ pub fn emit(
     Ok(event)
 }
 
+/// An event to write with [`emit_all`].
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub event_type: &'static str,
+    pub subject_id: String,
+    pub listing_id: Option<String>,
+    pub data: Value,
+}
+
+/// Writes many events in order, for bulk loaders: one allocation of
+/// sequence numbers from the audit head row (as [`emit`] does, so the
+/// transaction holds that row's lock until it commits) and multi-row
+/// inserts. Returns how many were written.
+pub fn emit_all(conn: &mut DbConn, batch: Vec<NewEvent>) -> QueryResult<usize> {
+    if batch.is_empty() {
+        return Ok(0);
+    }
+    let count = batch.len() as i64;
+    diesel::update(audit_head::table.find(1))
+        .set(audit_head::event_seq.eq(audit_head::event_seq + count))
+        .execute(conn)?;
+    let last: i64 = audit_head::table
+        .find(1)
+        .select(audit_head::event_seq)
+        .first(conn)?;
+    let occurred_at = Utc::now().naive_utc().trunc_subsecs(6);
+    let rows: Vec<StoredEvent> = batch
+        .into_iter()
+        .zip(last - count + 1..)
+        .map(|(e, seq)| StoredEvent {
+            seq,
+            id: uuid::Uuid::now_v7().to_string(),
+            event_type: e.event_type.to_owned(),
+            subject_id: e.subject_id,
+            listing_id: e.listing_id,
+            occurred_at,
+            data: e.data.to_string(),
+        })
+        .collect();
+    for chunk in rows.chunks(1000) {
+        crate::insert_rows!(conn, events::table, chunk)?;
+    }
+    Ok(rows.len())
+}
+
 /// Events after `after_seq`, oldest first, of the given types.
 pub fn after(
     conn: &mut DbConn,

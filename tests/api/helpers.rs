@@ -28,7 +28,7 @@ pub struct TestApp {
 }
 
 /// The PostgreSQL server to test against, if one answers.
-fn postgres_admin_url() -> Option<String> {
+pub fn postgres_admin_url() -> Option<String> {
     static URL: OnceLock<Option<String>> = OnceLock::new();
     URL.get_or_init(|| {
         let url = std::env::var("LIVECREDIT_TEST_POSTGRES_URL")
@@ -55,7 +55,7 @@ pub struct PgDatabase {
 }
 
 impl PgDatabase {
-    fn create(admin_url: &str) -> Self {
+    pub fn create(admin_url: &str) -> Self {
         let name = format!("lc_test_{}", uuid::Uuid::now_v7().simple());
         let mut conn = PgConnection::establish(admin_url).expect("connect to PostgreSQL");
         diesel::sql_query(format!("CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8'"))

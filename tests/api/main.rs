@@ -4,6 +4,7 @@ mod accounts;
 mod attacks;
 mod audit;
 mod auth;
+mod demo;
 mod errors;
 mod helpers;
 mod listings;
