@@ -90,11 +90,136 @@ pub struct Outcome {
 
 /// Most name-only matches shown for one query.
 const MAX_NAME_MATCHES: usize = 20;
-/// Name-key rows fetched per query and key kind.
+/// Name-key rows fetched per query and key kind (exact keys).
 const CANDIDATES_PER_QUERY: i64 = 500;
+/// Subjects sharing only the syllable initials compared per query.
+const FUZZY_CANDIDATES_PER_QUERY: i64 = 100;
 
 fn is_low_band(band: &str) -> bool {
     band == "C" || band == "D"
+}
+
+/// (query index, subject) → (best confidence, matched names, matched an alias?)
+type NameMatches = HashMap<(usize, String), (f64, Vec<String>, bool)>;
+
+/// Name candidates for every query of a batch: subjects sharing a whole
+/// pinyin spelling or the simplified text (one query for the batch); for
+/// the queries that found none, subjects sharing the syllable initials (one
+/// more query), to catch near misses such as typos. Each query is compared
+/// only with its own candidates, each distinct stored name once.
+fn name_stage(conn: &mut DbConn, queries: &[Query]) -> diesel::QueryResult<NameMatches> {
+    let named: Vec<(usize, &NameKeys)> = queries
+        .iter()
+        .enumerate()
+        .filter_map(|(i, q)| q.name.as_ref().map(|n| (i, n)))
+        .collect();
+    if named.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let limit = CANDIDATES_PER_QUERY * named.len() as i64;
+    let mut by_key: HashMap<(String, String), Vec<String>> = HashMap::new();
+    let pinyin: Vec<String> = named
+        .iter()
+        .flat_map(|(_, n)| n.pinyin.iter().cloned())
+        .collect();
+    let text: Vec<String> = named
+        .iter()
+        .map(|(_, n)| n.text.clone())
+        .filter(|t| !t.is_empty())
+        .collect();
+    for (kind, keys) in [("pinyin", &pinyin), ("text", &text)] {
+        for (id, kind, key) in repo::name_key_hits(conn, kind, keys, limit)? {
+            by_key.entry((kind, key)).or_default().push(id);
+        }
+    }
+    let exact = |n: &NameKeys| -> Vec<String> {
+        let mut ids: Vec<String> = n
+            .pinyin
+            .iter()
+            .map(|k| ("pinyin", k))
+            .chain(std::iter::once(("text", &n.text)))
+            .filter_map(|(kind, key)| by_key.get(&(kind.to_owned(), key.clone())))
+            .flatten()
+            .cloned()
+            .collect();
+        ids.sort();
+        ids.dedup();
+        ids
+    };
+    let mut candidates: Vec<(usize, Vec<String>)> =
+        named.iter().map(|(i, n)| (*i, exact(n))).collect();
+    let fuzzy: Vec<String> = named
+        .iter()
+        .zip(&candidates)
+        .filter(|(_, (_, ids))| ids.is_empty())
+        .flat_map(|((_, n), _)| n.initials.iter().cloned())
+        .collect();
+    if !fuzzy.is_empty() {
+        let mut by_initials: HashMap<String, Vec<String>> = HashMap::new();
+        for (id, _, key) in repo::name_key_hits(
+            conn,
+            "initials",
+            &fuzzy,
+            FUZZY_CANDIDATES_PER_QUERY * named.len() as i64,
+        )? {
+            by_initials.entry(key).or_default().push(id);
+        }
+        for ((_, n), (_, ids)) in named.iter().zip(candidates.iter_mut()) {
+            if ids.is_empty() {
+                ids.extend(
+                    n.initials
+                        .iter()
+                        .filter_map(|k| by_initials.get(k))
+                        .flatten()
+                        .take(FUZZY_CANDIDATES_PER_QUERY as usize)
+                        .cloned(),
+                );
+            }
+        }
+    }
+    let all: Vec<String> = candidates
+        .iter()
+        .flat_map(|(_, ids)| ids.iter().cloned())
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let mut names_by_subject: HashMap<String, Vec<(i32, String)>> = HashMap::new();
+    for (subject, position, name) in repo::names_of(conn, &all)? {
+        names_by_subject
+            .entry(subject)
+            .or_default()
+            .push((position, name));
+    }
+    let mut keys_of_name: HashMap<String, NameKeys> = HashMap::new();
+    let mut matches: NameMatches = HashMap::new();
+    for ((_, query_keys), (i, ids)) in named.iter().zip(&candidates) {
+        let mut memo: HashMap<&str, f64> = HashMap::new();
+        for subject_id in ids {
+            for (position, name) in names_by_subject
+                .get(subject_id)
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+            {
+                let keys = keys_of_name
+                    .entry(name.clone())
+                    .or_insert_with(|| names::name_keys(name));
+                let confidence = *memo
+                    .entry(name.as_str())
+                    .or_insert_with(|| names::similarity(query_keys, keys));
+                if confidence < MATCH_THRESHOLD {
+                    continue;
+                }
+                let entry =
+                    matches
+                        .entry((*i, subject_id.clone()))
+                        .or_insert((0.0, Vec::new(), false));
+                entry.0 = entry.0.max(confidence);
+                entry.1.push(name.clone());
+                entry.2 |= *position > 0;
+            }
+        }
+    }
+    Ok(matches)
 }
 
 /// Screens a batch: one database round trip per stage for the whole batch,
@@ -122,72 +247,7 @@ pub fn screen(
         .into_iter()
         .collect();
 
-    // Name candidates: subjects sharing a whole pinyin spelling or the
-    // simplified text, plus those sharing syllable initials (for near misses).
-    let named: Vec<&NameKeys> = queries.iter().filter_map(|q| q.name.as_ref()).collect();
-    let mut candidates: HashSet<String> = HashSet::new();
-    if !named.is_empty() {
-        let limit = CANDIDATES_PER_QUERY * named.len() as i64;
-        let pinyin: Vec<String> = named
-            .iter()
-            .flat_map(|n| n.pinyin.iter().cloned())
-            .collect();
-        let text: Vec<String> = named
-            .iter()
-            .map(|n| n.text.clone())
-            .filter(|t| !t.is_empty())
-            .collect();
-        let initials: Vec<String> = named
-            .iter()
-            .flat_map(|n| n.initials.iter().cloned())
-            .collect();
-        for (kind, keys) in [
-            ("pinyin", &pinyin),
-            ("text", &text),
-            ("initials", &initials),
-        ] {
-            candidates.extend(
-                repo::name_key_hits(conn, kind, keys, limit)?
-                    .into_iter()
-                    .map(|(id, _, _)| id),
-            );
-        }
-    }
-    let candidate_ids: Vec<String> = candidates.into_iter().collect();
-    let candidate_names = repo::names_of(conn, &candidate_ids)?;
-    // Keys once per distinct stored name, similarity once per (query, name).
-    let mut keys_of_name: HashMap<&str, NameKeys> = HashMap::new();
-    for (_, _, name) in &candidate_names {
-        keys_of_name
-            .entry(name.as_str())
-            .or_insert_with(|| names::name_keys(name));
-    }
-
-    // (query index, subject) → (best confidence, matched names, alias?)
-    let mut name_matches: HashMap<(usize, String), (f64, Vec<String>, bool)> = HashMap::new();
-    for (i, q) in queries.iter().enumerate() {
-        let Some(query_keys) = &q.name else { continue };
-        let mut memo: HashMap<&str, f64> = HashMap::new();
-        for (subject_id, position, name) in &candidate_names {
-            let confidence = *memo.entry(name.as_str()).or_insert_with(|| {
-                keys_of_name
-                    .get(name.as_str())
-                    .map_or(0.0, |k| names::similarity(query_keys, k))
-            });
-            if confidence < MATCH_THRESHOLD {
-                continue;
-            }
-            let entry =
-                name_matches
-                    .entry((i, subject_id.clone()))
-                    .or_insert((0.0, Vec::new(), false));
-            if confidence > entry.0 {
-                entry.0 = confidence;
-            }
-            entry.1.push(name.clone());
-            entry.2 |= *position > 0;
-        }
-    }
+    let name_matches = name_stage(conn, queries)?;
 
     let mut matched_ids: HashSet<String> = by_hash
         .values()
