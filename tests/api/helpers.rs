@@ -370,3 +370,45 @@ impl TestApp {
         livecredit::db::Db::open(&self.database_url, 2).expect("open the test database")
     }
 }
+
+impl TestApp {
+    /// Registers `subject` and takes it through the procedure to an active
+    /// listing (violation decided 2026-06-01, notice the same day, decided
+    /// 2026-06-09 by the second official `b`); returns (subject, listing).
+    pub async fn publish_listing(&self, a: &str, b: &str, subject: Value) -> (String, String) {
+        let subject_id = self.create_subject(a, subject).await;
+        let violation = self
+            .record_violation(
+                a,
+                &subject_id,
+                json!({"category": "false_advertising", "severity": "serious",
+                    "decided_on": "2026-06-01", "description": "夸大宣传"}),
+            )
+            .await;
+        let r = self
+            .post(
+                "/v1/listings",
+                a,
+                json!({"subject_id": subject_id, "violation_ids": [violation],
+                    "reason": "直播间虚假宣传", "legal_basis": "《反不正当竞争法》第八条"}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{:?}", r.body);
+        let listing = r.body["id"].as_str().unwrap().to_owned();
+        self.post(
+            format!("/v1/listings/{listing}/notice"),
+            a,
+            json!({"served_on": "2026-06-01"}),
+        )
+        .await;
+        let decided = self
+            .post(
+                format!("/v1/listings/{listing}/decision"),
+                b,
+                json!({"outcome": "list", "reason": "r", "decided_on": "2026-06-09"}),
+            )
+            .await;
+        assert_eq!(decided.body["status"], "listed", "{:?}", decided.body);
+        (subject_id, listing)
+    }
+}

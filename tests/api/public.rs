@@ -7,41 +7,8 @@ use serde_json::{json, Value};
 use crate::both_backends;
 use crate::helpers::*;
 
-/// Registers `subject` and takes it through the procedure to an active listing.
 async fn publish(app: &TestApp, a: &str, b: &str, subject: Value) -> (String, String) {
-    let subject_id = app.create_subject(a, subject).await;
-    let violation = app
-        .record_violation(
-            a,
-            &subject_id,
-            json!({"category": "false_advertising", "severity": "serious",
-            "decided_on": "2026-06-01", "description": "夸大宣传"}),
-        )
-        .await;
-    let r = app
-        .post(
-            "/v1/listings",
-            a,
-            json!({"subject_id": subject_id, "violation_ids": [violation],
-            "reason": "直播间虚假宣传", "legal_basis": "《反不正当竞争法》第八条"}),
-        )
-        .await;
-    let listing = r.body["id"].as_str().unwrap().to_owned();
-    app.post(
-        format!("/v1/listings/{listing}/notice"),
-        a,
-        json!({"served_on": "2026-06-01"}),
-    )
-    .await;
-    let decided = app
-        .post(
-            format!("/v1/listings/{listing}/decision"),
-            b,
-            json!({"outcome": "list", "reason": "r", "decided_on": "2026-06-09"}),
-        )
-        .await;
-    assert_eq!(decided.body["status"], "listed", "{:?}", decided.body);
-    (subject_id, listing)
+    app.publish_listing(a, b, subject).await
 }
 
 async fn public_get(app: &TestApp, path: &str) -> Reply {

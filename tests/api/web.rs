@@ -8,43 +8,8 @@ use crate::helpers::*;
 
 const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
-/// Registers `subject` and takes it through the procedure to an active listing
-/// (as in tests/api/public.rs); returns the listing id.
 async fn publish(app: &TestApp, a: &str, b: &str, subject: Value) -> String {
-    let subject_id = app.create_subject(a, subject).await;
-    let violation = app
-        .record_violation(
-            a,
-            &subject_id,
-            json!({"category": "false_advertising", "severity": "serious",
-            "decided_on": "2026-06-01", "description": "夸大宣传"}),
-        )
-        .await;
-    let r = app
-        .post(
-            "/v1/listings",
-            a,
-            json!({"subject_id": subject_id, "violation_ids": [violation],
-            "reason": "直播间虚假宣传", "legal_basis": "《反不正当竞争法》第八条"}),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{:?}", r.body);
-    let listing = r.body["id"].as_str().unwrap().to_owned();
-    app.post(
-        format!("/v1/listings/{listing}/notice"),
-        a,
-        json!({"served_on": "2026-06-01"}),
-    )
-    .await;
-    let decided = app
-        .post(
-            format!("/v1/listings/{listing}/decision"),
-            b,
-            json!({"outcome": "list", "reason": "r", "decided_on": "2026-06-09"}),
-        )
-        .await;
-    assert_eq!(decided.body["status"], "listed", "{:?}", decided.body);
-    listing
+    app.publish_listing(a, b, subject).await.1
 }
 
 struct Page {
