@@ -37,7 +37,11 @@ impl Application {
     /// Opens the database, runs migrations, creates the first admin when
     /// configured, and binds the listener.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let db = Db::open(&settings.database_url, settings.db_pool_size)?;
+        let db = Db::open(&settings.database_url, settings.db_pool_size)?.with_replicas(
+            &settings.database_read_urls,
+            settings.db_pool_size,
+            settings.read_max_lag,
+        );
         let migrated = {
             let db = db.clone();
             web::block(move || db.migrate()).await??
@@ -65,7 +69,17 @@ impl Application {
         let keys = web::Data::new(keys);
         let snapshots = web::Data::new(SnapshotCache::default());
         let settings = web::Data::new(settings);
-        crate::jobs::spawn(db.get_ref().clone());
+        crate::jobs::spawn(db.get_ref().clone(), settings.upkeep_every);
+        db.spawn_replica_monitor();
+        if !settings.database_read_urls.is_empty() {
+            let labels: Vec<String> = settings
+                .database_read_urls
+                .iter()
+                .map(|u| u.label())
+                .collect();
+            tracing::info!(replicas = ?labels, max_lag_ms = settings.read_max_lag.as_millis() as u64,
+                "public reads and screening go to the read replicas while they keep up");
+        }
         crate::webhooks::spawn(db.get_ref().clone(), settings.webhook_allow_private);
         let writer = web::Data::new(RecordWriter::start(db.get_ref().clone()));
         let limiter = web::Data::new(RateLimiter::new(settings.rate_limit_per_org));

@@ -32,6 +32,18 @@ impl DatabaseUrl {
         }
     }
 
+    /// Where it points, without credentials or parameters: for logs and metrics.
+    pub fn label(&self) -> String {
+        match self {
+            Self::Sqlite(path) => path.display().to_string(),
+            Self::Postgres(url) => {
+                let rest = url.split_once("://").map_or(url.as_str(), |(_, r)| r);
+                let rest = rest.rsplit_once('@').map_or(rest, |(_, r)| r);
+                rest.split('?').next().unwrap_or(rest).to_owned()
+            }
+        }
+    }
+
     pub fn backend_name(&self) -> &'static str {
         match self {
             Self::Sqlite(_) => "sqlite",
@@ -62,6 +74,12 @@ pub fn redact(url: &str) -> String {
 #[derive(Clone)]
 pub struct Settings {
     pub database_url: DatabaseUrl,
+    /// PostgreSQL standbys of the primary for public reads and screening.
+    pub database_read_urls: Vec<DatabaseUrl>,
+    /// A replica further behind the primary than this serves no reads.
+    pub read_max_lag: std::time::Duration,
+    /// How often background upkeep (expiries, score decay, key purge) runs.
+    pub upkeep_every: std::time::Duration,
     pub bind: String,
     pub data_dir: PathBuf,
     pub admin_email: Option<String>,
@@ -159,8 +177,47 @@ impl Settings {
                     format!("LIVECREDIT_DB_POOL_SIZE must be a positive number (got {v:?})")
                 })?,
         };
+        let database_read_urls = match var("LIVECREDIT_DATABASE_READ_URL") {
+            None => Vec::new(),
+            Some(v) => v
+                .split(',')
+                .map(str::trim)
+                .filter(|u| !u.is_empty())
+                .map(|u| match DatabaseUrl::parse(u) {
+                    Ok(url @ DatabaseUrl::Postgres(_)) => Ok(url),
+                    _ => bail!(
+                        "LIVECREDIT_DATABASE_READ_URL: each URL must be a postgres:// URL (got {:?})",
+                        redact(u)
+                    ),
+                })
+                .collect::<anyhow::Result<_>>()?,
+        };
+        if !database_read_urls.is_empty() && !matches!(database_url, DatabaseUrl::Postgres(_)) {
+            bail!("LIVECREDIT_DATABASE_READ_URL needs a PostgreSQL LIVECREDIT_DATABASE_URL (replicas are PostgreSQL standbys)");
+        }
+        let read_max_lag = match var("LIVECREDIT_DATABASE_READ_MAX_LAG_MS") {
+            None => std::time::Duration::from_secs(2),
+            Some(v) => std::time::Duration::from_millis(v.trim().parse().with_context(|| {
+                format!("LIVECREDIT_DATABASE_READ_MAX_LAG_MS must be a whole number of milliseconds (got {v:?})")
+            })?),
+        };
+        let upkeep_every = match var("LIVECREDIT_UPKEEP_SECONDS") {
+            None => std::time::Duration::from_secs(60),
+            Some(v) => v
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|n| *n > 0)
+                .map(std::time::Duration::from_secs)
+                .with_context(|| {
+                    format!("LIVECREDIT_UPKEEP_SECONDS must be a positive number of seconds (got {v:?})")
+                })?,
+        };
         Ok(Self {
             database_url,
+            database_read_urls,
+            read_max_lag,
+            upkeep_every,
             bind: var("LIVECREDIT_BIND").unwrap_or_else(|| "127.0.0.1:8080".into()),
             data_dir,
             admin_email: var("LIVECREDIT_ADMIN_EMAIL"),
@@ -267,6 +324,16 @@ mod tests {
         ));
         assert!(DatabaseUrl::parse("mysql://x").is_err());
         assert!(DatabaseUrl::parse("sqlite://").is_err());
+    }
+
+    #[test]
+    fn labels_carry_no_credentials() {
+        let url = DatabaseUrl::parse("postgres://u:secret@db1:5433/lc?sslmode=require").unwrap();
+        assert_eq!(url.label(), "db1:5433/lc");
+        assert_eq!(
+            DatabaseUrl::parse("postgres://h/db").unwrap().label(),
+            "h/db"
+        );
     }
 
     #[test]

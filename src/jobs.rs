@@ -12,16 +12,13 @@ use crate::domain::registry::today_cst;
 use crate::error::ApiResult;
 use crate::workflows;
 
-/// How often upkeep runs.
-const PERIOD: Duration = Duration::from_secs(60);
-
 /// Rows handled per query.
 const BATCH: i64 = 200;
 
-/// Starts the upkeep loop on the current actix runtime.
-pub fn spawn(db: Db) {
+/// Starts the upkeep loop on the current actix runtime, running every `period`.
+pub fn spawn(db: Db, period: Duration) {
     actix_web::rt::spawn(async move {
-        let mut interval = tokio::time::interval(PERIOD);
+        let mut interval = tokio::time::interval(period);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             interval.tick().await;

@@ -8,9 +8,12 @@ use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{web, Error};
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
+    Encoder, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry,
+    TextEncoder,
 };
 use tracing::Instrument;
+
+use crate::db::replicas::Replicas;
 
 /// Sets up `tracing` from `RUST_LOG` (default `info`); JSON lines when
 /// `LIVECREDIT_LOG_FORMAT=json`.
@@ -39,6 +42,9 @@ pub struct Metrics {
     requests: IntCounterVec,
     latency: HistogramVec,
     pool: IntGaugeVec,
+    replica_up: IntGaugeVec,
+    replica_lag: GaugeVec,
+    reads: IntCounterVec,
 }
 
 impl Metrics {
@@ -68,6 +74,30 @@ impl Metrics {
             ),
             &["state"],
         )?;
+        let replica_up = IntGaugeVec::new(
+            Opts::new(
+                "livecredit_replica_up",
+                "1 when the read replica answered the last check",
+            ),
+            &["replica"],
+        )?;
+        let replica_lag = GaugeVec::new(
+            Opts::new(
+                "livecredit_replica_lag_seconds",
+                "How far the read replica is behind the primary",
+            ),
+            &["replica"],
+        )?;
+        let reads = IntCounterVec::new(
+            Opts::new(
+                "livecredit_replica_routed_reads_total",
+                "Replica-eligible reads (public, screening) by the server that served them",
+            ),
+            &["server"],
+        )?;
+        registry.register(Box::new(replica_up.clone()))?;
+        registry.register(Box::new(replica_lag.clone()))?;
+        registry.register(Box::new(reads.clone()))?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(pool.clone()))?;
@@ -76,6 +106,9 @@ impl Metrics {
             requests,
             latency,
             pool,
+            replica_up,
+            replica_lag,
+            reads,
         })
     }
 
@@ -88,7 +121,24 @@ impl Metrics {
             .observe(seconds);
     }
 
-    pub fn render(&self, pool: &diesel::r2d2::State) -> String {
+    pub fn render(&self, pool: &diesel::r2d2::State, replicas: Option<&Replicas>) -> String {
+        if let Some(replicas) = replicas {
+            let (members, primary_reads) = replicas.report();
+            let mut counted = vec![("primary", primary_reads)];
+            for (label, state, reads) in members {
+                self.replica_up
+                    .with_label_values(&[label])
+                    .set(i64::from(state.up));
+                self.replica_lag
+                    .with_label_values(&[label])
+                    .set(state.lag.as_secs_f64());
+                counted.push((label, reads));
+            }
+            for (server, total) in counted {
+                let counter = self.reads.with_label_values(&[server]);
+                counter.inc_by(total.saturating_sub(counter.get()));
+            }
+        }
         self.pool
             .with_label_values(&["open"])
             .set(i64::from(pool.connections));

@@ -58,5 +58,5 @@ pub async fn metrics(metrics: web::Data<Metrics>, db: web::Data<Db>) -> HttpResp
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         ))
-        .body(metrics.render(&db.pool_state()))
+        .body(metrics.render(&db.pool_state(), db.replicas().map(|r| r.as_ref())))
 }

@@ -14,7 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::pagination::{decode_cursor, encode_cursor, page_of, PageParams};
 use crate::config::Settings;
 use crate::db::publication::{self, Entry, PublicSearch};
-use crate::db::Db;
+use crate::db::ReadDb;
 use crate::domain::identifiers::{ResidentId, Uscc};
 use crate::domain::names;
 use crate::domain::registry::{today_cst, SubjectKind};
@@ -131,7 +131,7 @@ pub fn public_search(
 #[get("/v1/public/blacklist")]
 pub async fn blacklist(
     query: web::Query<BlacklistQuery>,
-    db: web::Data<Db>,
+    db: ReadDb,
     settings: web::Data<Settings>,
 ) -> ApiResult<web::Json<PublicPage>> {
     let q = query.into_inner();
@@ -145,7 +145,7 @@ pub async fn blacklist(
 
 /// One page of a public search (the web page uses the same query).
 pub async fn search_page(
-    db: &Db,
+    db: &ReadDb,
     search: PublicSearch,
     page: &PageParams,
 ) -> ApiResult<PublicPage> {
@@ -169,7 +169,7 @@ pub async fn search_page(
 }
 
 /// One active entry (the web page's entry view).
-pub async fn entry(db: &Db, listing_id: String) -> ApiResult<Option<PublicEntry>> {
+pub async fn entry(db: &ReadDb, listing_id: String) -> ApiResult<Option<PublicEntry>> {
     db.run(move |conn| {
         Ok(
             publication::active_entry(conn, today_cst(Utc::now()), &listing_id)?
@@ -273,7 +273,7 @@ const EXPORT_PAGE: i64 = 1000;
 pub async fn export(
     req: HttpRequest,
     query: web::Query<ExportQuery>,
-    db: web::Data<Db>,
+    db: ReadDb,
 ) -> ApiResult<HttpResponse> {
     let format = query.format.unwrap_or(ExportFormat::Ndjson);
     let today = today_cst(Utc::now());
@@ -295,7 +295,7 @@ pub async fn export(
             .insert_header((header::LAST_MODIFIED, last_modified_header))
             .finish());
     }
-    let db = db.get_ref().clone();
+    let db = db.clone();
     // State: (cursor, header written, done).
     let pages = stream::unfold(
         (None::<String>, false, false),
@@ -391,7 +391,7 @@ pub struct SnapshotCache(Mutex<Option<(i64, String, web::Bytes)>>);
 #[get("/v1/public/snapshot")]
 pub async fn snapshot(
     req: HttpRequest,
-    db: web::Data<Db>,
+    db: ReadDb,
     keys: web::Data<KeyStore>,
     cache: web::Data<SnapshotCache>,
 ) -> ApiResult<HttpResponse> {
@@ -502,7 +502,7 @@ pub struct ChangeFeed {
 #[get("/v1/public/changes")]
 pub async fn changes(
     query: web::Query<PageParams>,
-    db: web::Data<Db>,
+    db: ReadDb,
 ) -> ApiResult<web::Json<ChangeFeed>> {
     let limit = query.limit()?;
     let after = parse_seq_cursor(query.cursor.as_deref())?;

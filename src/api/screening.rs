@@ -14,7 +14,7 @@ use crate::auth::extract::CurrentUser;
 use crate::auth::Platform;
 use crate::config::Settings;
 use crate::db::screening::{self as repo, ScreeningRecord, Watch};
-use crate::db::Db;
+use crate::db::{Db, ReadDb};
 use crate::domain::identifiers::{Account, ResidentId, Uscc};
 use crate::domain::names;
 use crate::domain::registry::{today_cst, SubjectKind};
@@ -210,7 +210,7 @@ fn view(outcome: Outcome, id: String, at: DateTime<Utc>, list_version: i64) -> S
 
 /// Screens parsed queries, records every answer (and watch) and returns the answers.
 async fn run(
-    db: &Db,
+    db: &ReadDb,
     writer: &RecordWriter,
     settings: &Settings,
     user: &CurrentUser,
@@ -300,7 +300,7 @@ fn rate_limit(limiter: &RateLimiter, user: &CurrentUser, cost: f64) -> ApiResult
 pub async fn screen_one(
     Platform(user): Platform,
     body: ApiJson<ScreeningRequest>,
-    db: web::Data<Db>,
+    db: ReadDb,
     writer: web::Data<RecordWriter>,
     limiter: web::Data<RateLimiter>,
     settings: web::Data<Settings>,
@@ -333,7 +333,7 @@ pub async fn screen_one(
 pub async fn screen_batch(
     Platform(user): Platform,
     body: ApiJson<BatchRequest>,
-    db: web::Data<Db>,
+    db: ReadDb,
     writer: web::Data<RecordWriter>,
     limiter: web::Data<RateLimiter>,
     settings: web::Data<Settings>,

@@ -13,7 +13,8 @@ use actix_web::{http::header, web, FromRequest, HttpMessage, HttpRequest};
 use chrono::Utc;
 
 use super::tokens::TokenService;
-use crate::db::{accounts, Db};
+use crate::db::replicas::WritePosition;
+use crate::db::{accounts, Db, ReadDb};
 use crate::domain::accounts::Role;
 use crate::error::ApiError;
 
@@ -25,6 +26,9 @@ pub struct CurrentUser {
     pub role: Role,
     pub organization_id: String,
     pub display_name: Option<String>,
+    /// With read replicas: where this user's last write ended on the
+    /// primary. Their reads are served only by replicas past it.
+    pub read_after: Option<i64>,
 }
 
 fn bearer_token(req: &HttpRequest) -> Option<String> {
@@ -45,10 +49,20 @@ async fn authenticate(req: &HttpRequest, token: String) -> Result<CurrentUser, A
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("Db not registered")))?
         .clone();
     let claims = tokens.verify(&token, Utc::now()).ok_or_else(unauthorized)?;
+    let replicas = db.replicas().is_some();
     let user = db
-        .run(move |conn| Ok(accounts::find_user(conn, &claims.sub)?.map(|u| (u, claims))))
+        .run(move |conn| {
+            let Some(user) = accounts::find_user(conn, &claims.sub)? else {
+                return Ok(None);
+            };
+            let read_after = match replicas {
+                true => WritePosition::of(conn, &user.id)?,
+                false => None,
+            };
+            Ok(Some((user, claims, read_after)))
+        })
         .await?;
-    let (user, claims) = user.ok_or_else(unauthorized)?;
+    let (user, claims, read_after) = user.ok_or_else(unauthorized)?;
     let role: Role = user.role.parse().map_err(|_| unauthorized())?;
     if user.disabled || user.role != claims.role || user.organization_id != claims.org {
         return Err(unauthorized());
@@ -59,6 +73,7 @@ async fn authenticate(req: &HttpRequest, token: String) -> Result<CurrentUser, A
         role,
         organization_id: user.organization_id,
         display_name: user.display_name,
+        read_after,
     })
 }
 
@@ -94,7 +109,60 @@ pub async fn authenticate_request(
             });
         req.extensions_mut().insert(AuthOutcome(outcome));
     }
-    next.call(req).await
+    let res = next.call(req).await?;
+    remember_write(&res).await;
+    Ok(res)
+}
+
+/// With read replicas, records where a user's successful write ended on the
+/// primary, so that their next reads wait for a replica that has it (or use
+/// the primary). Screening is left out: its only writes are its own records,
+/// which are read from the primary.
+async fn remember_write<B>(res: &ServiceResponse<B>) {
+    let req = res.request();
+    let Some(db) = req.app_data::<web::Data<Db>>() else {
+        return;
+    };
+    let read_only = matches!(
+        *req.method(),
+        actix_web::http::Method::GET
+            | actix_web::http::Method::HEAD
+            | actix_web::http::Method::OPTIONS
+    );
+    let screening = req
+        .match_pattern()
+        .is_some_and(|p| p.starts_with("/v1/screening"));
+    if db.replicas().is_none() || read_only || screening || !res.status().is_success() {
+        return;
+    }
+    let Some(AuthOutcome(Ok(user))) = req.extensions().get::<AuthOutcome>().cloned() else {
+        return;
+    };
+    if let Err(e) = db
+        .run(move |conn| Ok(WritePosition::remember(conn, &user.id)?))
+        .await
+    {
+        tracing::warn!(error = %e.problem().detail, "could not record the write position; this user's next reads may lag behind their write");
+    }
+}
+
+/// A read handle for routes that replicas may serve (public reads and
+/// screening): it honours the caller's last write (see [`CurrentUser::read_after`]).
+impl FromRequest for ReadDb {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let after = match req.extensions().get::<AuthOutcome>() {
+            Some(AuthOutcome(Ok(user))) => user.read_after,
+            _ => None,
+        };
+        ready(
+            req.app_data::<web::Data<Db>>()
+                .map(|db| db.reader(after))
+                .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("Db not registered"))),
+        )
+    }
 }
 
 fn current_user(req: &HttpRequest) -> Result<CurrentUser, ApiError> {

@@ -6,10 +6,12 @@ pub mod idempotency;
 pub mod listings;
 pub mod publication;
 pub mod registry;
+pub mod replicas;
 pub mod schema;
 pub mod scores;
 pub mod screening;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -20,6 +22,7 @@ use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use crate::config::DatabaseUrl;
 use crate::error::{ApiError, ApiResult};
+use replicas::Replicas;
 
 pub const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
@@ -127,11 +130,22 @@ impl ManageConnection for ConnectionFactory {
 
 pub type Pool = r2d2::Pool<ConnectionFactory>;
 
-/// The pool plus the facts about the backend that callers need.
+/// The pool plus the facts about the backend that callers need, and the
+/// read replicas when some are configured.
 #[derive(Clone)]
 pub struct Db {
     pool: Pool,
     backend: &'static str,
+    replicas: Option<Arc<Replicas>>,
+}
+
+fn build_pool(url: &DatabaseUrl, max_size: u32) -> Pool {
+    r2d2::Pool::builder()
+        .max_size(max_size)
+        .min_idle(Some(1))
+        .connection_timeout(Duration::from_secs(3))
+        .test_on_check_out(false)
+        .build_unchecked(ConnectionFactory::new(url.clone()))
 }
 
 impl Db {
@@ -144,16 +158,44 @@ impl Db {
                     .with_context(|| format!("creating database folder {}", parent.display()))?;
             }
         }
-        let pool = r2d2::Pool::builder()
-            .max_size(max_size)
-            .min_idle(Some(1))
-            .connection_timeout(Duration::from_secs(3))
-            .test_on_check_out(false)
-            .build_unchecked(ConnectionFactory::new(url.clone()));
         Ok(Self {
-            pool,
+            pool: build_pool(url, max_size),
             backend: url.backend_name(),
+            replicas: None,
         })
+    }
+
+    /// Adds read replicas (PostgreSQL standbys of this primary). Reads go to
+    /// one only while it is within `max_lag` of the primary.
+    pub fn with_replicas(mut self, urls: &[DatabaseUrl], max_size: u32, max_lag: Duration) -> Self {
+        if !urls.is_empty() {
+            let members = urls
+                .iter()
+                .map(|url| (url.label(), build_pool(url, max_size)))
+                .collect();
+            self.replicas = Some(Arc::new(Replicas::new(members, max_lag)));
+        }
+        self
+    }
+
+    pub fn replicas(&self) -> Option<&Arc<Replicas>> {
+        self.replicas.as_ref()
+    }
+
+    /// Starts the replica monitor on the current runtime (no-op without replicas).
+    pub fn spawn_replica_monitor(&self) {
+        if let Some(replicas) = &self.replicas {
+            replicas.clone().spawn_monitor(self.pool.clone());
+        }
+    }
+
+    /// A handle for reads that a replica may serve: one that has replayed
+    /// `after` (the reader's last write), or the primary when none has.
+    pub fn reader(&self, after: Option<i64>) -> ReadDb {
+        ReadDb {
+            replica: self.replicas.as_ref().and_then(|r| r.choose(after)),
+            db: self.clone(),
+        }
     }
 
     pub fn backend(&self) -> &'static str {
@@ -175,16 +217,7 @@ impl Db {
         F: FnOnce(&mut DbConn) -> ApiResult<T> + Send + 'static,
         T: Send + 'static,
     {
-        let pool = self.pool.clone();
-        actix_web::web::block(move || {
-            let mut conn = pool.get()?;
-            let result = f(&mut conn);
-            if matches!(result, Err(ApiError::Unavailable(_))) {
-                conn.suspect = true;
-            }
-            result
-        })
-        .await?
+        run_on(self.pool.clone(), None, f).await
     }
 
     /// Runs `f` inside a write transaction (see [`write_tx`]) on the blocking pool.
@@ -200,6 +233,71 @@ impl Db {
     pub fn migrate(&self) -> anyhow::Result<usize> {
         let mut conn = self.pool.get().context("connecting to the database")?;
         run_migrations(&mut conn)
+    }
+}
+
+/// Runs `f` on a connection from `pool` on actix's blocking thread pool,
+/// waiting at most `checkout` for one (the pool's own timeout when `None`).
+async fn run_on<T, F>(pool: Pool, checkout: Option<Duration>, f: F) -> ApiResult<T>
+where
+    F: FnOnce(&mut DbConn) -> ApiResult<T> + Send + 'static,
+    T: Send + 'static,
+{
+    actix_web::web::block(move || {
+        let mut conn = match checkout {
+            Some(timeout) => pool.get_timeout(timeout)?,
+            None => pool.get()?,
+        };
+        let result = f(&mut conn);
+        if matches!(result, Err(ApiError::Unavailable(_))) {
+            conn.suspect = true;
+        }
+        result
+    })
+    .await?
+}
+
+/// Reads that a replica may serve (see [`Db::reader`]). The replica is
+/// chosen once, so every read through one handle (the pages of an export)
+/// sees the same server.
+#[derive(Clone)]
+pub struct ReadDb {
+    db: Db,
+    replica: Option<usize>,
+}
+
+impl ReadDb {
+    /// Runs `f` on the chosen replica; if the replica fails, takes it out and
+    /// runs `f` again on the primary. Reads only: `f` may run twice.
+    pub async fn run<T, F>(&self, f: F) -> ApiResult<T>
+    where
+        F: Fn(&mut DbConn) -> ApiResult<T> + Send + Sync + 'static,
+        T: Send + 'static,
+    {
+        let (Some(replicas), Some(index)) = (&self.db.replicas, self.replica) else {
+            if let Some(replicas) = &self.db.replicas {
+                replicas.served(None);
+            }
+            return self.db.run(f).await;
+        };
+        let f = Arc::new(f);
+        let on_replica = f.clone();
+        let pool = replicas.pool(index).clone();
+        match run_on(pool, Some(replicas::CHECKOUT_TIMEOUT), move |c| {
+            on_replica(c)
+        })
+        .await
+        {
+            Err(e) if replicas::retry_on_primary(&e) => {
+                replicas.mark_down(index);
+                replicas.served(None);
+                self.db.run(move |c| f(c)).await
+            }
+            result => {
+                replicas.served(Some(index));
+                result
+            }
+        }
     }
 }
 

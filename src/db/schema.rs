@@ -326,6 +326,14 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    write_positions (user_id) {
+        user_id -> Text,
+        lsn -> BigInt,
+        recorded_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(watchlist -> subjects (subject_id));
 diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
 diesel::joinable!(subject_name_keys -> subjects (subject_id));
@@ -366,4 +374,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     watchlist,
     webhooks,
     webhook_deliveries,
+    write_positions,
 );

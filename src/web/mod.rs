@@ -14,7 +14,7 @@ use serde::Deserialize;
 use crate::api::pagination::PageParams;
 use crate::api::public::{self, PublicEntry, PublicPage};
 use crate::config::Settings;
-use crate::db::Db;
+use crate::db::ReadDb;
 use crate::domain::registry::SubjectKind;
 use crate::error::ApiError;
 
@@ -65,11 +65,7 @@ impl SearchForm {
     }
 }
 
-async fn search(
-    req: HttpRequest,
-    db: web::Data<Db>,
-    settings: web::Data<Settings>,
-) -> HttpResponse {
+async fn search(req: HttpRequest, db: ReadDb, settings: web::Data<Settings>) -> HttpResponse {
     let form = match web::Query::<SearchForm>::from_query(req.query_string()) {
         Ok(form) => form.into_inner(),
         Err(_) => {
@@ -84,7 +80,7 @@ async fn search(
 }
 
 async fn search_results(
-    db: &Db,
+    db: &ReadDb,
     settings: &Settings,
     form: &SearchForm,
 ) -> Result<PublicPage, ApiError> {
@@ -96,7 +92,7 @@ async fn search_results(
     public::search_page(db, criteria, &page).await
 }
 
-async fn entry(req: HttpRequest, db: web::Data<Db>) -> HttpResponse {
+async fn entry(req: HttpRequest, db: ReadDb) -> HttpResponse {
     let listing_id = req.match_info().get("listing_id").unwrap_or("").to_owned();
     match public::entry(&db, listing_id).await {
         Ok(Some(entry)) => html(StatusCode::OK, render_entry(&entry)),

@@ -93,6 +93,9 @@ impl Drop for PgDatabase {
 pub fn settings_for(database_url: DatabaseUrl, dir: &std::path::Path) -> Settings {
     Settings {
         database_url,
+        database_read_urls: Vec::new(),
+        read_max_lag: std::time::Duration::from_secs(2),
+        upkeep_every: std::time::Duration::from_secs(60),
         bind: "127.0.0.1:0".into(),
         data_dir: dir.join("data"),
         admin_email: Some(ADMIN_EMAIL.into()),

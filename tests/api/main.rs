@@ -11,6 +11,7 @@ mod listings;
 mod ops;
 mod project;
 mod public;
+mod replicas;
 mod roles;
 mod scores;
 mod screening;
