@@ -1,6 +1,6 @@
--- wrk script: POST /v1/auth/login with the bench admin's credentials.
--- Credentials come from the environment (set by run.sh).
-local email = os.getenv("LC_EMAIL") or "bench-admin@example.com"
+-- wrk script used by bench/run.sh: POST /v1/auth/login with one user's
+-- credentials, taken from the environment (LC_EMAIL, LC_PASSWORD).
+local email = os.getenv("LC_EMAIL") or "bench-login@example.com"
 local password = os.getenv("LC_PASSWORD") or "bench-password-123456"
 
 wrk.method = "POST"
