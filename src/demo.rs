@@ -523,6 +523,10 @@ fn load_batches(
         }
         first_error.map_or(Ok(()), Err)
     })?;
+    // Fresh statistics, so that the first queries are planned for the data
+    // as loaded rather than for empty tables.
+    let mut conn = db.conn().map_err(|e| anyhow::anyhow!("{e}"))?;
+    crate::db::analyze(&mut conn).context("updating the planner's statistics")?;
     let (summary, _) = shared
         .into_inner()
         .unwrap_or_else(std::sync::PoisonError::into_inner);

@@ -72,6 +72,7 @@ pub async fn run_once(db: &Db) -> ApiResult<()> {
             break;
         }
     }
+    db.run(|conn| Ok(crate::db::optimize(conn)?)).await?;
     let cutoff = Utc::now().naive_utc() - RETENTION;
     let purged = db
         .run(move |conn| Ok(idempotency::purge_before(conn, cutoff)?))

@@ -112,7 +112,6 @@ pub fn public_search(
         return Err(ApiError::invalid("q", "must be at most 200 characters"));
     }
     let keys = names::name_keys(q);
-    search.text = Some(q.to_lowercase());
     search.simplified = Some(keys.text).filter(|t| !t.is_empty());
     search.pinyin = keys.pinyin;
     search.uscc = Uscc::parse(q).ok().map(|u| u.as_str().to_owned());

@@ -4,6 +4,44 @@ use argon2::password_hash::{
     rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
 };
 use argon2::{Algorithm, Argon2, Params, Version};
+use std::sync::{Condvar, LazyLock, Mutex};
+
+/// At most this many Argon2 computations run at once (one per core, at
+/// most four): more would not finish sooner on the cores there are, and
+/// each holds 19 MiB while it runs.
+struct Slots {
+    free: Mutex<usize>,
+    freed: Condvar,
+}
+
+static SLOTS: LazyLock<Slots> = LazyLock::new(|| Slots {
+    free: Mutex::new(
+        std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(4),
+    ),
+    freed: Condvar::new(),
+});
+
+/// Runs `f` once a slot is free (blocking the calling thread until then).
+fn in_slot<T>(f: impl FnOnce() -> T) -> T {
+    {
+        let mut free = SLOTS.free.lock().unwrap_or_else(|e| e.into_inner());
+        while *free == 0 {
+            free = SLOTS.freed.wait(free).unwrap_or_else(|e| e.into_inner());
+        }
+        *free -= 1;
+    }
+    struct Release;
+    impl Drop for Release {
+        fn drop(&mut self) {
+            *SLOTS.free.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+            SLOTS.freed.notify_one();
+        }
+    }
+    let _release = Release;
+    f()
+}
 
 fn hasher() -> Argon2<'static> {
     // The OWASP-recommended minimum for Argon2id.
@@ -14,18 +52,22 @@ fn hasher() -> Argon2<'static> {
 /// Hashes a password into a PHC string. Blocking: call from `web::block`.
 pub fn hash(password: &str) -> anyhow::Result<String> {
     let salt = SaltString::generate(&mut OsRng);
-    hasher()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| anyhow::anyhow!("hashing password: {e}"))
+    in_slot(|| {
+        hasher()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+    })
+    .map_err(|e| anyhow::anyhow!("hashing password: {e}"))
 }
 
 /// Checks a password against a PHC string. Blocking: call from `web::block`.
 pub fn verify(password: &str, phc: &str) -> bool {
     match PasswordHash::new(phc) {
-        Ok(parsed) => hasher()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok(),
+        Ok(parsed) => in_slot(|| {
+            hasher()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        }),
         Err(_) => false,
     }
 }

@@ -24,6 +24,11 @@ pub struct Claims {
     pub jti: String,
     pub iss: String,
     pub aud: String,
+    /// Never issued; typed so that a token carrying a non-integer `nbf` fails
+    /// to decode instead of having its check skipped (GHSA-h395-gr6q-cpjc in
+    /// jsonwebtoken 9).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
 }
 
 /// Signs and checks access tokens with the configured secret.
@@ -64,6 +69,7 @@ impl TokenService {
             jti: uuid::Uuid::now_v7().to_string(),
             iss: ISSUER.to_owned(),
             aud: AUDIENCE.to_owned(),
+            nbf: None,
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|e| anyhow::anyhow!("signing token: {e}"))

@@ -359,6 +359,21 @@ pub fn backup_sqlite(conn: &mut DbConn, to: &std::path::Path) -> anyhow::Result<
         .map_err(|e| anyhow::anyhow!("writing the backup: {e}"))
 }
 
+/// Refreshes the query planner's statistics after a bulk load.
+pub fn analyze(conn: &mut DbConn) -> QueryResult<()> {
+    conn.batch_execute("ANALYZE")
+}
+
+/// Lets SQLite refresh statistics that have gone stale (cheap when none
+/// have; the SQLite documentation's advice for long-running processes).
+/// PostgreSQL's autovacuum does this by itself.
+pub fn optimize(conn: &mut DbConn) -> QueryResult<()> {
+    match conn {
+        DbConn::Sqlite(_) => conn.batch_execute("PRAGMA optimize"),
+        DbConn::Pg(_) => Ok(()),
+    }
+}
+
 /// True when the database answers a trivial query.
 pub fn ping(conn: &mut DbConn) -> bool {
     conn.batch_execute("SELECT 1").is_ok()

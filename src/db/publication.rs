@@ -4,8 +4,7 @@ use chrono::{NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use diesel::prelude::*;
 
 use super::schema::{
-    listings, organizations, publication_state, subject_accounts, subject_name_keys, subject_names,
-    subjects,
+    listings, organizations, publication_state, subject_accounts, subject_name_keys, subjects,
 };
 use super::DbConn;
 use crate::domain::registry::cst;
@@ -39,9 +38,8 @@ pub struct PublicSearch {
     /// Only this listing.
     pub listing_id: Option<String>,
     pub kind: Option<String>,
-    /// Lower-cased text found anywhere in a name or alias.
-    pub text: Option<String>,
-    /// Simplified, case-folded text found anywhere in a name's text key.
+    /// Simplified, case-folded text: a whole name's text key, or (two
+    /// characters or more) found anywhere in one.
     pub simplified: Option<String>,
     /// Toneless pinyin spellings, matched whole.
     pub pinyin: Vec<String>,
@@ -52,12 +50,20 @@ pub struct PublicSearch {
 
 impl PublicSearch {
     fn is_empty(&self) -> bool {
-        self.text.is_none()
-            && self.simplified.is_none()
+        self.simplified.is_none()
             && self.pinyin.is_empty()
             && self.uscc.is_none()
             && self.account_handle.is_none()
             && self.id_number_hash.is_none()
+    }
+}
+
+impl PublicSearch {
+    /// The first two characters of the simplified text, when it has two.
+    fn first_pair(&self) -> Option<String> {
+        let text = self.simplified.as_deref()?;
+        let pair: String = text.chars().take(2).collect();
+        (pair.chars().count() == 2).then_some(pair)
     }
 }
 
@@ -67,9 +73,12 @@ fn escape_like(text: &str) -> String {
         .replace('_', "\\_")
 }
 
-diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
-
 /// One page of active entries (listed, and `expires_on` after `today`), in listing-id order.
+///
+/// A search runs one query per kind of criterion, each led by its own index
+/// (identifiers, whole-name keys, account handles, text within a name via
+/// its character pairs), and merges the pages: one query with every
+/// criterion OR-ed together would walk every active listing.
 pub fn active_entries(
     conn: &mut DbConn,
     today: NaiveDate,
@@ -77,85 +86,118 @@ pub fn active_entries(
     after: Option<&str>,
     limit: i64,
 ) -> QueryResult<Vec<Entry>> {
-    let mut query = listings::table
-        .inner_join(subjects::table)
-        .left_join(organizations::table.on(listings::authority_id.eq(organizations::id.nullable())))
-        .filter(listings::status.eq("listed"))
-        .filter(listings::expires_on.gt(today))
-        .order(listings::id)
-        .limit(limit)
-        .select((
-            listings::id,
-            listings::reason,
-            listings::legal_basis,
-            listings::listed_on,
-            listings::expires_on,
-            organizations::name.nullable(),
-            subjects::id,
-            subjects::name,
-            subjects::kind,
-            subjects::id_number_masked,
-            subjects::uscc,
-        ))
-        .into_boxed();
-    if let Some(after) = after {
-        query = query.filter(listings::id.gt(after.to_owned()));
+    // The page query, before any search criterion.
+    macro_rules! page {
+        () => {{
+            let mut query = listings::table
+                .inner_join(subjects::table)
+                .left_join(
+                    organizations::table
+                        .on(listings::authority_id.eq(organizations::id.nullable())),
+                )
+                .filter(listings::status.eq("listed"))
+                .filter(listings::expires_on.gt(today))
+                .order(listings::id)
+                .limit(limit)
+                .select((
+                    listings::id,
+                    listings::reason,
+                    listings::legal_basis,
+                    listings::listed_on,
+                    listings::expires_on,
+                    organizations::name.nullable(),
+                    subjects::id,
+                    subjects::name,
+                    subjects::kind,
+                    subjects::id_number_masked,
+                    subjects::uscc,
+                ))
+                .into_boxed();
+            if let Some(after) = after {
+                query = query.filter(listings::id.gt(after.to_owned()));
+            }
+            if let Some(kind) = &search.kind {
+                query = query.filter(subjects::kind.eq(kind.clone()));
+            }
+            if let Some(id) = &search.listing_id {
+                query = query.filter(listings::id.eq(id.clone()));
+            }
+            query
+        }};
     }
-    if let Some(kind) = &search.kind {
-        query = query.filter(subjects::kind.eq(kind.clone()));
-    }
-    if let Some(id) = &search.listing_id {
-        query = query.filter(listings::id.eq(id.clone()));
-    }
-    if !search.is_empty() {
-        // A criterion left out binds NULL (or an empty list), which matches nothing.
-        let text = search
-            .text
-            .as_ref()
-            .map(|t| format!("%{}%", escape_like(t)));
-        let simplified = search
-            .simplified
-            .as_ref()
-            .map(|t| format!("%{}%", escape_like(t)));
-        let by_name = subject_names::table
+    let rows: Vec<EntryRow> = if search.is_empty() {
+        page!().load(conn)?
+    } else {
+        let mut rows: Vec<EntryRow> = Vec::new();
+        if search.uscc.is_some() || search.id_number_hash.is_some() {
+            rows.extend(
+                page!()
+                    .filter(
+                        subjects::uscc
+                            .eq(search.uscc.clone())
+                            .or(subjects::id_number_hash.eq(search.id_number_hash.clone())),
+                    )
+                    .load::<EntryRow>(conn)?,
+            );
+        }
+        // Whole names: the simplified text key, or a pinyin spelling.
+        let whole_names = subject_name_keys::table
             .filter(
-                lower(subject_names::name)
-                    .nullable()
-                    .like(text)
-                    .escape('\\'),
-            )
-            .select(subject_names::subject_id);
-        let by_text_key = subject_name_keys::table
-            .filter(subject_name_keys::key_kind.eq("text"))
-            .filter(
-                subject_name_keys::name_key
-                    .nullable()
-                    .like(simplified)
-                    .escape('\\'),
+                subject_name_keys::key_kind
+                    .eq("text")
+                    .and(
+                        subject_name_keys::name_key
+                            .nullable()
+                            .eq(search.simplified.clone()),
+                    )
+                    .or(subject_name_keys::key_kind
+                        .eq("pinyin")
+                        .and(subject_name_keys::name_key.eq_any(search.pinyin.clone()))),
             )
             .select(subject_name_keys::subject_id);
-        let by_pinyin = subject_name_keys::table
-            .filter(subject_name_keys::key_kind.eq("pinyin"))
-            .filter(subject_name_keys::name_key.eq_any(search.pinyin.clone()))
-            .select(subject_name_keys::subject_id);
-        let by_account = subject_accounts::table
-            .filter(
-                subject_accounts::handle
-                    .nullable()
-                    .eq(search.account_handle.clone()),
-            )
-            .select(subject_accounts::subject_id);
-        query = query.filter(
-            subjects::id
-                .eq_any(by_name)
-                .or(subjects::id.eq_any(by_text_key))
-                .or(subjects::id.eq_any(by_pinyin))
-                .or(subjects::id.eq_any(by_account))
-                .or(subjects::uscc.eq(search.uscc.clone()))
-                .or(subjects::id_number_hash.eq(search.id_number_hash.clone())),
+        rows.extend(
+            page!()
+                .filter(listings::subject_id.eq_any(whole_names))
+                .load::<EntryRow>(conn)?,
         );
-    }
-    let rows: Vec<EntryRow> = query.load(conn)?;
+        if let Some(handle) = &search.account_handle {
+            let by_handle = subject_accounts::table
+                .filter(subject_accounts::handle.eq(handle.clone()))
+                .select(subject_accounts::subject_id);
+            rows.extend(
+                page!()
+                    .filter(listings::subject_id.eq_any(by_handle))
+                    .load::<EntryRow>(conn)?,
+            );
+        }
+        // Text within a name: the names holding the query's first character
+        // pair, then those whose text key holds the whole query.
+        if let (Some(text), Some(pair)) = (&search.simplified, search.first_pair()) {
+            let pairs = diesel::alias!(subject_name_keys as pair_keys);
+            let with_pair = pairs
+                .filter(pairs.field(subject_name_keys::key_kind).eq("pair"))
+                .filter(pairs.field(subject_name_keys::name_key).eq(pair))
+                .select(pairs.field(subject_name_keys::subject_id));
+            let containing = subject_name_keys::table
+                .filter(subject_name_keys::subject_id.eq_any(with_pair))
+                .filter(subject_name_keys::key_kind.eq("text"))
+                .filter(
+                    subject_name_keys::name_key
+                        .like(format!("%{}%", escape_like(text)))
+                        .escape('\\'),
+                )
+                .select(subject_name_keys::subject_id);
+            rows.extend(
+                page!()
+                    .filter(listings::subject_id.eq_any(containing))
+                    .load::<EntryRow>(conn)?,
+            );
+        }
+        rows.sort_by(|a, b| a.listing_id.cmp(&b.listing_id));
+        rows.dedup_by(|a, b| a.listing_id == b.listing_id);
+        rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        rows
+    };
     let ids: Vec<&str> = rows.iter().map(|r| r.subject_id.as_str()).collect();
     let accounts: Vec<(String, String, String)> = subject_accounts::table
         .filter(subject_accounts::subject_id.eq_any(&ids))

@@ -130,10 +130,11 @@ pub fn name_key_rows(subject_id: &str, names: &[SubjectName]) -> Vec<NameKeyRow>
     let mut rows: Vec<NameKeyRow> = Vec::new();
     for name in names {
         let keys = names::name_keys(&name.name);
+        let pairs = names::pairs(&keys.text).into_iter().map(|k| ("pair", k));
         let text = std::iter::once(("text", keys.text)).filter(|(_, k)| !k.is_empty());
         let pinyin = keys.pinyin.into_iter().map(|k| ("pinyin", k));
         let initials = keys.initials.into_iter().map(|k| ("initials", k));
-        for (kind, key) in text.chain(pinyin).chain(initials) {
+        for (kind, key) in text.chain(pinyin).chain(initials).chain(pairs) {
             if !rows.iter().any(|r| r.key_kind == kind && r.name_key == key) {
                 rows.push(NameKeyRow {
                     subject_id: subject_id.to_owned(),

@@ -138,11 +138,12 @@ pub fn active_listings(
     if subject_ids.is_empty() {
         return Ok(Vec::new());
     }
-    listings::table
+    // Sorted here, not in SQL: an ORDER BY on the listing id tempts SQLite's
+    // planner into the (status, id) index, which walks every listed row.
+    let mut rows: Vec<ActiveListing> = listings::table
         .filter(listings::subject_id.eq_any(subject_ids))
         .filter(listings::status.eq("listed"))
         .filter(listings::expires_on.gt(today))
-        .order(listings::id)
         .select((
             listings::subject_id,
             listings::id,
@@ -150,7 +151,9 @@ pub fn active_listings(
             listings::expires_on,
             listings::reason,
         ))
-        .load(conn)
+        .load(conn)?;
+    rows.sort_by(|a, b| a.listing_id.cmp(&b.listing_id));
+    Ok(rows)
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

@@ -126,6 +126,16 @@ pub struct NameKeys {
     pub initials: Vec<String>,
 }
 
+/// The distinct pairs of adjacent characters of a text key: a search for
+/// text within names looks up its first pair, then checks the whole text.
+pub fn pairs(text: &str) -> Vec<String> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut pairs: Vec<String> = chars.windows(2).map(|w| w.iter().collect()).collect();
+    pairs.sort();
+    pairs.dedup();
+    pairs
+}
+
 /// Computes the keys of one name. Cheap (a few µs); never panics.
 pub fn name_keys(raw: &str) -> NameKeys {
     let text = fast2s::convert(&clean_words(raw, true, false).concat());
@@ -830,6 +840,14 @@ fn sorted_intersect(a: &[String], b: &[String]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pairs_are_the_distinct_adjacent_character_pairs() {
+        assert_eq!(pairs("刘德华"), vec!["刘德", "德华"]);
+        assert_eq!(pairs("aaa"), vec!["aa"]);
+        assert!(pairs("张").is_empty());
+        assert!(pairs("").is_empty());
+    }
 
     fn keys(s: &str) -> NameKeys {
         name_keys(s)

@@ -74,6 +74,10 @@ async fn forged_tokens_are_refused(app: TestApp) {
         ),
         ("not yet valid", hs256(claims(json!({"nbf": now + 3600})))),
         (
+            "not-before as a string (GHSA-h395-gr6q-cpjc)",
+            hs256(claims(json!({"nbf": (now + 3600).to_string()}))),
+        ),
+        (
             "issued in the future",
             hs256(claims(json!({"iat": now + 3600, "exp": now + 7200}))),
         ),
