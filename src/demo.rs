@@ -526,6 +526,8 @@ fn load_batches(
     // Fresh statistics, so that the first queries are planned for the data
     // as loaded rather than for empty tables.
     let mut conn = db.conn().map_err(|e| anyhow::anyhow!("{e}"))?;
+    crate::db::registry::sync_all_listed_flags(&mut conn)
+        .context("flagging the name keys of listed subjects")?;
     crate::db::analyze(&mut conn).context("updating the planner's statistics")?;
     let (summary, _) = shared
         .into_inner()

@@ -102,12 +102,18 @@ fn is_low_band(band: &str) -> bool {
 /// (query index, subject) → (best confidence, matched names, matched an alias?)
 type NameMatches = HashMap<(usize, String), (f64, Vec<String>, bool)>;
 
-/// Name candidates for every query of a batch: subjects sharing a whole
-/// pinyin spelling or the simplified text (one query for the batch); for
-/// the queries that found none, subjects sharing the syllable initials (one
-/// more query), to catch near misses such as typos. Each query is compared
-/// only with its own candidates, each distinct stored name once.
-fn name_stage(conn: &mut DbConn, queries: &[Query]) -> diesel::QueryResult<NameMatches> {
+/// Name candidates for every query of a batch: subjects with an active
+/// listing sharing a whole pinyin spelling or the simplified text (one query
+/// for the batch); for the queries that found none, listed subjects sharing
+/// the syllable initials (one more query), to catch near misses such as
+/// typos; and the subjects the query's own identifiers matched, whose names
+/// are compared too. Each query is compared only with its own candidates,
+/// each distinct stored name once.
+fn name_stage(
+    conn: &mut DbConn,
+    queries: &[Query],
+    identified: &[Vec<String>],
+) -> diesel::QueryResult<NameMatches> {
     let named: Vec<(usize, &NameKeys)> = queries
         .iter()
         .enumerate()
@@ -128,7 +134,7 @@ fn name_stage(conn: &mut DbConn, queries: &[Query]) -> diesel::QueryResult<NameM
         .filter(|t| !t.is_empty())
         .collect();
     for (kind, keys) in [("pinyin", &pinyin), ("text", &text)] {
-        for (id, kind, key) in repo::name_key_hits(conn, kind, keys, limit)? {
+        for (id, kind, key) in repo::listed_name_key_hits(conn, kind, keys, limit)? {
             by_key.entry((kind, key)).or_default().push(id);
         }
     }
@@ -156,7 +162,7 @@ fn name_stage(conn: &mut DbConn, queries: &[Query]) -> diesel::QueryResult<NameM
         .collect();
     if !fuzzy.is_empty() {
         let mut by_initials: HashMap<String, Vec<String>> = HashMap::new();
-        for (id, _, key) in repo::name_key_hits(
+        for (id, _, key) in repo::listed_name_key_hits(
             conn,
             "initials",
             &fuzzy,
@@ -176,6 +182,11 @@ fn name_stage(conn: &mut DbConn, queries: &[Query]) -> diesel::QueryResult<NameM
                 );
             }
         }
+    }
+    for (i, ids) in candidates.iter_mut() {
+        ids.extend(identified[*i].iter().cloned());
+        ids.sort();
+        ids.dedup();
     }
     let all: Vec<String> = candidates
         .iter()
@@ -247,7 +258,23 @@ pub fn screen(
         .into_iter()
         .collect();
 
-    let name_matches = name_stage(conn, queries)?;
+    let identified: Vec<Vec<String>> = queries
+        .iter()
+        .map(|q| {
+            let mut ids: Vec<String> = q
+                .id_number_hash
+                .iter()
+                .filter_map(|h| by_hash.get(h))
+                .chain(q.uscc.iter().filter_map(|u| by_uscc.get(u)))
+                .chain(q.account_keys.iter().filter_map(|k| by_account.get(k)))
+                .cloned()
+                .collect();
+            ids.sort();
+            ids.dedup();
+            ids
+        })
+        .collect();
+    let name_matches = name_stage(conn, queries, &identified)?;
 
     let mut matched_ids: HashSet<String> = by_hash
         .values()

@@ -138,6 +138,9 @@ fn transition_with(
     let t = step(&facts, &listing).map_err(procedure_problem)?;
     apply(&mut listing, &t);
     listings::save(conn, &listing)?;
+    if before.status != listing.status {
+        crate::db::registry::sync_listed_flag(conn, &listing.subject_id)?;
+    }
     record_step(conn, &listing, &t, actor, reason)?;
     publish(conn, &before, &listing, &t, today)?;
     // A listing that is published already past its end (a back-dated

@@ -59,9 +59,12 @@ impl PublicSearch {
 }
 
 impl PublicSearch {
-    /// The first two characters of the simplified text, when it has two.
+    /// The first two characters of the simplified text, when it has two
+    /// and is not plain ASCII. Latin text is a pinyin or foreign name,
+    /// matched whole through the pinyin and text keys; its letter pairs
+    /// ("zh" in 18,000 names of a million) would narrow nothing down.
     fn first_pair(&self) -> Option<String> {
-        let text = self.simplified.as_deref()?;
+        let text = self.simplified.as_deref().filter(|t| !t.is_ascii())?;
         let pair: String = text.chars().take(2).collect();
         (pair.chars().count() == 2).then_some(pair)
     }

@@ -4,7 +4,8 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::schema::{
-    subject_accounts, subject_name_keys, subject_names, subjects, violation_evidence, violations,
+    listings, subject_accounts, subject_name_keys, subject_names, subjects, violation_evidence,
+    violations,
 };
 use super::DbConn;
 use crate::domain::names;
@@ -106,6 +107,8 @@ pub struct NameKeyRow {
     pub name_key: String,
     /// The position of the name (0) or alias it came from.
     pub position: i32,
+    /// The subject has a listing in status `listed` (see [`sync_listed_flag`]).
+    pub listed: bool,
 }
 
 /// Rewrites the comparable keys of a subject's names and aliases.
@@ -120,7 +123,34 @@ fn replace_name_keys(
     if rows.is_empty() {
         return Ok(());
     }
-    crate::insert_rows!(conn, subject_name_keys::table, &rows).map(drop)
+    crate::insert_rows!(conn, subject_name_keys::table, &rows)?;
+    sync_listed_flag(conn, subject_id)
+}
+
+/// Flags a subject's name keys when it has a listing in status `listed`
+/// (screening by name looks only at flagged keys). Called whenever a
+/// listing changes status and whenever the keys are rewritten.
+pub fn sync_listed_flag(conn: &mut DbConn, subject_id: &str) -> QueryResult<()> {
+    let listed = diesel::dsl::exists(
+        listings::table
+            .filter(listings::subject_id.eq(subject_id))
+            .filter(listings::status.eq("listed")),
+    );
+    diesel::update(subject_name_keys::table.filter(subject_name_keys::subject_id.eq(subject_id)))
+        .set(subject_name_keys::listed.eq(listed))
+        .execute(conn)
+        .map(drop)
+}
+
+/// Sets every flag at once, after a bulk load (`demo-data`).
+pub fn sync_all_listed_flags(conn: &mut DbConn) -> QueryResult<()> {
+    let listed = listings::table
+        .filter(listings::status.eq("listed"))
+        .select(listings::subject_id);
+    diesel::update(subject_name_keys::table.filter(subject_name_keys::subject_id.eq_any(listed)))
+        .set(subject_name_keys::listed.eq(true))
+        .execute(conn)
+        .map(drop)
 }
 
 /// The comparable keys of a subject's names and aliases: `text` (simplified,
@@ -141,6 +171,7 @@ pub fn name_key_rows(subject_id: &str, names: &[SubjectName]) -> Vec<NameKeyRow>
                     key_kind: kind.to_owned(),
                     name_key: key,
                     position: name.position,
+                    listed: false,
                 });
             }
         }

@@ -264,6 +264,7 @@ diesel::table! {
         key_kind -> Text,
         name_key -> Text,
         position -> Integer,
+        listed -> Bool,
     }
 }
 

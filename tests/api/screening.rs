@@ -162,6 +162,31 @@ async fn decisions_follow_the_contract(app: TestApp) {
         &app.post("/v1/screening", &a, json!({"name": "张伟"})).await,
         403,
     );
+
+    // Renaming a listed subject keeps its new name screenable; once the
+    // listing is revoked, a name alone no longer matches it.
+    let r = app
+        .patch(
+            format!("/v1/subjects/{anchor}"),
+            &a,
+            json!({"aliases": ["伟哥", "张大伟"]}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let renamed = screen(&app, &platform, json!({"name": "张大伟"})).await;
+    assert_eq!(renamed["decision"], "review", "{renamed}");
+    assert_eq!(renamed["matches"][0]["matched_on"], json!(["alias"]));
+    let r = app
+        .post(
+            format!("/v1/listings/{listing}/revoke"),
+            &a,
+            json!({"reason": "决定被撤销"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let after = screen(&app, &platform, json!({"name": "张伟"})).await;
+    assert_eq!(after["decision"], "clear", "{after}");
+    assert!(matched(&after).is_empty(), "{after}");
 }
 both_backends!(decisions_follow_the_contract, decisions_follow_the_contract);
 

@@ -147,7 +147,8 @@ async fn data_is_escaped(app: TestApp) {
     for path in [
         "/".to_owned(),
         format!("/entries/{listing}"),
-        "/?q=%3Cscript%3E".to_owned(),
+        // 坏商家: found inside the name, shown escaped.
+        "/?q=%E5%9D%8F%E5%95%86%E5%AE%B6".to_owned(),
     ] {
         let p = page(&app, &path).await;
         assert_eq!(p.status, 200, "{path}");
@@ -158,6 +159,11 @@ async fn data_is_escaped(app: TestApp) {
             "{path}"
         );
     }
+    // The query itself is echoed into the form, escaped.
+    let p = page(&app, "/?q=%3Cscript%3E").await;
+    assert_eq!(p.status, 200);
+    assert!(!p.body.contains("<script"), "{}", p.body);
+    assert!(p.body.contains("&lt;script&gt;"), "{}", p.body);
 }
 both_backends!(data_is_escaped, data_is_escaped);
 
