@@ -256,7 +256,7 @@ fn not_modified(req: &HttpRequest, etag: &str, last_modified: NaiveDateTime) -> 
 }
 
 /// Rows fetched per database round trip while streaming an export.
-const EXPORT_PAGE: i64 = 1000;
+const EXPORT_PAGE: i64 = 5000;
 
 /// Every active entry, streamed page by page (never the whole list in memory).
 #[utoipa::path(get, path = "/v1/public/blacklist/export", tag = "public", operation_id = "exportBlacklist",

@@ -143,8 +143,11 @@ pub fn active_entries(
                     .load::<EntryRow>(conn)?,
             );
         }
+        // Only listed subjects can be on the page: their name keys are
+        // flagged, and indexed apart (see `listed_name_key_hits`).
         // Whole names: the simplified text key, or a pinyin spelling.
         let whole_names = subject_name_keys::table
+            .filter(subject_name_keys::listed)
             .filter(
                 subject_name_keys::key_kind
                     .eq("text")
@@ -173,11 +176,12 @@ pub fn active_entries(
                     .load::<EntryRow>(conn)?,
             );
         }
-        // Text within a name: the names holding the query's first character
-        // pair, then those whose text key holds the whole query.
+        // Text within a name: the listed names holding the query's first
+        // character pair, then those whose text key holds the whole query.
         if let (Some(text), Some(pair)) = (&search.simplified, search.first_pair()) {
             let pairs = diesel::alias!(subject_name_keys as pair_keys);
             let with_pair = pairs
+                .filter(pairs.field(subject_name_keys::listed))
                 .filter(pairs.field(subject_name_keys::key_kind).eq("pair"))
                 .filter(pairs.field(subject_name_keys::name_key).eq(pair))
                 .select(pairs.field(subject_name_keys::subject_id));
