@@ -51,6 +51,14 @@ impl Application {
             migrations_applied = migrated,
             "database ready"
         );
+        {
+            let (db, pepper) = (db.clone(), settings.id_pepper.clone());
+            web::block(move || -> anyhow::Result<()> {
+                let mut conn = db.conn().map_err(|e| anyhow::anyhow!("{e}"))?;
+                crate::db::check_pepper(&mut conn, pepper.bytes())
+            })
+            .await??;
+        }
         bootstrap_admin(&db, &settings).await?;
 
         let listener = TcpListener::bind(&settings.bind)

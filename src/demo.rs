@@ -324,6 +324,7 @@ pub fn run(settings: &Settings, opts: DemoOptions) -> anyhow::Result<DemoSummary
         .conn()
         .map_err(|e| anyhow::anyhow!("connecting to the database: {}", e.problem().detail))?;
     let conn: &mut DbConn = &mut pooled;
+    crate::db::check_pepper(conn, settings.id_pepper.bytes())?;
     write_tx(conn, scores::ensure_default_policy)?;
     let existing: i64 = subjects::table.count().get_result(conn)?;
     if existing > 0 {

@@ -359,6 +359,50 @@ pub fn backup_sqlite(conn: &mut DbConn, to: &std::path::Path) -> anyhow::Result<
         .map_err(|e| anyhow::anyhow!("writing the backup: {e}"))
 }
 
+/// Checks that `LIVECREDIT_ID_PEPPER` is the one this database's identifier
+/// hashes were made with: the first process to start records a fingerprint
+/// of it (an HMAC of a fixed text, which reveals nothing of the pepper);
+/// every later one must match it. An instance with another pepper would
+/// write hashes that never match, and screening by ID number would miss.
+pub fn check_pepper(conn: &mut DbConn, pepper: &[u8]) -> anyhow::Result<()> {
+    use hmac::Mac;
+    use schema::deployment_checks;
+    let Ok(mut mac) = hmac::Hmac::<sha2::Sha256>::new_from_slice(pepper) else {
+        unreachable!("HMAC-SHA256 accepts keys of any length")
+    };
+    mac.update(b"livecredit: LIVECREDIT_ID_PEPPER fingerprint v1");
+    let fingerprint = hex::encode(mac.finalize().into_bytes());
+    let row = (
+        deployment_checks::name.eq("id_pepper_fingerprint"),
+        deployment_checks::value.eq(&fingerprint),
+    );
+    match conn {
+        DbConn::Pg(c) => diesel::insert_into(deployment_checks::table)
+            .values(row)
+            .on_conflict_do_nothing()
+            .execute(c),
+        DbConn::Sqlite(c) => diesel::insert_into(deployment_checks::table)
+            .values(row)
+            .on_conflict_do_nothing()
+            .execute(c),
+    }
+    .context("recording the pepper fingerprint")?;
+    let recorded: String = deployment_checks::table
+        .find("id_pepper_fingerprint")
+        .select(deployment_checks::value)
+        .first(conn)
+        .context("reading the pepper fingerprint")?;
+    if recorded != fingerprint {
+        anyhow::bail!(
+            "LIVECREDIT_ID_PEPPER is not the pepper this database was filled with: resident ID \
+             numbers are stored as hashes keyed with it, and with another pepper screening by ID \
+             number would silently miss. Give every instance the same LIVECREDIT_ID_PEPPER \
+             (docs/DEPLOYMENT.md)."
+        );
+    }
+    Ok(())
+}
+
 /// Refreshes the query planner's statistics after a bulk load.
 pub fn analyze(conn: &mut DbConn) -> QueryResult<()> {
     conn.batch_execute("ANALYZE")

@@ -328,6 +328,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    deployment_checks (name) {
+        name -> Text,
+        value -> Text,
+    }
+}
+
+diesel::table! {
     write_positions (user_id) {
         user_id -> Text,
         lsn -> BigInt,
@@ -376,4 +383,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhooks,
     webhook_deliveries,
     write_positions,
+    deployment_checks,
 );

@@ -94,3 +94,25 @@ async fn database_loss_is_a_503() {
         200
     );
 }
+
+#[actix_web::test]
+async fn an_instance_with_another_pepper_refuses_to_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = livecredit::config::DatabaseUrl::Sqlite(dir.path().join("shared.db"));
+    let first = crate::helpers::settings_for(url.clone(), dir.path());
+    livecredit::app::Application::build(first.clone())
+        .await
+        .expect("the first instance starts");
+    // A second instance with the same settings starts too.
+    livecredit::app::Application::build(first.clone())
+        .await
+        .expect("the same pepper is accepted");
+    let mut other = first;
+    other.id_pepper =
+        livecredit::config::Secret::new(b"another-pepper-of-at-least-32-bytes!!!".to_vec());
+    let error = match livecredit::app::Application::build(other).await {
+        Ok(_) => panic!("an instance with another pepper started"),
+        Err(e) => format!("{e:#}"),
+    };
+    assert!(error.contains("LIVECREDIT_ID_PEPPER"), "{error}");
+}
