@@ -1397,30 +1397,15 @@ fn listing(
     } else {
         stamp(rng, proposed_on, ctx.now)
     };
-    let mut listing = Listing {
-        id: listing_id.clone(),
-        subject_id: subject_id.to_owned(),
-        status: Status::Proposed.as_str().into(),
-        reason: reason.clone(),
-        legal_basis: LISTING_REGULATION.into(),
-        proposed_by: proposed_by.clone(),
-        authority_id: proposed_by.as_ref().map(|_| authority.org_id.clone()),
-        noticed_by: None,
-        served_on: None,
-        objection_deadline: None,
-        decided_by: None,
-        decided_on: None,
-        decision_reason: None,
-        listed_on: None,
-        expires_on: None,
-        pending_repair_applied_on: None,
-        removed_on: None,
-        removal_reason: None,
-        revoked_on: None,
-        revocation_reason: None,
+    let mut listing = Listing::proposed(
+        listing_id.clone(),
+        subject_id,
+        reason.clone(),
+        LISTING_REGULATION.into(),
+        proposed_by.clone(),
+        proposed_by.as_ref().map(|_| authority.org_id.clone()),
         created_at,
-        updated_at: created_at,
-    };
+    );
     let mut history = vec![HistoryEntry {
         id: ids.next(),
         listing_id: listing_id.clone(),

@@ -72,7 +72,9 @@ pub async fn run_once(db: &Db) -> ApiResult<()> {
             break;
         }
     }
-    db.run(|conn| Ok(crate::db::optimize(conn)?)).await?;
+    if db.backend() == "sqlite" {
+        db.run(|conn| Ok(crate::db::optimize(conn)?)).await?;
+    }
     let cutoff = Utc::now().naive_utc() - RETENTION;
     let purged = db
         .run(move |conn| Ok(idempotency::purge_before(conn, cutoff)?))

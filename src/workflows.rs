@@ -246,30 +246,15 @@ pub fn propose(
     today: NaiveDate,
 ) -> ApiResult<Listing> {
     let now = Utc::now().naive_utc();
-    let listing = Listing {
-        id: new_id(),
-        subject_id: subject_id.to_owned(),
-        status: Status::Proposed.as_str().to_owned(),
-        reason: reason.to_owned(),
-        legal_basis: legal_basis.to_owned(),
-        proposed_by: actor.user_id.clone(),
-        authority_id: actor.organization_id.clone(),
-        noticed_by: None,
-        served_on: None,
-        objection_deadline: None,
-        decided_by: None,
-        decided_on: None,
-        decision_reason: None,
-        listed_on: None,
-        expires_on: None,
-        pending_repair_applied_on: None,
-        removed_on: None,
-        removal_reason: None,
-        revoked_on: None,
-        revocation_reason: None,
-        created_at: now,
-        updated_at: now,
-    };
+    let listing = Listing::proposed(
+        new_id(),
+        subject_id,
+        reason.to_owned(),
+        legal_basis.to_owned(),
+        actor.user_id.clone(),
+        actor.organization_id.clone(),
+        now,
+    );
     listings::insert(conn, &listing, violation_ids)?;
     listings::insert_history(
         conn,

@@ -37,6 +37,46 @@ pub struct Listing {
     pub updated_at: NaiveDateTime,
 }
 
+impl Listing {
+    /// A new proposal: every later step's fields still empty.
+    pub fn proposed(
+        id: String,
+        subject_id: &str,
+        reason: String,
+        legal_basis: String,
+        proposed_by: Option<String>,
+        authority_id: Option<String>,
+        at: NaiveDateTime,
+    ) -> Self {
+        Self {
+            id,
+            subject_id: subject_id.to_owned(),
+            status: crate::domain::procedure::Status::Proposed
+                .as_str()
+                .to_owned(),
+            reason,
+            legal_basis,
+            proposed_by,
+            authority_id,
+            noticed_by: None,
+            served_on: None,
+            objection_deadline: None,
+            decided_by: None,
+            decided_on: None,
+            decision_reason: None,
+            listed_on: None,
+            expires_on: None,
+            pending_repair_applied_on: None,
+            removed_on: None,
+            removal_reason: None,
+            revoked_on: None,
+            revocation_reason: None,
+            created_at: at,
+            updated_at: at,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = listing_history, treat_none_as_default_value = false)]
 pub struct HistoryEntry {

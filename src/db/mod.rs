@@ -410,7 +410,7 @@ pub fn analyze(conn: &mut DbConn) -> QueryResult<()> {
 
 /// Lets SQLite refresh statistics that have gone stale (cheap when none
 /// have; the SQLite documentation's advice for long-running processes).
-/// PostgreSQL's autovacuum does this by itself.
+/// PostgreSQL's autovacuum does this by itself: upkeep calls this on SQLite only.
 pub fn optimize(conn: &mut DbConn) -> QueryResult<()> {
     match conn {
         DbConn::Sqlite(_) => conn.batch_execute("PRAGMA optimize"),
