@@ -11,7 +11,8 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod demo;
-pub mod domain;
+/// The rules, in their own crate so that Cargo keeps them pure.
+pub use livecredit_domain as domain;
 pub mod error;
 pub mod events;
 pub mod jobs;

@@ -21,7 +21,7 @@ use chrono::{Datelike, NaiveDate, Weekday};
 use serde::Deserialize;
 
 /// The holiday file shipped with the service.
-pub const BUILTIN_TOML: &str = include_str!("../../assets/cn-public-holidays.toml");
+pub const BUILTIN_TOML: &str = include_str!("../../../assets/cn-public-holidays.toml");
 
 const DATE_FORMAT: &str = "%Y-%m-%d";
 

@@ -4,7 +4,6 @@ use std::str::FromStr;
 
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 /// China Standard Time, in which every calendar date of the registry is meant.
 pub fn cst() -> FixedOffset {
@@ -16,7 +15,8 @@ pub fn today_cst(now: DateTime<Utc>) -> NaiveDate {
     now.with_timezone(&cst()).date_naive()
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SubjectKind {
     /// A natural person who sells in live rooms; identified by resident ID.
@@ -45,7 +45,8 @@ impl FromStr for SubjectKind {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ViolationStatus {
     Effective,
