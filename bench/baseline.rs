@@ -16,7 +16,7 @@ use livecredit::db::Db;
 async fn lookup(db: web::Data<Db>, hash: web::Path<String>) -> HttpResponse {
     let hash = hash.into_inner();
     let row = db
-        .run(move |conn| {
+        .run(move |conn| -> Result<_, livecredit::db::DbError> {
             Ok(subjects::table
                 .filter(subjects::id_number_hash.eq(hash))
                 .select((subjects::id, subjects::name, subjects::band))

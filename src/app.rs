@@ -7,26 +7,21 @@ use std::time::Duration;
 use actix_web::middleware::{from_fn, Condition};
 use actix_web::{dev::Server, web, App, HttpServer};
 use anyhow::Context;
-use chrono::{Datelike, Utc};
+use chrono::Datelike;
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::api::public::SnapshotCache;
 use crate::api::watch::ServiceAddress;
 use crate::api::{self, auth::DecoyHash, json};
-use crate::audit::{self, Actor, Event};
 use crate::auth::{password, TokenService};
 use crate::config::Settings;
-use crate::db::{accounts, write_tx, Db, DbConn};
-use crate::domain::accounts::{Email, OrganizationKind, Role};
+use crate::db::Db;
 use crate::domain::calendar::Calendar;
-use crate::error::ApiResult;
-use crate::screening::{RateLimiter, RecordWriter};
+use crate::infra::rate_limit::RateLimiter;
+use crate::service;
 use crate::signing::KeyStore;
 use crate::telemetry::{self, Metrics};
-
-/// Name of the organization that holds bootstrap administrators.
-pub const SYSTEM_ORGANIZATION: &str = "livecredit system administration";
 
 pub struct Application {
     address: SocketAddr,
@@ -54,7 +49,7 @@ impl Application {
         {
             let (db, pepper) = (db.clone(), settings.id_pepper.clone());
             web::block(move || -> anyhow::Result<()> {
-                let mut conn = db.conn().map_err(|e| anyhow::anyhow!("{e}"))?;
+                let mut conn = db.conn()?;
                 crate::db::check_pepper(&mut conn, pepper.bytes())
             })
             .await??;
@@ -77,7 +72,7 @@ impl Application {
         let keys = web::Data::new(keys);
         let snapshots = web::Data::new(SnapshotCache::default());
         let settings = web::Data::new(settings);
-        crate::jobs::spawn(db.get_ref().clone(), settings.upkeep_every);
+        crate::jobs::upkeep::spawn(db.get_ref().clone(), settings.upkeep_every);
         db.spawn_replica_monitor();
         if !settings.database_read_urls.is_empty() {
             let labels: Vec<String> = settings
@@ -88,8 +83,11 @@ impl Application {
             tracing::info!(replicas = ?labels, max_lag_ms = settings.read_max_lag.as_millis() as u64,
                 "public reads and screening go to the read replicas while they keep up");
         }
-        crate::webhooks::spawn(db.get_ref().clone(), settings.webhook_allow_private);
-        let writer = web::Data::new(RecordWriter::start(db.get_ref().clone()));
+        crate::jobs::webhooks::spawn(db.get_ref().clone(), settings.webhook_allow_private);
+        let writer = web::Data::new(
+            service::screening::start_writer(db.get_ref().clone())
+                .context("starting the screening recorder")?,
+        );
         let limiter = web::Data::new(RateLimiter::new(settings.rate_limit_per_org));
 
         let cors_origins = settings.cors_origins.clone();
@@ -155,7 +153,7 @@ pub fn load_calendar(settings: &Settings) -> anyhow::Result<Calendar> {
         }
         None => Calendar::builtin().context("the built-in calendar")?,
     };
-    let this_year = crate::domain::registry::today_cst(Utc::now()).year();
+    let this_year = service::today().year();
     for year in calendar.uncovered_years(this_year, this_year + 1) {
         tracing::warn!(year, "the working-day calendar does not cover {year}: only weekends count as days off; set LIVECREDIT_CALENDAR to a file with that year's holidays");
     }
@@ -181,32 +179,6 @@ fn cors(origins: &[String]) -> actix_cors::Cors {
         .max_age(3600)
 }
 
-/// Finds or creates the organization that holds system administrators.
-pub fn system_organization(conn: &mut DbConn) -> ApiResult<String> {
-    if let Some(org) = accounts::find_organization_by_name(conn, SYSTEM_ORGANIZATION)? {
-        return Ok(org.id);
-    }
-    let org = accounts::Organization {
-        id: uuid::Uuid::now_v7().to_string(),
-        name: SYSTEM_ORGANIZATION.into(),
-        kind: OrganizationKind::Regulator.as_str().into(),
-        region_code: None,
-        created_at: Utc::now().naive_utc(),
-    };
-    accounts::insert_organization(conn, &org)?;
-    audit::append(
-        conn,
-        &Actor::system(),
-        Event {
-            action: "organization.created",
-            target_type: "organization",
-            target_id: &org.id,
-            details: serde_json::json!({"name": org.name, "kind": org.kind, "via": "system"}),
-        },
-    )?;
-    Ok(org.id)
-}
-
 /// Creates the first admin from `LIVECREDIT_ADMIN_EMAIL`/`_PASSWORD` when no admin exists.
 async fn bootstrap_admin(db: &Db, settings: &Settings) -> anyhow::Result<()> {
     let (Some(email), Some(password)) = (
@@ -215,52 +187,26 @@ async fn bootstrap_admin(db: &Db, settings: &Settings) -> anyhow::Result<()> {
     ) else {
         return Ok(());
     };
-    let email = Email::parse(&email).map_err(|m| anyhow::anyhow!("LIVECREDIT_ADMIN_EMAIL {m}"))?;
-    crate::domain::accounts::check_password(&password)
-        .map_err(|m| anyhow::anyhow!("LIVECREDIT_ADMIN_PASSWORD {m}"))?;
     let db = db.clone();
-    web::block(move || -> anyhow::Result<()> {
-        let mut conn = db.conn().map_err(|e| anyhow::anyhow!("{e}"))?;
-        if accounts::any_admin_exists(&mut conn)? {
-            return Ok(());
-        }
-        let hash = password::hash(&password)?;
-        let created = write_tx(&mut conn, |conn| -> ApiResult<bool> {
-            if accounts::any_admin_exists(conn)? {
-                return Ok(false);
-            }
-            let org_id = system_organization(conn)?;
-            let now = Utc::now().naive_utc();
-            let user = accounts::User {
-                id: uuid::Uuid::now_v7().to_string(),
-                email: email.as_str().into(),
-                password_hash: hash,
-                role: Role::Admin.as_str().into(),
-                organization_id: org_id,
-                display_name: Some("Administrator".into()),
-                disabled: false,
-                created_at: now,
-                updated_at: now,
-            };
-            accounts::insert_user(conn, &user)?;
-            audit::append(
-                conn,
-                &Actor::system(),
-                Event {
-                    action: "user.created",
-                    target_type: "user",
-                    target_id: &user.id,
-                    details: serde_json::json!({"email": user.email, "role": user.role,
-                        "organization_id": user.organization_id, "via": "LIVECREDIT_ADMIN_EMAIL"}),
-                },
-            )?;
-            Ok(true)
-        })
-        .map_err(|e| anyhow::anyhow!("creating the first admin: {e}"))?;
-        if created {
-            tracing::info!(email = email.as_str(), "created the first admin");
-        }
-        Ok(())
+    let created = web::block(move || {
+        service::accounts::bootstrap_admin(&db, &email, &password, "LIVECREDIT_ADMIN_EMAIL")
+            .map(|created| (created, email))
     })
-    .await?
+    .await?;
+    match created {
+        Ok((true, email)) => tracing::info!(email = %email, "created the first admin"),
+        Ok((false, _)) => {}
+        Err(service::ServiceError::Invalid(errors)) => {
+            let field = errors.first().map_or("", |e| e.field.as_str());
+            let message = errors.first().map_or("", |e| e.message.as_str());
+            let variable = if field == "email" {
+                "LIVECREDIT_ADMIN_EMAIL"
+            } else {
+                "LIVECREDIT_ADMIN_PASSWORD"
+            };
+            anyhow::bail!("{variable} {message}");
+        }
+        Err(e) => return Err(anyhow::Error::new(e).context("creating the first admin")),
+    }
+    Ok(())
 }

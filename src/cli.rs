@@ -6,13 +6,12 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::api::users::{insert_checked, NewUser};
-use crate::app::{system_organization, Application};
-use crate::audit::{self, Actor, Event};
+use crate::app::Application;
 use crate::config::{DatabaseUrl, Settings};
-use crate::db::{write_tx, Db};
+use crate::db::{audit, write_tx, Db};
 use crate::domain::accounts::Role;
-use crate::error::ApiError;
+use crate::service::accounts::{self, CreateUser};
+use crate::service::{Actor, ServiceError};
 use crate::signing::KeyStore;
 
 #[derive(Parser)]
@@ -158,7 +157,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             match &settings.database_url {
                 DatabaseUrl::Sqlite(_) => {
                     let db = Db::open(&settings.database_url, 1)?;
-                    let mut conn = db.conn().map_err(describe)?;
+                    let mut conn = db.conn()?;
                     crate::db::backup_sqlite(&mut conn, &to)?;
                 }
                 DatabaseUrl::Postgres(url) => {
@@ -223,7 +222,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let settings = Settings::from_env()?;
             let db = Db::open(&settings.database_url, 1)?;
             db.migrate()?;
-            let mut conn = db.conn().map_err(describe)?;
+            let mut conn = db.conn()?;
             let verdict = audit::verify(&mut conn)?;
             println!("{}", serde_json::to_string_pretty(&verdict)?);
             if !verdict.valid {
@@ -250,37 +249,33 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 },
         } => {
             let settings = Settings::from_env()?;
-            let role: Role = role.parse().map_err(|m| anyhow::anyhow!("--role {m}"))?;
+            let role: Role = role
+                .parse()
+                .map_err(|e: crate::domain::UnknownName| anyhow::anyhow!("--role {}", e.hint()))?;
             let mut password = String::new();
             std::io::stdin().read_to_string(&mut password)?;
             let password = password.trim_end_matches(['\r', '\n']).to_owned();
             let db = Db::open(&settings.database_url, 1)?;
             db.migrate()?;
-            let mut conn = db.conn().map_err(describe)?;
+            let mut conn = db.conn()?;
             let organization_id = match (organization, role) {
                 (Some(id), _) => id,
                 (None, Role::Admin | Role::Auditor) => {
-                    write_tx(&mut conn, system_organization).map_err(describe)?
+                    write_tx(&mut conn, accounts::system_organization).map_err(describe)?
                 }
                 (None, _) => anyhow::bail!("--organization is required for the {role} role"),
             };
-            let new = NewUser::parse(&email, password, role, organization_id, display_name)
-                .map_err(describe)?;
-            let user = new.into_user()?;
+            let user = CreateUser {
+                email,
+                password,
+                role,
+                organization_id,
+                display_name,
+            }
+            .into_user()
+            .map_err(describe)?;
             write_tx(&mut conn, |c| {
-                insert_checked(c, &user)?;
-                audit::append(
-                    c,
-                    &Actor::system(),
-                    Event {
-                        action: "user.created",
-                        target_type: "user",
-                        target_id: &user.id,
-                        details: serde_json::json!({"email": user.email, "role": user.role,
-                            "organization_id": user.organization_id, "via": "cli"}),
-                    },
-                )?;
-                Ok(())
+                accounts::create_user(c, &Actor::System, &user, Some("cli"))
             })
             .map_err(describe)?;
             println!("{}", user.id);
@@ -289,18 +284,18 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// An API error as a one-line message for the terminal.
-fn describe(e: ApiError) -> anyhow::Error {
-    let problem = e.problem();
-    let fields: Vec<String> = problem
-        .errors
-        .iter()
-        .map(|f| format!("{}: {}", f.field, f.message))
-        .collect();
-    if fields.is_empty() {
-        anyhow::anyhow!("{}", problem.detail)
-    } else {
-        anyhow::anyhow!("{}", fields.join("; "))
+/// A use case's refusal as a one-line message for the terminal.
+fn describe(e: ServiceError) -> anyhow::Error {
+    match e {
+        ServiceError::Invalid(fields) => anyhow::anyhow!(
+            "{}",
+            fields
+                .iter()
+                .map(|f| format!("{}: {}", f.field, f.message))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+        other => anyhow::Error::new(other),
     }
 }
 

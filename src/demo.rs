@@ -39,37 +39,40 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use chrono::{Datelike, Days, NaiveDate, NaiveDateTime, NaiveTime, SubsecRound, Utc};
-use diesel::prelude::*;
 use rand::distributions::WeightedIndex;
 use rand::prelude::*;
 use rand::rngs::StdRng;
+use serde::Deserialize;
 use serde_json::json;
 
 use crate::app::load_calendar;
-use crate::audit::{self, Actor, Event};
 use crate::auth::password;
 use crate::config::{DatabaseUrl, Settings};
-use crate::db::accounts::{self, Organization, User};
-use crate::db::listings::{HistoryEntry, Listing, Objection, RepairApplication};
-use crate::db::registry::{
-    name_key_rows, Evidence, NameKeyRow, Subject, SubjectAccount, SubjectName, Violation,
-};
-use crate::db::schema::{
-    listing_history, listing_violations, listings, objections, repair_applications,
-    subject_accounts, subject_name_keys, subject_names, subjects, violation_evidence, violations,
-};
-use crate::db::{publication, scores, write_tx, Db, DbConn};
-use crate::domain::accounts::{check_password, OrganizationKind, Role};
+use crate::db::audit::{self, AuditActor, Event};
+use crate::db::events::{self, NewEvent};
+use crate::db::listings::{Listing, ListingViolation};
+use crate::db::registry::{Evidence, SubjectName, Violation};
+use crate::db::{bulk, publication, scores, write_tx, Db, DbConn, DbError};
+use crate::domain::accounts::{check_password, Email, OrganizationKind, Role};
 use crate::domain::calendar::Calendar;
-use crate::domain::identifiers::{Account, ResidentId, Uscc};
-use crate::domain::procedure::{
-    self, DecisionOutcome, ListingFacts, ProcedureError, RemovalReason, RepairOutcome, Status,
-    Transition,
+use crate::domain::identifiers::{
+    organization_code_check, Account, ResidentId, Uscc, USCC_ALPHABET,
 };
-use crate::domain::registry::today_cst;
-use crate::domain::scoring::{self, Band, Category, ScoringPolicy, Severity, MAX_SCORE};
-use crate::events::{self, NewEvent};
-use crate::workflows::LISTING_REGULATION;
+use crate::domain::procedure::{
+    self, DecisionOutcome, ListingFacts, ProcedureError, RepairOutcome, Transition,
+    OBJECTION_WORKING_DAYS,
+};
+use crate::domain::registry::{today_cst, SubjectKind, ViolationStatus};
+use crate::domain::scoring::{self, Category, ScoringPolicy, Severity};
+use crate::service::listings::{
+    decide_repair_row, materialize, materialize_proposal, objection_row, repair_row, StepBy,
+    StepRows, LISTING_REGULATION,
+};
+use crate::service::subjects::{
+    account_rows, name_key_rows, name_rows, new_subject, StoredIdNumber,
+};
+use crate::service::violations::{evidence_rows, EvidenceItem, NewViolation};
+use crate::service::{accounts as account_service, Actor, ServiceError};
 
 /// The most subjects one run makes: resident IDs draw a unique (birth date,
 /// sequence) pair per subject index, and 1960–2004 × 500 pairs hold 8.2
@@ -81,8 +84,6 @@ pub const DEFAULT_BATCH: usize = 10_000;
 pub const DEFAULT_VIOLATIONS_PER_SUBJECT: f64 = 0.5;
 /// Subjects per block of listing fates: one active listing and two others in each.
 const FATE_BLOCK: u64 = 100;
-/// Rows per multi-row INSERT: within SQLite's 32,766 and PostgreSQL's 65,535 bind parameters.
-const INSERT_CHUNK: usize = 1000;
 
 /// What to generate.
 #[derive(Debug, Clone)]
@@ -320,13 +321,13 @@ pub fn run(settings: &Settings, opts: DemoOptions) -> anyhow::Result<DemoSummary
     let generators = (cores / 2).clamp(1, 4);
     let db = Db::open(&settings.database_url, writers as u32 + 1)?;
     db.migrate()?;
-    let mut pooled = db
-        .conn()
-        .map_err(|e| anyhow::anyhow!("connecting to the database: {}", e.problem().detail))?;
+    let mut pooled = db.conn().context("connecting to the database")?;
     let conn: &mut DbConn = &mut pooled;
     crate::db::check_pepper(conn, settings.id_pepper.bytes())?;
-    write_tx(conn, scores::ensure_default_policy)?;
-    let existing: i64 = subjects::table.count().get_result(conn)?;
+    write_tx(conn, |c| -> Result<(), DbError> {
+        Ok(scores::ensure_default_policy(c)?)
+    })?;
+    let existing = crate::db::registry::count_subjects(conn)?;
     if existing > 0 {
         bail!("the registry already holds {existing} subjects; demo-data loads into an empty one (use a fresh database)");
     }
@@ -350,8 +351,11 @@ pub fn run(settings: &Settings, opts: DemoOptions) -> anyhow::Result<DemoSummary
     };
     // Argon2 is slow on purpose: one hash serves every demo official.
     let password_hash = password::hash(&password)?;
-    let (authorities, setup_audit) =
-        write_tx(conn, |c| create_authorities(c, &opts, &password_hash))?;
+    let tables = Tables::load()?;
+    let (authorities, setup_audit) = write_tx(conn, |c| {
+        create_authorities(c, &opts, &tables, &password_hash)
+    })
+    .map_err(anyhow::Error::new)?;
 
     let ctx = Run {
         seed: opts.seed,
@@ -363,7 +367,7 @@ pub fn run(settings: &Settings, opts: DemoOptions) -> anyhow::Result<DemoSummary
         pepper: settings.id_pepper.bytes().to_vec(),
         calendar,
         policy,
-        tables: Tables::new()?,
+        tables,
         authorities,
     };
 
@@ -400,17 +404,17 @@ pub fn run(settings: &Settings, opts: DemoOptions) -> anyhow::Result<DemoSummary
         "events": summary.events, "batches": summary.batches,
         "elapsed_ms": u64::try_from(summary.elapsed.as_millis()).unwrap_or(u64::MAX),
     });
-    write_tx(conn, |c| {
-        audit::append(
+    write_tx(conn, |c| -> Result<i64, DbError> {
+        Ok(audit::append(
             c,
-            &Actor::system(),
+            &AuditActor::default(),
             Event {
                 action: "demo.completed",
                 target_type: "demo",
                 target_id: &format!("seed-{}", summary.seed),
                 details,
             },
-        )
+        )?)
     })?;
     summary.elapsed = started.elapsed();
     Ok(summary)
@@ -438,9 +442,7 @@ fn load_batches(
     let receiver = Mutex::new(Some(receiver));
     let shared = Mutex::new((summary, 0.05f64));
     let write = || -> anyhow::Result<()> {
-        let mut pooled = db
-            .conn()
-            .map_err(|e| anyhow::anyhow!("connecting to the database: {}", e.problem().detail))?;
+        let mut pooled = db.conn().context("connecting to the database")?;
         let conn: &mut DbConn = &mut pooled;
         loop {
             let waiting = Instant::now();
@@ -526,7 +528,7 @@ fn load_batches(
     })?;
     // Fresh statistics, so that the first queries are planned for the data
     // as loaded rather than for empty tables.
-    let mut conn = db.conn().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut conn = db.conn()?;
     crate::db::registry::sync_all_listed_flags(&mut conn)
         .context("flagging the name keys of listed subjects")?;
     crate::db::analyze(&mut conn).context("updating the planner's statistics")?;
@@ -553,26 +555,10 @@ struct Authority {
     /// Prefix of the region codes it covers ("" for the national regulator).
     region_prefix: String,
     /// For decision numbers: 杭 → 杭市监处罚〔2024〕12号.
-    abbr: &'static str,
+    abbr: String,
     officials: [String; 2],
     emails: Vec<String>,
 }
-
-/// (name, abbreviation, e-mail slug, region code).
-const REGULATORS: [(&str, &str, &str, Option<&str>); 12] = [
-    ("国家市场监督管理总局", "国", "samr", None),
-    ("浙江省市场监督管理局", "浙", "zhejiang", Some("330000")),
-    ("杭州市市场监督管理局", "杭", "hangzhou", Some("330100")),
-    ("广东省市场监督管理局", "粤", "guangdong", Some("440000")),
-    ("广州市市场监督管理局", "穗", "guangzhou", Some("440100")),
-    ("深圳市市场监督管理局", "深", "shenzhen", Some("440300")),
-    ("上海市市场监督管理局", "沪", "shanghai", Some("310000")),
-    ("北京市市场监督管理局", "京", "beijing", Some("110000")),
-    ("江苏省市场监督管理局", "苏", "jiangsu", Some("320000")),
-    ("义乌市市场监督管理局", "义", "yiwu", Some("330782")),
-    ("四川省市场监督管理局", "川", "sichuan", Some("510000")),
-    ("福建省市场监督管理局", "闽", "fujian", Some("350000")),
-];
 
 /// The part of a region code an authority covers: 330000 → "33", 330100 → "3301".
 fn coverage(code: Option<&str>) -> String {
@@ -584,79 +570,51 @@ fn coverage(code: Option<&str>) -> String {
     }
 }
 
-/// Creates 5–10 regulator organizations (reusing one of the same name) with two officials each.
+/// Creates 5–10 regulator organizations (reusing one of the same name) with
+/// two officials each, through the same use cases as the API; returns them
+/// and the number of audit entries written.
 fn create_authorities(
     conn: &mut DbConn,
     opts: &DemoOptions,
+    tables: &Tables,
     password_hash: &str,
-) -> QueryResult<(Vec<Authority>, u64)> {
+) -> Result<(Vec<Authority>, u64), ServiceError> {
     let mut rng = StdRng::seed_from_u64(mix(opts.seed, 0x00A1_1CE5));
-    let count = rng.gen_range(5..=10);
-    let mut chosen: Vec<usize> = (1..REGULATORS.len()).collect();
+    let count = rng.gen_range(5..=10).min(tables.regulators.len());
+    let mut chosen: Vec<usize> = (1..tables.regulators.len()).collect();
     chosen.shuffle(&mut rng);
     chosen.truncate(count - 1);
     chosen.insert(0, 0); // the national regulator takes whatever no local one covers
-    let now = Utc::now().naive_utc();
     let mut authorities = Vec::new();
     let mut entries = 0;
     for i in chosen {
-        let (name, abbr, slug, region) = REGULATORS[i];
-        let org = match accounts::find_organization_by_name(conn, name)? {
-            Some(org) => org,
-            None => {
-                let org = Organization {
-                    id: uuid::Uuid::now_v7().to_string(),
-                    name: name.to_owned(),
-                    kind: OrganizationKind::Regulator.as_str().to_owned(),
-                    region_code: region.map(str::to_owned),
-                    created_at: now,
-                };
-                accounts::insert_organization(conn, &org)?;
-                audit::append(
-                    conn,
-                    &Actor::system(),
-                    Event {
-                        action: "organization.created",
-                        target_type: "organization",
-                        target_id: &org.id,
-                        details: json!({"name": org.name, "kind": org.kind, "via": "demo-data"}),
-                    },
-                )?;
-                entries += 1;
-                org
-            }
-        };
+        let regulator = &tables.regulators[i];
+        let (org, created) = account_service::ensure_organization(
+            conn,
+            &regulator.name,
+            OrganizationKind::Regulator,
+            regulator.region_code.as_deref(),
+            "demo-data",
+        )?;
+        entries += u64::from(created);
         let mut officials = Vec::new();
         let mut emails = Vec::new();
         for n in 1..=2 {
-            let email = format!("{slug}.official{n}@demo.livecredit.example");
-            let user = match accounts::find_user_by_email(conn, &email)? {
+            let email = format!("{}.official{n}@demo.livecredit.example", regulator.slug);
+            let user = match crate::db::accounts::find_user_by_email(conn, &email)? {
                 Some(user) => user,
                 None => {
-                    let person = person(&mut rng, &Tables::surname_index());
-                    let user = User {
-                        id: uuid::Uuid::now_v7().to_string(),
-                        email: email.clone(),
-                        password_hash: password_hash.to_owned(),
-                        role: Role::Regulator.as_str().to_owned(),
-                        organization_id: org.id.clone(),
-                        display_name: Some(format!("{}{}", person.surname.0, person.given)),
-                        disabled: false,
-                        created_at: now,
-                        updated_at: now,
-                    };
-                    accounts::insert_user(conn, &user)?;
-                    audit::append(
-                        conn,
-                        &Actor::system(),
-                        Event {
-                            action: "user.created",
-                            target_type: "user",
-                            target_id: &user.id,
-                            details: json!({"email": user.email, "role": user.role,
-                                "organization_id": user.organization_id, "via": "demo-data"}),
-                        },
-                    )?;
+                    let person = person(&mut rng, tables);
+                    let address = Email::parse(&email)
+                        .map_err(|m| ServiceError::invalid("email", format!("{email} {m}")))?;
+                    let user = account_service::new_user(
+                        &address,
+                        password_hash.to_owned(),
+                        Role::Regulator,
+                        org.id.clone(),
+                        Some(format!("{}{}", person.surname, person.given)),
+                    );
+                    account_service::create_user(conn, &Actor::System, &user, Some("demo-data"))?;
                     entries += 1;
                     user
                 }
@@ -666,8 +624,8 @@ fn create_authorities(
         }
         authorities.push(Authority {
             org_id: org.id,
-            region_prefix: coverage(region),
-            abbr,
+            region_prefix: coverage(regulator.region_code.as_deref()),
+            abbr: regulator.abbreviation.clone(),
             officials: [officials[0].clone(), officials[1].clone()],
             emails,
         });
@@ -678,37 +636,6 @@ fn create_authorities(
 // ---------------------------------------------------------------------------
 // Writing
 // ---------------------------------------------------------------------------
-
-#[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = listing_violations, treat_none_as_default_value = false)]
-struct ListingViolation {
-    listing_id: String,
-    violation_id: String,
-}
-
-/// Writes `$rows` into `$table`: PostgreSQL binary `COPY` when `$copy`, else
-/// multi-row INSERTs of at most [`INSERT_CHUNK`] rows.
-macro_rules! bulk_insert {
-    ($timings:expr, $conn:expr, $copy:expr, $name:literal, $table:expr, $rows:expr) => {{
-        let rows = &$rows;
-        let started = Instant::now();
-        if !rows.is_empty() {
-            let copied = match (&mut *$conn, $copy) {
-                (DbConn::Pg(c), true) => {
-                    diesel::copy_from($table).from_insertable(rows).execute(c)?;
-                    true
-                }
-                _ => false,
-            };
-            if !copied {
-                for chunk in rows.chunks(INSERT_CHUNK) {
-                    $crate::insert_rows!(&mut *$conn, $table, chunk)?;
-                }
-            }
-        }
-        *$timings.entry($name).or_default() += started.elapsed();
-    }};
-}
 
 /// Writes one batch in one transaction with its audit entries, events and
 /// list version; returns the number of audit entries. Adds the time spent
@@ -725,88 +652,13 @@ fn write_batch(
     let audit_entries = batch.audit_entries(&counts, &target_id);
     let entries = audit_entries.len() as u64;
     let mut parts: BTreeMap<&'static str, Duration> = BTreeMap::new();
-    write_tx(conn, |c: &mut DbConn| -> QueryResult<()> {
-        let t = &mut parts;
-        bulk_insert!(t, c, copy, "subjects", subjects::table, batch.subjects);
-        bulk_insert!(
-            t,
-            c,
-            copy,
-            "subject_names",
-            subject_names::table,
-            batch.names
-        );
-        bulk_insert!(
-            t,
-            c,
-            copy,
-            "subject_name_keys",
-            subject_name_keys::table,
-            batch.name_keys
-        );
-        bulk_insert!(
-            t,
-            c,
-            copy,
-            "subject_accounts",
-            subject_accounts::table,
-            batch.accounts
-        );
-        bulk_insert!(
-            t,
-            c,
-            copy,
-            "violations",
-            violations::table,
-            batch.violations
-        );
-        bulk_insert!(
-            t,
-            c,
-            copy,
-            "violation_evidence",
-            violation_evidence::table,
-            batch.evidence
-        );
-        bulk_insert!(t, c, copy, "listings", listings::table, batch.listings);
-        bulk_insert!(
-            t,
-            c,
-            copy,
-            "listing_violations",
-            listing_violations::table,
-            batch.listing_violations
-        );
-        bulk_insert!(
-            t,
-            c,
-            copy,
-            "listing_history",
-            listing_history::table,
-            batch.history
-        );
-        bulk_insert!(
-            t,
-            c,
-            copy,
-            "objections",
-            objections::table,
-            batch.objections
-        );
-        bulk_insert!(
-            t,
-            c,
-            copy,
-            "repair_applications",
-            repair_applications::table,
-            batch.repairs
-        );
+    write_tx(conn, |c: &mut DbConn| -> Result<(), DbError> {
+        bulk::insert(c, batch.rows, copy, &mut parts)?;
         let rest = Instant::now();
         events::emit_all(c, batch.events)?;
-        // Each published listing and each end of one changed the public list once.
-        publication::bump(c, counts.events as i64)?;
-        audit::append_all(c, &Actor::system(), audit_entries)?;
-        *t.entry("events, list version, audit").or_default() += rest.elapsed();
+        publication::bump(c, batch.version_delta)?;
+        audit::append_all(c, &AuditActor::default(), audit_entries)?;
+        *parts.entry("events, list version, audit").or_default() += rest.elapsed();
         Ok(())
     })
     .with_context(|| format!("writing batch {}", batch.index))?;
@@ -841,19 +693,11 @@ struct Run {
 #[derive(Default)]
 struct Batch {
     index: u64,
-    subjects: Vec<Subject>,
     anchors: u64,
-    names: Vec<SubjectName>,
-    name_keys: Vec<NameKeyRow>,
-    accounts: Vec<SubjectAccount>,
-    violations: Vec<Violation>,
-    evidence: Vec<Evidence>,
-    listings: Vec<Listing>,
-    listing_violations: Vec<ListingViolation>,
-    history: Vec<HistoryEntry>,
-    objections: Vec<Objection>,
-    repairs: Vec<RepairApplication>,
+    rows: bulk::Rows,
     events: Vec<NewEvent>,
+    /// How much the public list's version moved with these listings.
+    version_delta: i64,
 }
 
 #[derive(Debug, Default)]
@@ -877,39 +721,38 @@ struct Counts {
 
 impl Batch {
     fn counts(&self) -> Counts {
+        let r = &self.rows;
         let mut by_status = BTreeMap::new();
-        for l in &self.listings {
-            if let Ok(status) = l.status.parse::<Status>() {
-                *by_status.entry(status.as_str()).or_default() += 1;
-            }
+        for l in &r.listings {
+            *by_status.entry(l.status.as_str()).or_default() += 1;
         }
         Counts {
-            subjects: self.subjects.len() as u64,
+            subjects: r.subjects.len() as u64,
             anchors: self.anchors,
-            names: self.names.len() as u64,
-            name_keys: self.name_keys.len() as u64,
-            accounts: self.accounts.len() as u64,
-            violations: self.violations.len() as u64,
-            revoked_violations: self
+            names: r.names.len() as u64,
+            name_keys: r.name_keys.len() as u64,
+            accounts: r.accounts.len() as u64,
+            violations: r.violations.len() as u64,
+            revoked_violations: r
                 .violations
                 .iter()
-                .filter(|v| v.status == "revoked")
+                .filter(|v| v.status == ViolationStatus::Revoked)
                 .count() as u64,
-            evidence: self.evidence.len() as u64,
-            listings: self.listings.len() as u64,
+            evidence: r.evidence.len() as u64,
+            listings: r.listings.len() as u64,
             by_status,
-            listing_violations: self.listing_violations.len() as u64,
-            history: self.history.len() as u64,
-            objections: self.objections.len() as u64,
-            repairs: self.repairs.len() as u64,
+            listing_violations: r.listing_violations.len() as u64,
+            history: r.history.len() as u64,
+            objections: r.objections.len() as u64,
+            repairs: r.repairs.len() as u64,
             events: self.events.len() as u64,
         }
     }
 
     /// One audit entry per row family of the batch.
     fn audit_entries<'a>(&self, c: &Counts, target_id: &'a str) -> Vec<Event<'a>> {
-        let first = self.subjects.first().map(|s| s.id.clone());
-        let last = self.subjects.last().map(|s| s.id.clone());
+        let first = self.rows.subjects.first().map(|s| s.id.clone());
+        let last = self.rows.subjects.last().map(|s| s.id.clone());
         let mut entries = vec![Event {
             action: "demo.subjects_created",
             target_type: "demo_batch",
@@ -1150,16 +993,13 @@ fn generate_subject(ctx: &Run, index: u64, batch: &mut Batch) -> Result<(), Proc
             )
             .min(ctx.today);
             let at = stamp(&mut rng, revoked_on, ctx.now).max(v.recorded_at);
-            v.status = "revoked".into();
-            v.revoked_on = Some(revoked_on);
-            v.revoked_at = Some(at);
-            v.revoked_by = Some(authority.officials[rng.gen_range(0..2)].clone());
-            v.revocation_reason = Some((*t.pick(&mut rng, &REVOCATION_REASONS)).to_owned());
+            let by = authority.officials[rng.gen_range(0..2)].clone();
+            let reason = t.pick(&mut rng, &t.texts.revocation_reasons).clone();
+            v.revoke(revoked_on, at, &by, &reason);
         }
     }
 
-    let fate = fate_of(ctx.seed, index);
-    if let Some(fate) = fate {
+    if let Some(fate) = fate_of(ctx.seed, index) {
         listing(
             ctx,
             &mut rng,
@@ -1187,51 +1027,44 @@ fn generate_subject(ctx: &Run, index: u64, batch: &mut Batch) -> Result<(), Proc
         .min_by_key(|v| v.recorded_at)
         .map(|v| v.recorded_by.clone())
         .unwrap_or_else(|| authority.officials[0].clone());
-    let (score, band, score_as_of) = if own.is_empty() {
-        (MAX_SCORE, Band::A, None)
-    } else {
-        let report = scoring::score(&ctx.policy, &scores::facts(&own), ctx.today);
-        (report.score, report.band, Some(ctx.today))
-    };
-
-    let names: Vec<SubjectName> = std::iter::once(&profile.name)
-        .chain(&profile.aliases)
-        .enumerate()
-        .map(|(i, n)| SubjectName {
-            subject_id: subject_id.clone(),
-            position: i as i32,
-            name: n.clone(),
-        })
-        .collect();
-    batch.name_keys.extend(name_key_rows(&subject_id, &names));
-    batch.names.extend(names);
-    batch
-        .accounts
-        .extend(accounts_for(ctx, &mut rng, index, &subject_id, &profile));
-    batch.subjects.push(Subject {
-        id: subject_id,
-        kind: if anchor { "anchor" } else { "merchant" }.into(),
-        name: profile.name,
-        region_code: profile.region_code,
-        id_number_hash: profile.id_number_hash,
-        id_number_masked: profile.id_number_masked,
-        uscc: profile.uscc,
+    let accounts = accounts_for(ctx, &mut rng, index, &profile);
+    let mut subject = new_subject(
+        subject_id.clone(),
+        if anchor {
+            SubjectKind::Anchor
+        } else {
+            SubjectKind::Merchant
+        },
+        profile.name,
+        profile.region_code,
+        profile.id_number,
+        profile.uscc,
         created_by,
         created_at,
-        updated_at: created_at.max(
-            own.iter()
-                .map(|v| v.recorded_at)
-                .max()
-                .unwrap_or(created_at),
-        ),
-        score,
-        band: band.as_str().into(),
-        score_as_of,
-        policy_version: ctx.policy.version,
-    });
+        ctx.policy.version,
+    );
+    subject.updated_at = own
+        .iter()
+        .map(|v| v.recorded_at)
+        .max()
+        .unwrap_or(created_at)
+        .max(created_at);
+    if !own.is_empty() {
+        let report = scoring::score(&ctx.policy, &scores::facts(&own), ctx.today);
+        subject.score = report.score;
+        subject.band = report.band;
+        subject.score_as_of = Some(ctx.today);
+    }
+
+    let names: Vec<SubjectName> = name_rows(&subject_id, &subject.name, &profile.aliases);
+    let rows = &mut batch.rows;
+    rows.name_keys.extend(name_key_rows(&subject_id, &names));
+    rows.names.extend(names);
+    rows.accounts.extend(account_rows(&subject_id, &accounts));
+    rows.subjects.push(subject);
     batch.anchors += u64::from(anchor);
-    batch.violations.extend(own);
-    batch.evidence.extend(evidence);
+    rows.violations.extend(own);
+    rows.evidence.extend(evidence);
     Ok(())
 }
 
@@ -1274,26 +1107,27 @@ fn violation(
         Severity::EspeciallySerious => Some(rng.gen_range(20..500) * 10_000),
     };
     if rng.gen_bool(0.35) {
-        for position in 0..rng.gen_range(1..=3) {
-            let (media_type, extension, description) = t.pick(rng, &EVIDENCE_KINDS);
-            let sha: [u8; 32] = rng.gen();
-            evidence.push(Evidence {
-                violation_id: id.clone(),
-                position,
-                sha256: hex::encode(sha),
-                media_type: (*media_type).to_owned(),
-                description: Some((*description).to_owned()),
-                uri: Some(format!(
-                    "https://evidence.demo.livecredit.example/{}/{id}/{position}.{extension}",
-                    decided_on.year()
-                )),
-            });
-        }
+        let items: Vec<EvidenceItem> = (0..rng.gen_range(1..=3))
+            .map(|position| {
+                let (media_type, extension, description) = t.pick(rng, &t.texts.evidence_kinds);
+                let sha: [u8; 32] = rng.gen();
+                EvidenceItem {
+                    sha256: hex::encode(sha),
+                    media_type: media_type.clone(),
+                    description: Some(description.clone()),
+                    uri: Some(format!(
+                        "https://evidence.demo.livecredit.example/{}/{id}/{position}.{extension}",
+                        decided_on.year()
+                    )),
+                }
+            })
+            .collect();
+        evidence.extend(evidence_rows(&id, &items));
     }
-    Violation {
+    NewViolation {
         subject_id: subject_id.to_owned(),
-        category: category.as_str().into(),
-        severity: severity.as_str().into(),
+        category,
+        severity,
         decided_on,
         description: t.description(rng, category),
         decision_no: rng.gen_bool(0.85).then(|| {
@@ -1305,21 +1139,18 @@ fn violation(
             )
         }),
         fine_cents: fine_yuan.map(|y| y * 100),
-        legal_basis: Some(LEGAL_BASES[category as usize].to_owned()),
-        status: "effective".into(),
+        legal_basis: Some(t.category_text(category).legal_basis.clone()),
         recorded_by: authority.officials[rng.gen_range(0..2)].clone(),
         authority_id: authority.org_id.clone(),
         recorded_at,
-        revoked_on: None,
-        revoked_at: None,
-        revoked_by: None,
-        revocation_reason: None,
         id,
     }
+    .into_row()
 }
 
 /// The listing procedure replayed step by step through `domain::procedure`,
-/// each step judged on the day it happened.
+/// each step judged on the day it happened, and stored through the same
+/// `service::listings::materialize` as the use cases.
 #[allow(clippy::too_many_arguments)]
 fn listing(
     ctx: &Run,
@@ -1383,59 +1214,53 @@ fn listing(
     let reason = if by_system {
         "系统自动提议 (proposed by the system): 情节特别严重的违法行为 (an especially serious violation)".to_owned()
     } else {
-        let category: Category = basis[0].category.parse().unwrap_or(Category::Other);
         format!(
             "一年内{}次严重违法行为（{}），情节严重、社会影响恶劣 ({} serious violations within a year)",
             count,
-            CATEGORY_LABELS[category as usize],
+            t.category_text(basis[0].category).label,
             count
         )
     };
-    let listing_id = ids.next();
     let created_at = if by_system {
         basis_recorded
     } else {
         stamp(rng, proposed_on, ctx.now)
     };
-    let mut listing = Listing::proposed(
+    let basis_ids: Vec<String> = basis.iter().map(|v| v.id.clone()).collect();
+    let listing_id = ids.next();
+    let (listing, proposal) = materialize_proposal(
         listing_id.clone(),
         subject_id,
-        reason.clone(),
-        LISTING_REGULATION.into(),
-        proposed_by.clone(),
-        proposed_by.as_ref().map(|_| authority.org_id.clone()),
-        created_at,
+        &basis_ids,
+        &reason,
+        LISTING_REGULATION,
+        StepBy {
+            user_id: proposed_by.as_deref(),
+            organization_id: proposed_by.as_ref().map(|_| authority.org_id.as_str()),
+            reason: Some(&reason),
+            at: created_at,
+        },
+        ids.next(),
+        proposed_on,
     );
-    let mut history = vec![HistoryEntry {
-        id: ids.next(),
-        listing_id: listing_id.clone(),
-        action: "propose".into(),
-        from_status: None,
-        to_status: Status::Proposed.as_str().into(),
-        actor_user_id: proposed_by.clone(),
-        effective_on: proposed_on,
-        at: created_at,
-        reason: Some(reason),
-    }];
-    let mut facts = ListingFacts::proposed(proposed_by, latest);
     let mut steps = Steps {
         ctx,
         ids,
-        listing: &mut listing,
-        facts: &mut facts,
-        history: &mut history,
-        events: &mut batch.events,
+        facts: ListingFacts::proposed(proposed_by, latest),
+        listing,
+        rows: vec![proposal],
     };
 
     if fate != Fate::Proposed {
         let served_on = days_after(proposed_on, rng.gen_range(1..12)).min(today);
         let deadline = ctx
             .calendar
-            .add_working_days(served_on, crate::api::listings::OBJECTION_WORKING_DAYS);
+            .add_working_days(served_on, OBJECTION_WORKING_DAYS);
         steps.apply(
             rng,
-            procedure::notice(steps.facts, served_on, deadline, &a, served_on),
-            Some(a.clone()),
+            procedure::notice(&steps.facts, served_on, deadline, &a, served_on),
+            Some(&a),
+            Some(&authority.org_id),
             None,
         )?;
         // Some parties object inside the window.
@@ -1443,7 +1268,6 @@ fn listing(
         if rng.gen_bool(0.25) && window_end >= served_on {
             let received_on = date_between(rng, served_on, window_end);
             let hearing = rng.gen_bool(0.3);
-            let recorder = b.clone();
             let reason = if hearing {
                 "objection with a hearing request"
             } else {
@@ -1451,60 +1275,58 @@ fn listing(
             };
             let recorded_at = steps.apply(
                 rng,
-                procedure::object(steps.facts, received_on, &recorder, received_on),
-                Some(recorder.clone()),
+                procedure::object(&steps.facts, received_on, &b, received_on),
+                Some(&b),
+                Some(&authority.org_id),
                 Some(reason),
             )?;
-            batch.objections.push(Objection {
-                id: steps.ids.next(),
-                listing_id: listing_id.clone(),
-                statement: (*t.pick(rng, &OBJECTION_STATEMENTS)).to_owned(),
+            batch.rows.objections.push(objection_row(
+                &listing_id,
+                t.pick(rng, &t.texts.objection_statements).clone(),
                 received_on,
-                hearing_requested: hearing,
-                recorded_by: recorder,
+                hearing,
+                &b,
                 recorded_at,
-            });
+            ));
         }
         if fate != Fate::Noticed {
             let decided_on = days_after(deadline, rng.gen_range(1..20)).min(today);
             let (outcome, reason) = if fate == Fate::NotListed {
-                (DecisionOutcome::NotList, *t.pick(rng, &NOT_LIST_REASONS))
+                (
+                    DecisionOutcome::NotList,
+                    t.pick(rng, &t.texts.not_list_reasons),
+                )
             } else {
-                (DecisionOutcome::List, *t.pick(rng, &LIST_REASONS))
+                (DecisionOutcome::List, t.pick(rng, &t.texts.list_reasons))
             };
             steps.apply(
                 rng,
-                procedure::decide(steps.facts, outcome, decided_on, &b, decided_on),
-                Some(b.clone()),
+                procedure::decide(&steps.facts, outcome, decided_on, &b, decided_on),
+                Some(&b),
+                Some(&authority.org_id),
                 Some(reason),
             )?;
-            steps.listing.decision_reason = Some(reason.to_owned());
-            // The deciding official's organization is the authority the public list names.
-            steps.listing.authority_id = Some(authority.org_id.clone());
-            if outcome == DecisionOutcome::List {
-                steps.event(events::LISTING_PUBLISHED, decided_on);
-            }
         }
         match fate {
             Fate::Expired => {
                 let expires_on = steps.listing.expires_on.unwrap_or(today);
                 steps.apply(
                     rng,
-                    procedure::expire(steps.facts, "system", expires_on),
+                    procedure::expire(&steps.facts, "system", expires_on),
+                    None,
                     None,
                     None,
                 )?;
-                steps.event(events::LISTING_EXPIRED, expires_on);
             }
             Fate::Removed => {
                 let listed_on = steps.listing.listed_on.unwrap_or(today);
                 let earliest = procedure::add_years(listed_on, procedure::REPAIR_AFTER_YEARS);
                 let applied_on = date_between(rng, earliest, days_before(today, 45).max(earliest));
-                let applicant = a.clone();
                 let applied_at = steps.apply(
                     rng,
-                    procedure::apply_repair(steps.facts, applied_on, &applicant, applied_on),
-                    Some(applicant.clone()),
+                    procedure::apply_repair(&steps.facts, applied_on, &a, applied_on),
+                    Some(&a),
+                    Some(&authority.org_id),
                     Some("credit repair application"),
                 )?;
                 let decided_on = days_after(applied_on, rng.gen_range(10..40)).min(today);
@@ -1512,33 +1334,38 @@ fn listing(
                 steps.apply(
                     rng,
                     procedure::decide_repair(
-                        steps.facts,
+                        &steps.facts,
                         RepairOutcome::Approve,
                         decided_on,
                         &b,
                         decided_on,
                     ),
-                    Some(b.clone()),
+                    Some(&b),
+                    Some(&authority.org_id),
                     Some(reason),
                 )?;
-                steps.listing.removal_reason = Some(RemovalReason::CreditRepair.as_str().into());
-                steps.event(events::LISTING_REMOVED, decided_on);
                 let sha: [u8; 32] = rng.gen();
-                batch.repairs.push(RepairApplication {
-                    id: steps.ids.next(),
-                    listing_id: listing_id.clone(),
-                    statement: "当事人已缴清罚款、消除违法行为造成的不良影响，并作出信用承诺 (penalty carried out, harm remedied, credit pledge made)".into(),
-                    evidence: json!([{"sha256": hex::encode(sha), "media_type": "application/pdf",
-                        "description": "罚款缴纳凭证及整改报告", "uri": null}])
-                    .to_string(),
+                let mut application = repair_row(
+                    &listing_id,
+                    "当事人已缴清罚款、消除违法行为造成的不良影响，并作出信用承诺 (penalty carried out, harm remedied, credit pledge made)".into(),
+                    &[EvidenceItem {
+                        sha256: hex::encode(sha),
+                        media_type: "application/pdf".into(),
+                        description: Some("罚款缴纳凭证及整改报告".into()),
+                        uri: None,
+                    }],
                     applied_on,
-                    recorded_by: applicant,
-                    recorded_at: applied_at,
-                    outcome: Some(RepairOutcome::Approve.as_str().into()),
-                    decided_by: Some(b.clone()),
-                    decided_on: Some(decided_on),
-                    decision_reason: Some(reason.into()),
-                });
+                    &a,
+                    applied_at,
+                );
+                decide_repair_row(
+                    &mut application,
+                    RepairOutcome::Approve,
+                    &b,
+                    decided_on,
+                    reason,
+                );
+                batch.rows.repairs.push(application);
             }
             Fate::Revoked => {
                 // The penalties it rested on were annulled, so the system revoked it.
@@ -1548,99 +1375,72 @@ fn listing(
                     "依据的违法行为均已撤销 (every violation the listing rests on was revoked)";
                 steps.apply(
                     rng,
-                    procedure::revoke(steps.facts, reason, "system", revoked_on),
+                    procedure::revoke(&steps.facts, reason, "system", revoked_on),
+                    None,
                     None,
                     Some(reason),
                 )?;
-                steps.event(events::LISTING_REVOKED, revoked_on);
                 let revoked_at = steps.listing.updated_at;
                 for v in basis.iter_mut() {
-                    v.status = "revoked".into();
-                    v.revoked_on = Some(revoked_on);
-                    v.revoked_at = Some(revoked_at.max(v.recorded_at));
-                    v.revoked_by = Some(b.clone());
-                    v.revocation_reason = Some(REVOCATION_REASONS[0].into());
+                    let at = revoked_at.max(v.recorded_at);
+                    v.revoke(revoked_on, at, &b, &t.texts.revocation_reasons[0]);
                 }
             }
             _ => {}
         }
     }
 
+    let Steps { listing, rows, .. } = steps;
     batch
+        .rows
         .listing_violations
         .extend(basis.iter().map(|v| ListingViolation {
             listing_id: listing_id.clone(),
             violation_id: v.id.clone(),
         }));
-    batch.history.extend(history);
-    batch.listings.push(listing);
+    for step in rows {
+        batch.rows.history.push(step.history);
+        batch.events.extend(step.event);
+        batch.version_delta += step.version_delta;
+    }
+    batch.rows.listings.push(listing);
     own.extend(basis);
     Ok(())
 }
 
-/// Applies procedure transitions to a listing being generated, with its history and events.
+/// A listing being generated, its facts for the rules, and the rows of its steps.
 struct Steps<'a> {
     ctx: &'a Run,
     ids: &'a mut Ids,
-    listing: &'a mut Listing,
-    facts: &'a mut ListingFacts,
-    history: &'a mut Vec<HistoryEntry>,
-    events: &'a mut Vec<NewEvent>,
+    facts: ListingFacts,
+    listing: Listing,
+    rows: Vec<StepRows>,
 }
 
 impl Steps<'_> {
-    /// Stores a transition the rules allowed; returns when it was entered.
-    /// The dates were chosen to satisfy the rules, so a refusal is a bug here.
+    /// Stores a transition the rules allowed, through the shared
+    /// `materialize`; returns when it was entered. The dates were chosen to
+    /// satisfy the rules, so a refusal is a bug here.
     fn apply(
         &mut self,
         rng: &mut StdRng,
         transition: Result<Transition, ProcedureError>,
-        actor: Option<String>,
+        user_id: Option<&str>,
+        organization_id: Option<&str>,
         reason: Option<&str>,
     ) -> Result<NaiveDateTime, ProcedureError> {
         let t = transition?;
         self.facts.apply(&t);
-        let l = &mut *self.listing;
-        let set = &t.set;
-        l.status = t.to.as_str().into();
-        set.noticed_by.apply_to(&mut l.noticed_by);
-        set.served_on.apply_to(&mut l.served_on);
-        set.objection_deadline.apply_to(&mut l.objection_deadline);
-        set.decided_by.apply_to(&mut l.decided_by);
-        set.decided_on.apply_to(&mut l.decided_on);
-        set.listed_on.apply_to(&mut l.listed_on);
-        set.expires_on.apply_to(&mut l.expires_on);
-        set.pending_repair_applied_on
-            .apply_to(&mut l.pending_repair_applied_on);
-        set.removed_on.apply_to(&mut l.removed_on);
-        set.revoked_on.apply_to(&mut l.revoked_on);
-        set.revocation_reason.apply_to(&mut l.revocation_reason);
-        let at = stamp(rng, t.effective_on, self.ctx.now).max(l.updated_at);
-        l.updated_at = at;
-        self.history.push(HistoryEntry {
-            id: self.ids.next(),
-            listing_id: l.id.clone(),
-            action: t.action.as_str().into(),
-            from_status: Some(t.from.as_str().into()),
-            to_status: t.to.as_str().into(),
-            actor_user_id: actor,
-            effective_on: t.effective_on,
+        let at = stamp(rng, t.effective_on, self.ctx.now).max(self.listing.updated_at);
+        let by = StepBy {
+            user_id,
+            organization_id,
+            reason,
             at,
-            reason: reason.map(str::to_owned),
-        });
+        };
+        let rows = materialize(&mut self.listing, &t, by, self.ids.next(), t.effective_on);
+        self.rows.push(rows);
         Ok(at)
-    }
-
-    /// An outbox event with the data `workflows::publish` gives it.
-    fn event(&mut self, event_type: &'static str, effective_on: NaiveDate) {
-        let l = &*self.listing;
-        self.events.push(NewEvent {
-            event_type,
-            subject_id: l.subject_id.clone(),
-            listing_id: Some(l.id.clone()),
-            data: json!({"listing_id": l.id, "status": l.status, "listed_on": l.listed_on,
-                "expires_on": l.expires_on, "effective_on": effective_on}),
-        });
     }
 }
 
@@ -1653,8 +1453,7 @@ struct Profile {
     name: String,
     aliases: Vec<String>,
     region_code: Option<String>,
-    id_number_hash: Option<String>,
-    id_number_masked: Option<String>,
+    id_number: Option<StoredIdNumber>,
     uscc: Option<String>,
     /// Lower-case Latin letters for handles (`lijiaqi`, `meilifushi`).
     handle_base: String,
@@ -1663,15 +1462,15 @@ struct Profile {
 }
 
 struct Person {
-    /// (character(s), pinyin)
-    surname: (&'static str, &'static str),
+    surname: String,
+    surname_pinyin: String,
     given: String,
     female: bool,
 }
 
 impl Person {
     fn name(&self) -> String {
-        format!("{}{}", self.surname.0, self.given)
+        format!("{}{}", self.surname, self.given)
     }
 
     fn given_pinyin(&self) -> String {
@@ -1698,20 +1497,25 @@ fn capitalized(s: &str) -> String {
     }
 }
 
-fn person(rng: &mut StdRng, surnames: &WeightedIndex<u32>) -> Person {
-    let (chars, pinyin, _) = SURNAMES[surnames.sample(rng)];
+fn person(rng: &mut StdRng, t: &Tables) -> Person {
+    let (chars, pinyin, _) = &t.names.surnames[t.surname_index.sample(rng)];
     let female = rng.gen_bool(0.6);
-    let pool: &[char] = if female { &FEMALE_GIVEN } else { &MALE_GIVEN };
+    let pool = if female {
+        &t.female_given
+    } else {
+        &t.male_given
+    };
     let mut given = String::new();
     let two = rng.gen_bool(0.75);
     if two && rng.gen_bool(0.25) {
-        given.push(*NEUTRAL_GIVEN.choose(rng).unwrap_or(&'子'));
+        given.push(*t.neutral_given.choose(rng).unwrap_or(&'子'));
     } else if two {
         given.push(*pool.choose(rng).unwrap_or(&'明'));
     }
     given.push(*pool.choose(rng).unwrap_or(&'明'));
     Person {
-        surname: (chars, pinyin),
+        surname: chars.clone(),
+        surname_pinyin: pinyin.clone(),
         given,
         female,
     }
@@ -1719,8 +1523,8 @@ fn person(rng: &mut StdRng, surnames: &WeightedIndex<u32>) -> Person {
 
 fn anchor_profile(ctx: &Run, rng: &mut StdRng, index: u64) -> Profile {
     let t = &ctx.tables;
-    let p = person(rng, &t.surname_index);
-    let surname_pinyin = p.surname.1;
+    let p = person(rng, t);
+    let surname_pinyin = p.surname_pinyin.as_str();
     let given_pinyin = p.given_pinyin();
     let chinese = p.name();
     let mut aliases = Vec::new();
@@ -1729,9 +1533,9 @@ fn anchor_profile(ctx: &Run, rng: &mut StdRng, index: u64) -> Profile {
         // An English first name with the surname, or the pinyin itself.
         let spelled = if rng.gen_bool(0.65) {
             let first = if p.female {
-                *ENGLISH_FEMALE.choose(rng).unwrap_or(&"Vivian")
+                t.pick(rng, &t.names.english_female)
             } else {
-                *ENGLISH_MALE.choose(rng).unwrap_or(&"Jason")
+                t.pick(rng, &t.names.english_male)
             };
             format!("{first} {}", capitalized(surname_pinyin))
         } else {
@@ -1751,11 +1555,11 @@ fn anchor_profile(ctx: &Run, rng: &mut StdRng, index: u64) -> Profile {
     if rng.gen_bool(0.2) {
         let last_given: String = p.given.chars().last().map(String::from).unwrap_or_default();
         let candidates = [
-            format!("{}{}", p.surname.0, if p.female { "姐" } else { "哥" }),
+            format!("{}{}", p.surname, if p.female { "姐" } else { "哥" }),
             format!(
                 "小{}",
                 if rng.gen_bool(0.5) {
-                    p.surname.0.to_owned()
+                    p.surname.clone()
                 } else {
                     last_given.clone()
                 }
@@ -1766,7 +1570,7 @@ fn anchor_profile(ctx: &Run, rng: &mut StdRng, index: u64) -> Profile {
                 capitalized(&given_pinyin)
             ),
             format!("{}{}", last_given, last_given),
-            format!("老{}", p.surname.0),
+            format!("老{}", p.surname),
             format!("{}{}", chinese, if p.female { "宝宝" } else { "严选" }),
         ];
         for _ in 0..if rng.gen_bool(0.2) { 2 } else { 1 } {
@@ -1780,7 +1584,7 @@ fn anchor_profile(ctx: &Run, rng: &mut StdRng, index: u64) -> Profile {
 
     // A valid resident ID, unique by construction: a permutation of the
     // subject index picks the (birth date, sequence) pair; the sex digit follows the person.
-    let region = t.anchor_regions[t.anchor_region_index.sample(rng)];
+    let region = &t.names.anchor_regions[t.anchor_region_index.sample(rng)].0;
     let first_day = NaiveDate::from_ymd_opt(1960, 1, 1).unwrap_or(NaiveDate::MIN);
     let p_index = permute(index, t.birth_days * 500, mix(ctx.seed, 0x1D));
     let birth = days_after(first_day, p_index / 500);
@@ -1792,15 +1596,14 @@ fn anchor_profile(ctx: &Run, rng: &mut StdRng, index: u64) -> Profile {
         sequence / 5
     );
     let check = ResidentId::check_char(&first17).unwrap_or('0');
-    let (hash, masked) = match ResidentId::parse_on(&format!("{first17}{check}"), ctx.today) {
-        Ok(id) => (Some(id.keyed_hash(&ctx.pepper)), Some(id.masked())),
-        Err(_) => (None, None),
-    };
+    let id_number = ResidentId::parse_on(&format!("{first17}{check}"), ctx.today)
+        .ok()
+        .map(|id| StoredIdNumber::of(&id, &ctx.pepper));
     // Most anchors work where they are registered; some moved to the live-commerce hubs.
     let region_code = if rng.gen_bool(0.8) {
-        region.to_owned()
+        region.clone()
     } else {
-        t.cities[t.city_index.sample(rng)].1.to_owned()
+        t.names.cities[t.city_index.sample(rng)].1.clone()
     };
     let letters = |s: &str| -> String {
         s.chars()
@@ -1829,32 +1632,31 @@ fn anchor_profile(ctx: &Run, rng: &mut StdRng, index: u64) -> Profile {
         name,
         aliases,
         region_code: Some(region_code),
-        id_number_hash: hash,
-        id_number_masked: masked,
+        id_number,
         uscc: None,
     }
 }
 
 fn merchant_profile(ctx: &Run, rng: &mut StdRng, index: u64) -> Profile {
     let t = &ctx.tables;
-    let (city, region, _) = t.cities[t.city_index.sample(rng)];
-    let brand = *BRANDS.choose(rng).unwrap_or(&"美丽");
-    let industry = *INDUSTRIES.choose(rng).unwrap_or(&"贸易");
+    let (city, region, _) = &t.names.cities[t.city_index.sample(rng)];
+    let brand = t.pick(rng, &t.names.brands).as_str();
+    let industry = t.pick(rng, &t.names.industries).as_str();
     let brand_pinyin = pinyin_of(brand);
     let enterprise = rng.gen_bool(0.75);
     let english = rng.gen_bool(0.1);
     let name = if english {
         format!(
             "{} {} {}",
-            ENGLISH_ADJECTIVES.choose(rng).unwrap_or(&"Happy"),
-            ENGLISH_NOUNS.choose(rng).unwrap_or(&"Home"),
-            ENGLISH_SHOP_TYPES.choose(rng).unwrap_or(&"Store")
+            t.pick(rng, &t.names.english_adjectives),
+            t.pick(rng, &t.names.english_nouns),
+            t.pick(rng, &t.names.english_shop_types)
         )
     } else if enterprise {
         let city_part = if rng.gen_bool(0.5) {
             format!("{city}市")
         } else {
-            city.to_owned()
+            city.clone()
         };
         let suffix = *[
             "有限公司",
@@ -1924,15 +1726,11 @@ fn merchant_profile(ctx: &Run, rng: &mut StdRng, index: u64) -> Profile {
         handle_base,
         name,
         aliases,
-        region_code: Some(region.to_owned()),
-        id_number_hash: None,
-        id_number_masked: None,
+        region_code: Some(region.clone()),
+        id_number: None,
         uscc,
     }
 }
-
-/// The characters a USCC may hold, in value order.
-const USCC_ALPHABET: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
 
 /// A GB 11714 organization code for `n` < 31^6: `MA` (the prefix of codes
 /// issued since the 2015 reform), six characters, and its check character.
@@ -1948,42 +1746,21 @@ fn organization_code(mut n: u64) -> String {
     code
 }
 
-/// The GB 11714 check character of an 8-character organization code body.
-fn organization_code_check(body: &str) -> char {
-    const WEIGHTS: [u32; 8] = [3, 7, 9, 10, 5, 8, 4, 2];
-    let sum: u32 = body
-        .chars()
-        .zip(WEIGHTS)
-        .map(|(c, w)| c.to_digit(36).unwrap_or(0) * w)
-        .sum();
-    match 11 - sum % 11 {
-        10 => 'X',
-        11 => '0',
-        d => char::from_digit(d, 10).unwrap_or('0'),
-    }
-}
-
 /// 1–3 accounts on different platforms; handles are unique in the whole
 /// dataset: each ends in a permutation of (subject index, account number),
 /// after a `_` or `.` that no other part of a handle holds, or is a platform
 /// prefix and ten digits.
-fn accounts_for(
-    ctx: &Run,
-    rng: &mut StdRng,
-    index: u64,
-    subject_id: &str,
-    profile: &Profile,
-) -> Vec<SubjectAccount> {
+fn accounts_for(ctx: &Run, rng: &mut StdRng, index: u64, profile: &Profile) -> Vec<Account> {
     let t = &ctx.tables;
     let wanted = *[1, 1, 1, 1, 2, 2, 2, 3, 3, 2].choose(rng).unwrap_or(&1);
     let mut platforms: Vec<(&str, &str)> = Vec::new();
     while platforms.len() < wanted {
-        let p = PLATFORMS[t.platform_index.sample(rng)];
+        let p = &t.names.platforms[t.platform_index.sample(rng)];
         if !platforms.iter().any(|q| q.0 == p.0) {
-            platforms.push((p.0, p.1));
+            platforms.push((p.0.as_str(), p.1.as_str()));
         }
     }
-    let mut rows = Vec::new();
+    let mut accounts = Vec::new();
     for (j, (platform, prefix)) in platforms.into_iter().enumerate() {
         let n = index * 4 + j as u64;
         let stem = if rng.gen_bool(0.6) || profile.handle_alternatives.is_empty() {
@@ -1999,15 +1776,10 @@ fn accounts_for(
             _ => format!("{prefix}{:010}", scramble(n, 33, mix(ctx.seed, 0x4C))),
         };
         if let Ok(account) = Account::parse(platform, &handle) {
-            rows.push(SubjectAccount {
-                subject_id: subject_id.to_owned(),
-                account_key: account.key(),
-                platform: account.platform().to_owned(),
-                handle: account.handle().to_owned(),
-            });
+            accounts.push(account);
         }
     }
-    rows
+    accounts
 }
 
 fn base36(mut n: u64, width: usize) -> String {
@@ -2024,12 +1796,75 @@ fn base36(mut n: u64, width: usize) -> String {
 // Tables
 // ---------------------------------------------------------------------------
 
-/// The weighted choices, built once per run.
+/// The demo's name and text tables, from `assets/demo-data.toml`.
+const DEMO_DATA: &str = include_str!("../assets/demo-data.toml");
+
+/// What `assets/demo-data.toml` holds.
+#[derive(Debug, Deserialize)]
+struct NameTables {
+    /// (characters, pinyin, weight per ten thousand).
+    surnames: Vec<(String, String, u32)>,
+    female_given: String,
+    male_given: String,
+    neutral_given: String,
+    english_female: Vec<String>,
+    english_male: Vec<String>,
+    english_adjectives: Vec<String>,
+    english_nouns: Vec<String>,
+    english_shop_types: Vec<String>,
+    brands: Vec<String>,
+    industries: Vec<String>,
+    products: Vec<String>,
+    /// (name, district code, weight).
+    cities: Vec<(String, String, u32)>,
+    /// (district or county code, weight).
+    anchor_regions: Vec<(String, u32)>,
+    /// (platform, numeric-handle prefix, weight).
+    platforms: Vec<(String, String, u32)>,
+    categories: BTreeMap<Category, CategoryText>,
+    texts: Texts,
+    regulators: Vec<Regulator>,
+}
+
+#[derive(Debug, Deserialize)]
+struct CategoryText {
+    /// How the category reads in a listing's reason.
+    label: String,
+    /// The law usually broken.
+    legal_basis: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct Texts {
+    /// (media type, file extension, description).
+    evidence_kinds: Vec<(String, String, String)>,
+    revocation_reasons: Vec<String>,
+    objection_statements: Vec<String>,
+    list_reasons: Vec<String>,
+    not_list_reasons: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Regulator {
+    name: String,
+    /// For decision numbers: 杭 → 杭市监处罚〔2024〕12号.
+    abbreviation: String,
+    /// For the officials' e-mail addresses.
+    slug: String,
+    /// The region it covers; none for the national regulator.
+    region_code: Option<String>,
+}
+
+/// The tables and their weighted choices, built once per run.
 struct Tables {
+    names: NameTables,
+    texts: Texts,
+    regulators: Vec<Regulator>,
+    female_given: Vec<char>,
+    male_given: Vec<char>,
+    neutral_given: Vec<char>,
     surname_index: WeightedIndex<u32>,
-    anchor_regions: Vec<&'static str>,
     anchor_region_index: WeightedIndex<u32>,
-    cities: &'static [(&'static str, &'static str, u32)],
     city_index: WeightedIndex<u32>,
     platform_index: WeightedIndex<u32>,
     category: [Category; 7],
@@ -2040,41 +1875,63 @@ struct Tables {
 }
 
 impl Tables {
-    fn new() -> anyhow::Result<Self> {
-        let weights = |w: &[u32]| WeightedIndex::new(w.iter().copied()).context("weights");
+    fn load() -> anyhow::Result<Self> {
+        let mut names: NameTables =
+            toml::from_str(DEMO_DATA).context("reading assets/demo-data.toml")?;
+        for c in Category::ALL {
+            if !names.categories.contains_key(&c) {
+                bail!("assets/demo-data.toml has no texts for the category {c}");
+            }
+        }
+        if names.regulators.is_empty() || names.texts.revocation_reasons.is_empty() {
+            bail!("assets/demo-data.toml needs regulators and revocation reasons");
+        }
+        let weights = |w: Vec<u32>| WeightedIndex::new(w).context("weights");
         let first = NaiveDate::from_ymd_opt(1960, 1, 1).context("date")?;
         let last = NaiveDate::from_ymd_opt(2004, 12, 31).context("date")?;
+        let texts = std::mem::replace(
+            &mut names.texts,
+            Texts {
+                evidence_kinds: Vec::new(),
+                revocation_reasons: Vec::new(),
+                objection_statements: Vec::new(),
+                list_reasons: Vec::new(),
+                not_list_reasons: Vec::new(),
+            },
+        );
+        let regulators = std::mem::take(&mut names.regulators);
         Ok(Self {
-            surname_index: Self::surname_index(),
-            anchor_regions: ANCHOR_REGIONS.iter().map(|r| r.0).collect(),
-            anchor_region_index: weights(&ANCHOR_REGIONS.map(|r| r.1))?,
-            cities: &CITIES,
-            city_index: weights(&CITIES.map(|c| c.2))?,
-            platform_index: weights(&PLATFORMS.map(|p| p.2))?,
+            surname_index: weights(names.surnames.iter().map(|s| s.2).collect())?,
+            anchor_region_index: weights(names.anchor_regions.iter().map(|r| r.1).collect())?,
+            city_index: weights(names.cities.iter().map(|c| c.2).collect())?,
+            platform_index: weights(names.platforms.iter().map(|p| p.2).collect())?,
+            female_given: names.female_given.chars().collect(),
+            male_given: names.male_given.chars().collect(),
+            neutral_given: names.neutral_given.chars().collect(),
             // Most cases are false advertising; then substandard goods, price fraud, after-sales.
             category: Category::ALL,
-            category_index: weights(&[35, 14, 7, 10, 15, 13, 6])?,
+            category_index: weights(vec![35, 14, 7, 10, 15, 13, 6])?,
             // Mostly minor or general; serious now and then; especially serious
             // only where a listing rests on it (the system proposes one at once).
             ordinary_severity: [Severity::Minor, Severity::General, Severity::Serious],
-            ordinary_severity_index: weights(&[55, 37, 8])?,
+            ordinary_severity_index: weights(vec![55, 37, 8])?,
             birth_days: u64::try_from((last - first).num_days() + 1).unwrap_or(1),
+            names,
+            texts,
+            regulators,
         })
-    }
-
-    fn surname_index() -> WeightedIndex<u32> {
-        match WeightedIndex::new(SURNAMES.iter().map(|s| s.2)) {
-            Ok(index) => index,
-            Err(e) => unreachable!("the surname weights are positive: {e}"),
-        }
     }
 
     fn pick<'a, T>(&self, rng: &mut StdRng, items: &'a [T]) -> &'a T {
         &items[rng.gen_range(0..items.len())]
     }
 
+    fn category_text(&self, category: Category) -> &CategoryText {
+        &self.names.categories[&category]
+    }
+
     fn description(&self, rng: &mut StdRng, category: Category) -> String {
-        let product = *self.pick(rng, &PRODUCTS);
+        let product = self.pick(rng, &self.names.products);
         let platform = *self.pick(
             rng,
             &["抖音", "快手", "淘宝直播", "小红书", "视频号", "京东直播"],
@@ -2135,379 +1992,16 @@ impl Tables {
     }
 }
 
-/// The top surnames of mainland China with approximate shares of the
-/// population (per ten thousand), after the 2020 census tables.
-const SURNAMES: [(&str, &str, u32); 103] = [
-    ("王", "wang", 710),
-    ("李", "li", 700),
-    ("张", "zhang", 680),
-    ("刘", "liu", 540),
-    ("陈", "chen", 460),
-    ("杨", "yang", 310),
-    ("黄", "huang", 240),
-    ("赵", "zhao", 230),
-    ("吴", "wu", 200),
-    ("周", "zhou", 200),
-    ("徐", "xu", 150),
-    ("孙", "sun", 150),
-    ("马", "ma", 130),
-    ("朱", "zhu", 120),
-    ("胡", "hu", 120),
-    ("郭", "guo", 110),
-    ("何", "he", 110),
-    ("林", "lin", 100),
-    ("高", "gao", 100),
-    ("罗", "luo", 90),
-    ("郑", "zheng", 90),
-    ("梁", "liang", 80),
-    ("谢", "xie", 70),
-    ("宋", "song", 70),
-    ("唐", "tang", 70),
-    ("许", "xu", 60),
-    ("韩", "han", 60),
-    ("冯", "feng", 60),
-    ("邓", "deng", 60),
-    ("曹", "cao", 60),
-    ("彭", "peng", 50),
-    ("曾", "zeng", 50),
-    ("肖", "xiao", 50),
-    ("田", "tian", 50),
-    ("董", "dong", 50),
-    ("袁", "yuan", 50),
-    ("潘", "pan", 40),
-    ("于", "yu", 40),
-    ("蒋", "jiang", 40),
-    ("蔡", "cai", 40),
-    ("余", "yu", 40),
-    ("杜", "du", 40),
-    ("叶", "ye", 40),
-    ("程", "cheng", 40),
-    ("苏", "su", 40),
-    ("魏", "wei", 40),
-    ("吕", "lv", 40),
-    ("丁", "ding", 40),
-    ("任", "ren", 30),
-    ("沈", "shen", 30),
-    ("姚", "yao", 30),
-    ("卢", "lu", 30),
-    ("姜", "jiang", 30),
-    ("崔", "cui", 30),
-    ("钟", "zhong", 30),
-    ("谭", "tan", 30),
-    ("陆", "lu", 30),
-    ("汪", "wang", 30),
-    ("范", "fan", 30),
-    ("金", "jin", 30),
-    ("石", "shi", 30),
-    ("廖", "liao", 30),
-    ("贾", "jia", 30),
-    ("夏", "xia", 20),
-    ("韦", "wei", 20),
-    ("付", "fu", 20),
-    ("方", "fang", 20),
-    ("白", "bai", 20),
-    ("邹", "zou", 20),
-    ("孟", "meng", 20),
-    ("熊", "xiong", 20),
-    ("秦", "qin", 20),
-    ("邱", "qiu", 20),
-    ("江", "jiang", 20),
-    ("尹", "yin", 20),
-    ("薛", "xue", 20),
-    ("闫", "yan", 20),
-    ("段", "duan", 20),
-    ("雷", "lei", 20),
-    ("侯", "hou", 20),
-    ("龙", "long", 20),
-    ("史", "shi", 20),
-    ("陶", "tao", 20),
-    ("黎", "li", 20),
-    ("贺", "he", 20),
-    ("顾", "gu", 20),
-    ("毛", "mao", 20),
-    ("郝", "hao", 20),
-    ("龚", "gong", 20),
-    ("邵", "shao", 20),
-    ("万", "wan", 20),
-    ("钱", "qian", 20),
-    ("严", "yan", 20),
-    ("覃", "qin", 10),
-    ("武", "wu", 10),
-    ("戴", "dai", 10),
-    ("莫", "mo", 10),
-    ("孔", "kong", 10),
-    ("向", "xiang", 10),
-    ("汤", "tang", 10),
-    ("欧阳", "ouyang", 5),
-    ("上官", "shangguan", 1),
-    ("司马", "sima", 1),
-];
-
-const FEMALE_GIVEN: [char; 48] = [
-    '芳', '娜', '敏', '静', '丽', '艳', '娟', '秀', '霞', '英', '萍', '红', '燕', '丹', '玲', '婷',
-    '雪', '慧', '颖', '倩', '琳', '晶', '梅', '兰', '凤', '洁', '莉', '琪', '欣', '怡', '涵', '萱',
-    '彤', '诗', '雅', '梦', '瑶', '悦', '妍', '晴', '蕾', '薇', '璐', '菲', '佳', '馨', '月', '婉',
-];
-
-const MALE_GIVEN: [char; 48] = [
-    '伟', '强', '磊', '军', '洋', '勇', '杰', '涛', '明', '超', '平', '刚', '辉', '鹏', '斌', '宇',
-    '浩', '凯', '健', '俊', '帆', '帅', '旭', '龙', '林', '峰', '建', '国', '志', '海', '波', '成',
-    '亮', '新', '博', '文', '宏', '鑫', '昊', '然', '瑞', '航', '泽', '睿', '铭', '轩', '豪', '毅',
-];
-
-const NEUTRAL_GIVEN: [char; 16] = [
-    '子', '一', '晓', '小', '天', '家', '思', '嘉', '雨', '晨', '安', '宁', '春', '永', '金', '梓',
-];
-
-const ENGLISH_FEMALE: [&str; 16] = [
-    "Vivian", "Coco", "Lily", "Cherry", "Amy", "Grace", "Linda", "Emma", "Sophia", "Zoe", "Luna",
-    "Angela", "Jessica", "Wendy", "Fiona", "Candy",
-];
-
-const ENGLISH_MALE: [&str; 14] = [
-    "Jason", "Kevin", "Tony", "Eric", "Leo", "David", "Jack", "Frank", "Allen", "Peter", "Sam",
-    "Ryan", "Henry", "Vincent",
-];
-
-const ENGLISH_ADJECTIVES: [&str; 14] = [
-    "Happy",
-    "Golden",
-    "Lucky",
-    "Sunny",
-    "Blue Ocean",
-    "Green Leaf",
-    "Star",
-    "Sweet",
-    "Smart",
-    "Royal",
-    "Fresh",
-    "Silver",
-    "Bright",
-    "Little",
-];
-
-const ENGLISH_NOUNS: [&str; 14] = [
-    "Beauty", "Home", "Fashion", "Tea", "Jewelry", "Baby", "Pet", "Digital", "Outdoor", "Kitchen",
-    "Style", "Garden", "Skin", "Snack",
-];
-
-const ENGLISH_SHOP_TYPES: [&str; 7] = [
-    "Store",
-    "Shop",
-    "Trading Co., Ltd.",
-    "Boutique",
-    "Mall",
-    "Studio",
-    "Official Store",
-];
-
-const BRANDS: [&str; 36] = [
-    "美丽", "鑫达", "宏发", "汇丰", "佳美", "优品", "星辰", "金源", "恒信", "华美", "盛世", "天成",
-    "锦程", "瑞祥", "博雅", "悦享", "万家", "新颖", "百纳", "云尚", "花语", "唯品", "惠民", "良品",
-    "鲜果", "康源", "森林", "初心", "尚品", "臻选", "源味", "丰收", "谷雨", "青禾", "蓝海", "晨光",
-];
-
-const INDUSTRIES: [&str; 18] = [
-    "服饰",
-    "电子商务",
-    "化妆品",
-    "食品",
-    "贸易",
-    "网络科技",
-    "母婴用品",
-    "珠宝",
-    "茶业",
-    "家居用品",
-    "数码科技",
-    "农产品",
-    "文化传媒",
-    "保健品",
-    "箱包",
-    "鞋业",
-    "日用品",
-    "酒业",
-];
-
-/// Live-commerce cities: (name, district code, weight).
-const CITIES: [(&str, &str, u32); 30] = [
-    ("杭州", "330106", 14),
-    ("义乌", "330782", 10),
-    ("广州", "440106", 12),
-    ("深圳", "440304", 9),
-    ("上海", "310104", 8),
-    ("北京", "110105", 6),
-    ("成都", "510107", 5),
-    ("武汉", "420106", 4),
-    ("苏州", "320505", 4),
-    ("东莞", "441900", 4),
-    ("泉州", "350503", 4),
-    ("临沂", "371302", 5),
-    ("金华", "330702", 4),
-    ("宁波", "330203", 3),
-    ("厦门", "350203", 3),
-    ("长沙", "430103", 3),
-    ("郑州", "410105", 3),
-    ("南京", "320106", 3),
-    ("重庆", "500103", 3),
-    ("西安", "610113", 3),
-    ("汕头", "440507", 3),
-    ("佛山", "440604", 3),
-    ("温州", "330302", 3),
-    ("青岛", "370202", 2),
-    ("沈阳", "210102", 2),
-    ("合肥", "340104", 2),
-    ("福州", "350102", 2),
-    ("昆明", "530102", 2),
-    ("济南", "370102", 2),
-    ("天津", "120101", 2),
-];
-
-/// Where anchors' resident IDs were issued: (district or county code, weight).
-const ANCHOR_REGIONS: [(&str, u32); 48] = [
-    ("330102", 4),
-    ("330106", 5),
-    ("330782", 4),
-    ("330302", 3),
-    ("330203", 3),
-    ("330702", 3),
-    ("440103", 4),
-    ("440106", 5),
-    ("440304", 4),
-    ("440604", 3),
-    ("441900", 3),
-    ("440507", 3),
-    ("310101", 3),
-    ("310104", 3),
-    ("110101", 2),
-    ("110105", 3),
-    ("320102", 2),
-    ("320505", 3),
-    ("321302", 3),
-    ("510104", 3),
-    ("510107", 3),
-    ("513022", 3),
-    ("500103", 3),
-    ("500233", 3),
-    ("420102", 3),
-    ("421126", 2),
-    ("430102", 3),
-    ("431102", 2),
-    ("410102", 3),
-    ("411323", 3),
-    ("371302", 3),
-    ("370102", 2),
-    ("370202", 2),
-    ("350203", 2),
-    ("350503", 3),
-    ("350582", 2),
-    ("360102", 2),
-    ("340104", 2),
-    ("341203", 2),
-    ("450102", 2),
-    ("530102", 2),
-    ("520102", 2),
-    ("610113", 2),
-    ("210102", 2),
-    ("220102", 1),
-    ("230102", 1),
-    ("130102", 2),
-    ("140105", 1),
-];
-
-/// (platform, numeric-handle prefix, weight).
-const PLATFORMS: [(&str, &str, u32); 8] = [
-    ("douyin", "dy", 30),
-    ("kuaishou", "ks", 20),
-    ("taobao", "tb", 15),
-    ("xiaohongshu", "xhs", 10),
-    ("weibo", "wb", 8),
-    ("bilibili", "bili", 5),
-    ("jd", "jd", 6),
-    ("pinduoduo", "pdd", 6),
-];
-
-const PRODUCTS: [&str; 20] = [
-    "面膜",
-    "保健品",
-    "减肥茶",
-    "羽绒服",
-    "翡翠手镯",
-    "蜂蜜",
-    "洗发水",
-    "儿童奶粉",
-    "电动牙刷",
-    "运动鞋",
-    "羊绒大衣",
-    "和田玉",
-    "燕窝",
-    "茶叶",
-    "口红",
-    "空气炸锅",
-    "手机",
-    "红酒",
-    "大米",
-    "护肤精华",
-];
-
-/// In `Category::ALL` order.
-const CATEGORY_LABELS: [&str; 7] = [
-    "虚假宣传",
-    "价格欺诈",
-    "诱导私下交易",
-    "数据造假",
-    "销售不合格产品",
-    "拒不履行售后义务",
-    "其他违法行为",
-];
-
-/// In `Category::ALL` order.
-const LEGAL_BASES: [&str; 7] = [
-    "《中华人民共和国广告法》第二十八条",
-    "《明码标价和禁止价格欺诈规定》第十九条",
-    "《网络直播营销管理办法（试行）》第十八条",
-    "《中华人民共和国反不正当竞争法》第八条",
-    "《中华人民共和国产品质量法》第四十九条",
-    "《中华人民共和国消费者权益保护法》第二十五条",
-    "《中华人民共和国电子商务法》第十五条",
-];
-
-/// (media type, file extension, description).
-const EVIDENCE_KINDS: [(&str, &str, &str); 4] = [
-    ("video/mp4", "mp4", "直播回放录像"),
-    ("image/jpeg", "jpg", "商品页面截图"),
-    ("application/pdf", "pdf", "行政处罚决定书"),
-    ("image/png", "png", "消费者投诉记录截图"),
-];
-
-const REVOCATION_REASONS: [&str; 3] = [
-    "原处罚决定经行政复议被撤销 (annulled on administrative review)",
-    "原处罚决定经行政诉讼判决撤销 (annulled by a court)",
-    "原处罚决定认定事实有误，依法自行撤销 (withdrawn: the facts were wrong)",
-];
-
-const OBJECTION_STATEMENTS: [&str; 3] = [
-    "当事人对认定的违法事实有异议，申请复核 (the party disputes the facts)",
-    "当事人称已全部整改并赔偿消费者，请求不予列入 (remedied; asks not to be listed)",
-    "当事人申请听证，陈述申辩 (asks for a hearing)",
-];
-
-const LIST_REASONS: [&str; 2] = [
-    "违法事实清楚，证据确凿，当事人未在异议期内提出有效异议，决定列入严重违法失信名单 (facts established; listed)",
-    "当事人提出的异议不成立，决定列入严重违法失信名单 (objection rejected; listed)",
-];
-
-const NOT_LIST_REASONS: [&str; 2] = [
-    "当事人已主动消除危害后果，情节较轻，决定不予列入 (harm remedied; not listed)",
-    "经听证，当事人陈述申辩理由成立，决定不予列入 (objection upheld; not listed)",
-];
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::procedure::Status;
+    use crate::domain::scoring::MAX_SCORE;
     use std::collections::HashSet;
 
     fn context(seed: u64, authorities: usize) -> Run {
         let now = Utc::now();
+        let tables = Tables::load().unwrap();
         Run {
             seed,
             subjects: 2000,
@@ -2518,16 +2012,16 @@ mod tests {
             pepper: b"a pepper of at least thirty-two bytes".to_vec(),
             calendar: Calendar::builtin().unwrap(),
             policy: ScoringPolicy::v1(),
-            tables: Tables::new().unwrap(),
             authorities: (0..authorities)
                 .map(|i| Authority {
                     org_id: format!("org-{i}"),
-                    region_prefix: coverage(REGULATORS[i].3),
-                    abbr: REGULATORS[i].1,
+                    region_prefix: coverage(tables.regulators[i].region_code.as_deref()),
+                    abbr: tables.regulators[i].abbreviation.clone(),
                     officials: [format!("u-{i}-a"), format!("u-{i}-b")],
                     emails: Vec::new(),
                 })
                 .collect(),
+            tables,
         }
     }
 
@@ -2569,39 +2063,58 @@ mod tests {
         let ctx = context(9, 6);
         let batch = generate_batch(&ctx, 0, 0..2000).unwrap();
         let again = generate_batch(&ctx, 0, 0..2000).unwrap();
-        let names: Vec<&str> = batch.subjects.iter().map(|s| s.name.as_str()).collect();
-        let names_again: Vec<&str> = again.subjects.iter().map(|s| s.name.as_str()).collect();
+        let names: Vec<&str> = batch
+            .rows
+            .subjects
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect();
+        let names_again: Vec<&str> = again
+            .rows
+            .subjects
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect();
         assert_eq!(names, names_again);
         // Split into other batches, the same subjects come out.
         let halves: Vec<String> = [0..700, 700..2000]
             .into_iter()
             .enumerate()
-            .flat_map(|(i, r)| generate_batch(&ctx, i as u64, r).unwrap().subjects)
+            .flat_map(|(i, r)| generate_batch(&ctx, i as u64, r).unwrap().rows.subjects)
             .map(|s| s.name)
             .collect();
         assert_eq!(names, halves.iter().map(String::as_str).collect::<Vec<_>>());
 
         let hashes: HashSet<_> = batch
+            .rows
             .subjects
             .iter()
             .filter_map(|s| s.id_number_hash.clone())
             .collect();
-        let anchors = batch.subjects.iter().filter(|s| s.kind == "anchor").count();
+        let anchors = batch
+            .rows
+            .subjects
+            .iter()
+            .filter(|s| s.kind == SubjectKind::Anchor)
+            .count();
         assert_eq!(hashes.len(), anchors);
         let usccs: HashSet<_> = batch
+            .rows
             .subjects
             .iter()
             .filter_map(|s| s.uscc.clone())
             .collect();
-        assert_eq!(usccs.len(), batch.subjects.len() - anchors);
+        assert_eq!(usccs.len(), batch.rows.subjects.len() - anchors);
         let keys: HashSet<_> = batch
+            .rows
             .accounts
             .iter()
             .map(|a| a.account_key.clone())
             .collect();
-        assert_eq!(keys.len(), batch.accounts.len());
+        assert_eq!(keys.len(), batch.rows.accounts.len());
         assert!((0.6..0.8).contains(&(anchors as f64 / 2000.0)));
         let with_aliases: HashSet<_> = batch
+            .rows
             .names
             .iter()
             .filter(|n| n.position > 0)
@@ -2612,9 +2125,15 @@ mod tests {
             "{}",
             with_aliases.len()
         );
-        let latin = batch.subjects.iter().filter(|s| s.name.is_ascii()).count();
+        let latin = batch
+            .rows
+            .subjects
+            .iter()
+            .filter(|s| s.name.is_ascii())
+            .count();
         assert!((0.05..0.15).contains(&(latin as f64 / 2000.0)), "{latin}");
         assert!(batch
+            .rows
             .subjects
             .iter()
             .all(|s| s.region_code.as_deref().is_some_and(|r| r.len() == 6)));
@@ -2625,16 +2144,22 @@ mod tests {
         let ctx = context(3, 8);
         let batch = generate_batch(&ctx, 0, 0..2000).unwrap();
         let active = batch
+            .rows
             .listings
             .iter()
-            .filter(|l| l.status == "listed" && l.expires_on.is_some_and(|e| e > ctx.today))
+            .filter(|l| l.status == Status::Listed && l.expires_on.is_some_and(|e| e > ctx.today))
             .count();
         assert_eq!(active, 20);
-        let statuses: HashSet<&str> = batch.listings.iter().map(|l| l.status.as_str()).collect();
+        let statuses: HashSet<&str> = batch
+            .rows
+            .listings
+            .iter()
+            .map(|l| l.status.as_str())
+            .collect();
         for status in Status::ALL {
             assert!(statuses.contains(status.as_str()), "{status} missing");
         }
-        for l in &batch.listings {
+        for l in &batch.rows.listings {
             if l.decided_by.is_some() {
                 assert_ne!(l.decided_by, l.proposed_by);
                 assert_ne!(
@@ -2651,14 +2176,15 @@ mod tests {
                     l.served_on.map(|s| ctx.calendar.add_working_days(s, 5))
                 );
             }
-            if l.status == "expired" {
+            if l.status == Status::Expired {
                 assert!(l.expires_on.is_some_and(|e| e <= ctx.today));
             }
             let steps: Vec<&str> = batch
+                .rows
                 .history
                 .iter()
                 .filter(|h| h.listing_id == l.id)
-                .filter(|h| h.action != "objection")
+                .filter(|h| h.action != procedure::Action::Object)
                 .map(|h| h.action.as_str())
                 .collect();
             let expected: &[&str] = match l.status.as_str() {
@@ -2673,6 +2199,7 @@ mod tests {
             assert_eq!(steps, expected, "{}", l.status);
         }
         let severities: Vec<&str> = batch
+            .rows
             .violations
             .iter()
             .map(|v| v.severity.as_str())
@@ -2683,13 +2210,15 @@ mod tests {
             .count();
         assert!(minor_or_general as f64 / severities.len() as f64 > 0.75);
         let revoked = batch
+            .rows
             .violations
             .iter()
-            .filter(|v| v.status == "revoked")
+            .filter(|v| v.status == ViolationStatus::Revoked)
             .count();
-        assert!(revoked > 0 && (revoked as f64) < 0.06 * batch.violations.len() as f64);
-        for s in &batch.subjects {
+        assert!(revoked > 0 && (revoked as f64) < 0.06 * batch.rows.violations.len() as f64);
+        for s in &batch.rows.subjects {
             let own: Vec<Violation> = batch
+                .rows
                 .violations
                 .iter()
                 .filter(|v| v.subject_id == s.id)
@@ -2707,14 +2236,16 @@ mod tests {
         }
         // Events: one publication per decision to list, one end per ended listing.
         let published = batch
+            .rows
             .listings
             .iter()
             .filter(|l| l.listed_on.is_some())
             .count();
         let ended = batch
+            .rows
             .listings
             .iter()
-            .filter(|l| l.listed_on.is_some() && l.status != "listed")
+            .filter(|l| l.listed_on.is_some() && l.status != Status::Listed)
             .count();
         assert_eq!(batch.events.len(), published + ended);
     }

@@ -1,4 +1,6 @@
-//! One error type for the whole API, rendered as `application/problem+json` (RFC 9457).
+//! One error type for the whole HTTP surface, rendered as
+//! `application/problem+json` (RFC 9457). The use cases' own error,
+//! [`ServiceError`], becomes one through the single `From` below.
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
@@ -6,22 +8,9 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
-/// One offending field of a request.
-#[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
-pub struct FieldError {
-    /// JSON path of the field, e.g. `password` or `accounts[1].handle`.
-    pub field: String,
-    pub message: String,
-}
-
-impl FieldError {
-    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            message: message.into(),
-        }
-    }
-}
+use crate::db::{DbError, DbFailure};
+pub use crate::service::FieldError;
+use crate::service::ServiceError;
 
 /// The body of every error response.
 #[derive(Debug, Serialize, ToSchema)]
@@ -198,54 +187,44 @@ impl ResponseError for ApiError {
     }
 }
 
-impl From<diesel::result::Error> for ApiError {
-    fn from(e: diesel::result::Error) -> Self {
-        use diesel::result::{DatabaseErrorKind as Kind, Error};
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> Self {
         match e {
-            Error::NotFound => Self::not_found("no such resource"),
-            Error::DatabaseError(Kind::UniqueViolation, info) => Self::conflict(format!(
-                "a record with the same unique value exists ({})",
-                info.message()
-            )),
-            Error::DatabaseError(
-                Kind::ClosedConnection
-                | Kind::UnableToSendCommand
-                | Kind::SerializationFailure
-                | Kind::ReadOnlyTransaction,
-                _,
-            ) => Self::unavailable(),
-            Error::DatabaseError(Kind::Unknown, ref info) if is_transient(info.message()) => {
+            ServiceError::NotFound(d) => Self::NotFound(d),
+            ServiceError::Forbidden(d) => Self::Forbidden(d),
+            ServiceError::Unauthorized(d) => Self::Unauthorized(d),
+            ServiceError::Invalid(errors) => Self::Validation(errors),
+            ServiceError::Conflict { detail, extra } => Self::Conflict { detail, extra },
+            ServiceError::RateLimited {
+                detail,
+                retry_after_secs,
+            } => Self::TooManyRequests {
+                detail,
+                retry_after_secs,
+            },
+            ServiceError::Unavailable(cause) => {
+                if let Some(cause) = cause {
+                    tracing::warn!(error = %crate::infra::chain(&cause), "the database is unavailable");
+                }
                 Self::unavailable()
             }
-            // A connection lost mid-transaction leaves its manager broken: retryable.
-            Error::BrokenTransactionManager => Self::unavailable(),
-            other => Self::Internal(anyhow::Error::new(other)),
+            ServiceError::Internal(e) => Self::Internal(e),
         }
     }
 }
 
-/// Messages of errors that go away by themselves: a busy SQLite file, a lost
-/// or refused PostgreSQL connection.
-fn is_transient(message: &str) -> bool {
-    let m = message.to_ascii_lowercase();
-    [
-        "database is locked",
-        "database is busy",
-        "server closed the connection",
-        "connection refused",
-        "could not connect",
-        "terminating connection",
-        "no connection to the server",
-        "the database system is",
-    ]
-    .iter()
-    .any(|needle| m.contains(needle))
+impl From<DbError> for ApiError {
+    fn from(e: DbError) -> Self {
+        ServiceError::from(e).into()
+    }
 }
 
-impl From<diesel::r2d2::PoolError> for ApiError {
-    fn from(e: diesel::r2d2::PoolError) -> Self {
-        tracing::warn!(error = %e, "database pool could not hand out a connection");
-        Self::unavailable()
+impl DbFailure for ApiError {
+    fn lost_connection(&self) -> bool {
+        matches!(self, Self::Unavailable(_))
+    }
+    fn replica_fault(&self) -> bool {
+        matches!(self, Self::Unavailable(_) | Self::Internal(_))
     }
 }
 

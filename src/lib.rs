@@ -1,11 +1,16 @@
 //! livecredit: the credit blacklist registry for live-stream selling.
 //!
-//! Layers, top to bottom: `cli` → `app` (server, routes) → `api` (handlers) →
-//! `auth`, `audit` → `db` (diesel, both backends) ; `domain` holds the pure rules.
+//! Layers, each importing only from those below it (docs/ARCHITECTURE.md):
+//!
+//! - `domain` (the `livecredit-domain` crate): the rules, pure.
+//! - `db`: diesel on SQLite and PostgreSQL; returns its own `DbError`.
+//! - `infra`: group commit and rate limiting, knowing nothing of the use cases.
+//! - `service`: the use cases, each in one place; returns `ServiceError`.
+//! - the doors: `api` (JSON), `web` (HTML), `cli`, `jobs` (background), with
+//!   `auth` (passwords, tokens, extractors) and `app` (the server) beside them.
 
 pub mod api;
 pub mod app;
-pub mod audit;
 pub mod auth;
 pub mod cli;
 pub mod config;
@@ -14,11 +19,9 @@ pub mod demo;
 /// The rules, in their own crate so that Cargo keeps them pure.
 pub use livecredit_domain as domain;
 pub mod error;
-pub mod events;
+pub mod infra;
 pub mod jobs;
-pub mod screening;
+pub mod service;
 pub mod signing;
 pub mod telemetry;
 pub mod web;
-pub mod webhooks;
-pub mod workflows;

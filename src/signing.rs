@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use base64::Engine;
-use ed25519_dalek::{Signer, SigningKey};
+use ed25519_dalek::Signer;
+pub use ed25519_dalek::SigningKey;
 use rand::RngCore;
 use serde::Serialize;
 use sha2::{Digest, Sha256};

@@ -1,51 +1,15 @@
 //! The audit log, for auditors and admins.
 
 use actix_web::{get, web};
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Deserialize;
+use utoipa::IntoParams;
 
-use super::pagination::{decode_cursor, page_of, PageParams};
-use crate::audit::{self, Entry, Filter, Verification};
 use crate::auth::AuditReader;
+use crate::db::audit::{Filter, Verification};
 use crate::db::Db;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::page_type;
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AuditEntryView {
-    pub seq: i64,
-    pub at: DateTime<Utc>,
-    pub actor_user_id: Option<String>,
-    pub actor_organization_id: Option<String>,
-    /// e.g. `subject.created`, `violation.revoked`, `auth.login_failed`.
-    pub action: String,
-    pub target_type: String,
-    pub target_id: String,
-    /// What changed (never secrets or full ID numbers).
-    #[schema(value_type = Object)]
-    pub details: serde_json::Value,
-    pub prev_hash: String,
-    pub hash: String,
-}
-
-impl From<Entry> for AuditEntryView {
-    fn from(e: Entry) -> Self {
-        Self {
-            details: serde_json::from_str(&e.details)
-                .unwrap_or(serde_json::Value::String(e.details)),
-            seq: e.seq,
-            at: e.at.and_utc(),
-            actor_user_id: e.actor_user_id,
-            actor_organization_id: e.actor_organization_id,
-            action: e.action,
-            target_type: e.target_type,
-            target_id: e.target_id,
-            prev_hash: e.prev_hash,
-            hash: e.hash,
-        }
-    }
-}
+use crate::service::audit::{self, AuditEntryView};
 
 page_type!(AuditPage, AuditEntryView);
 
@@ -73,37 +37,22 @@ pub struct AuditQuery {
     ))]
 #[get("/v1/audit")]
 pub async fn list_audit(
-    _reader: AuditReader,
+    AuditReader(user): AuditReader,
     query: web::Query<AuditQuery>,
     db: web::Data<Db>,
 ) -> ApiResult<web::Json<AuditPage>> {
     let q = query.into_inner();
-    let limit = PageParams {
-        limit: q.limit,
-        cursor: None,
-    }
-    .limit()?;
-    let after =
-        match q.cursor.as_deref().map(decode_cursor).transpose()? {
-            Some(c) => Some(c.parse::<i64>().map_err(|_| {
-                ApiError::invalid("cursor", "is not a cursor this service handed out")
-            })?),
-            None => None,
-        };
     let filter = Filter {
         action: q.action,
         actor: q.actor,
         target_type: q.target_type,
         target_id: q.target_id,
     };
-    let rows = db
-        .run(move |conn| Ok(audit::list(conn, &filter, after, limit + 1)?))
+    let actor = user.actor();
+    let page = db
+        .run(move |conn| audit::list(conn, &actor, &filter, q.limit, q.cursor.as_deref()))
         .await?;
-    let (rows, next_cursor) = page_of(rows, limit, |e| e.seq.to_string());
-    Ok(web::Json(AuditPage {
-        items: rows.into_iter().map(AuditEntryView::from).collect(),
-        next_cursor,
-    }))
+    Ok(web::Json(page.into()))
 }
 
 /// Recompute the hash chain and report whether it holds.
@@ -116,8 +65,11 @@ pub async fn list_audit(
     ))]
 #[get("/v1/audit/verify")]
 pub async fn verify_audit(
-    _reader: AuditReader,
+    AuditReader(user): AuditReader,
     db: web::Data<Db>,
 ) -> ApiResult<web::Json<Verification>> {
-    Ok(web::Json(db.run(|conn| Ok(audit::verify(conn)?)).await?))
+    let actor = user.actor();
+    Ok(web::Json(
+        db.run(move |conn| audit::verify(conn, &actor)).await?,
+    ))
 }

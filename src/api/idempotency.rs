@@ -11,15 +11,13 @@ use std::future::{ready, Ready};
 
 use actix_web::http::StatusCode;
 use actix_web::{dev::Payload, FromRequest, HttpRequest, HttpResponse};
-use chrono::{Duration, Utc};
+use chrono::Utc;
 use serde_json::Value;
 
 use crate::auth::extract::CurrentUser;
-use crate::db::{idempotency, write_tx, Db, DbConn};
+use crate::db::{idempotency, write_tx, Db, DbConn, DbError};
 use crate::error::{ApiError, ApiResult};
-
-/// How long keys are kept (the contract promises at least 24 hours).
-pub const RETENTION: Duration = Duration::hours(48);
+use crate::service::{ServiceError, ServiceResult};
 
 /// The optional `Idempotency-Key` header.
 #[derive(Debug, Clone)]
@@ -47,16 +45,22 @@ impl FromRequest for IdempotencyKey {
     }
 }
 
-enum Outcome {
-    Created(Value),
+/// Why the creating transaction was rolled back.
+enum Abandoned {
     /// Another request holds or held this key.
     Taken,
-    Failed(ApiError),
+    Failed(ServiceError),
 }
 
-impl From<diesel::result::Error> for Outcome {
-    fn from(e: diesel::result::Error) -> Self {
-        Outcome::Failed(e.into())
+impl From<DbError> for Abandoned {
+    fn from(e: DbError) -> Self {
+        Abandoned::Failed(e.into())
+    }
+}
+
+impl From<ServiceError> for Abandoned {
+    fn from(e: ServiceError) -> Self {
+        Abandoned::Failed(e)
     }
 }
 
@@ -75,9 +79,9 @@ impl Replay {
     }
 }
 
-fn replay(stored: idempotency::StoredResponse, fingerprint: &str) -> ApiResult<Replay> {
+fn replay(stored: idempotency::StoredResponse, fingerprint: &str) -> ServiceResult<Replay> {
     if stored.request_hash != fingerprint {
-        return Err(ApiError::conflict(
+        return Err(ServiceError::conflict(
             "this Idempotency-Key was used with a different request body",
         ));
     }
@@ -87,9 +91,13 @@ fn replay(stored: idempotency::StoredResponse, fingerprint: &str) -> ApiResult<R
     })
 }
 
-/// Runs `create` in a write transaction and answers 201 with its JSON,
-/// honouring the caller's `Idempotency-Key`.
-pub async fn create<F>(
+fn to_json<T: serde::Serialize>(value: T) -> ServiceResult<Value> {
+    serde_json::to_value(value).map_err(|e| ServiceError::Internal(e.into()))
+}
+
+/// Runs `create` (a use case) in a write transaction and answers 201 with
+/// its JSON, honouring the caller's `Idempotency-Key`.
+pub async fn create<T, F>(
     db: &Db,
     user: &CurrentUser,
     key: IdempotencyKey,
@@ -97,20 +105,22 @@ pub async fn create<F>(
     create: F,
 ) -> ApiResult<HttpResponse>
 where
-    F: FnOnce(&mut DbConn) -> ApiResult<Value> + Send + 'static,
+    T: serde::Serialize,
+    F: FnOnce(&mut DbConn) -> ServiceResult<T> + Send + 'static,
 {
+    let create = move |conn: &mut DbConn| create(conn).and_then(to_json);
     let Some(key) = key.0 else {
         let body = db.write(create).await?;
         return Ok(HttpResponse::Created().json(body));
     };
     let user_id = user.id.clone();
     let answer = db
-        .run(move |conn| -> ApiResult<Result<Value, Replay>> {
+        .run(move |conn| -> ServiceResult<Result<Value, Replay>> {
             if let Some(stored) = idempotency::find(conn, &user_id, &key)? {
                 return replay(stored, &fingerprint).map(Err);
             }
-            let outcome = write_tx(conn, |conn| -> Result<Value, Outcome> {
-                let claimed = idempotency::insert(
+            let outcome = write_tx(conn, |conn| -> Result<Value, Abandoned> {
+                let claimed = idempotency::claim(
                     conn,
                     &idempotency::StoredResponse {
                         user_id: user_id.clone(),
@@ -120,25 +130,21 @@ where
                         response_body: String::new(),
                         created_at: Utc::now().naive_utc(),
                     },
-                );
-                match claimed {
-                    Err(diesel::result::Error::DatabaseError(
-                        diesel::result::DatabaseErrorKind::UniqueViolation,
-                        _,
-                    )) => return Err(Outcome::Taken),
-                    other => other?,
+                )?;
+                if !claimed {
+                    // Roll back: on PostgreSQL the refused insert ended the transaction.
+                    return Err(Abandoned::Taken);
                 }
-                let body = create(conn).map_err(Outcome::Failed)?;
+                let body = create(conn)?;
                 idempotency::set_response(conn, &user_id, &key, 201, &body.to_string())?;
                 Ok(body)
-            })
-            .map_or_else(|e| e, Outcome::Created);
+            });
             match outcome {
-                Outcome::Created(body) => Ok(Ok(body)),
-                Outcome::Failed(e) => Err(e),
-                Outcome::Taken => {
+                Ok(body) => Ok(Ok(body)),
+                Err(Abandoned::Failed(e)) => Err(e),
+                Err(Abandoned::Taken) => {
                     let stored = idempotency::find(conn, &user_id, &key)?.ok_or_else(|| {
-                        ApiError::conflict("a request with this Idempotency-Key is in progress")
+                        ServiceError::conflict("a request with this Idempotency-Key is in progress")
                     })?;
                     replay(stored, &fingerprint).map(Err)
                 }

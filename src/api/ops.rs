@@ -38,7 +38,10 @@ pub async fn healthz() -> web::Json<Health> {
 #[get("/readyz")]
 pub async fn readyz(db: web::Data<Db>) -> ApiResult<web::Json<Health>> {
     let backend = db.backend();
-    let up = db.run(|conn| Ok(db::ping(conn))).await.unwrap_or(false);
+    let up = db
+        .run(|conn| Ok::<_, ApiError>(db::ping(conn)))
+        .await
+        .unwrap_or(false);
     if !up {
         return Err(ApiError::unavailable());
     }

@@ -1,85 +1,25 @@
-//! The published blacklist, for anyone: search, export, signed snapshot,
-//! signing keys and the change feed. Only public fields ever leave here.
+//! The published blacklist over HTTP, for anyone: search, export, signed
+//! snapshot, signing keys and the change feed.
 
 use std::sync::Mutex;
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{get, web, HttpRequest, HttpResponse};
-use chrono::{DateTime, NaiveDate, NaiveDateTime, SubsecRound, Utc};
+use chrono::{DateTime, NaiveDateTime, SubsecRound};
 use futures_util::stream;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
-use super::pagination::{decode_cursor, encode_cursor, page_of, PageParams};
+use super::pagination::PageParams;
 use crate::config::Settings;
-use crate::db::publication::{self, Entry, PublicSearch};
 use crate::db::ReadDb;
-use crate::domain::identifiers::{ResidentId, Uscc};
-use crate::domain::names;
-use crate::domain::registry::{today_cst, SubjectKind};
+use crate::domain::registry::SubjectKind;
 use crate::error::{ApiError, ApiResult};
-use crate::events;
 use crate::page_type;
+use crate::service::page::{decode_seq_cursor, encode_cursor};
+use crate::service::publication::{self, PublicChange, PublicEntry, Snapshot};
+use crate::service::{self, ServiceResult};
 use crate::signing::{self, KeyStore, PublicKey};
-
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct PublicAccount {
-    pub platform: String,
-    pub handle: String,
-}
-
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct PublicSubject {
-    pub name: String,
-    pub kind: SubjectKind,
-    /// Anchors only: first 4 and last 4 characters of the resident ID.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id_number_masked: Option<String>,
-    /// Merchants only.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub uscc: Option<String>,
-    pub accounts: Vec<PublicAccount>,
-}
-
-/// One entry of the published blacklist: these fields and no others.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct PublicEntry {
-    pub listing_id: String,
-    pub subject: PublicSubject,
-    pub reason: String,
-    pub legal_basis: String,
-    /// The name of the deciding authority.
-    pub authority: String,
-    pub listed_on: NaiveDate,
-    pub expires_on: NaiveDate,
-}
-
-impl From<Entry> for PublicEntry {
-    fn from(e: Entry) -> Self {
-        let r = e.row;
-        let kind: SubjectKind = r.kind.parse().unwrap_or(SubjectKind::Anchor);
-        Self {
-            listing_id: r.listing_id,
-            subject: PublicSubject {
-                name: r.name,
-                id_number_masked: r.id_number_masked.filter(|_| kind == SubjectKind::Anchor),
-                uscc: r.uscc.filter(|_| kind == SubjectKind::Merchant),
-                kind,
-                accounts: e
-                    .accounts
-                    .into_iter()
-                    .map(|(platform, handle)| PublicAccount { platform, handle })
-                    .collect(),
-            },
-            reason: r.reason,
-            legal_basis: r.legal_basis,
-            authority: r.authority.unwrap_or_default(),
-            listed_on: r.listed_on.unwrap_or_default(),
-            expires_on: r.expires_on.unwrap_or_default(),
-        }
-    }
-}
 
 page_type!(PublicPage, PublicEntry);
 
@@ -93,31 +33,6 @@ pub struct BlacklistQuery {
     #[param(minimum = 1)]
     pub limit: Option<i64>,
     pub cursor: Option<String>,
-}
-
-/// Turns a free-text query into the criteria of a public search.
-pub fn public_search(
-    q: Option<&str>,
-    kind: Option<SubjectKind>,
-    pepper: &[u8],
-) -> ApiResult<PublicSearch> {
-    let mut search = PublicSearch {
-        kind: kind.map(|k| k.as_str().to_owned()),
-        ..Default::default()
-    };
-    let Some(q) = q.map(str::trim).filter(|q| !q.is_empty()) else {
-        return Ok(search);
-    };
-    if q.chars().count() > 200 {
-        return Err(ApiError::invalid("q", "must be at most 200 characters"));
-    }
-    let keys = names::name_keys(q);
-    search.simplified = Some(keys.text).filter(|t| !t.is_empty());
-    search.pinyin = keys.pinyin;
-    search.uscc = Uscc::parse(q).ok().map(|u| u.as_str().to_owned());
-    search.id_number_hash = ResidentId::parse(q).ok().map(|id| id.keyed_hash(pepper));
-    search.account_handle = Some(q.trim_start_matches('@').to_lowercase());
-    Ok(search)
 }
 
 /// Search the active blacklist.
@@ -134,48 +49,16 @@ pub async fn blacklist(
     settings: web::Data<Settings>,
 ) -> ApiResult<web::Json<PublicPage>> {
     let q = query.into_inner();
-    let search = public_search(q.q.as_deref(), q.kind, settings.id_pepper.bytes())?;
+    let search = publication::criteria(q.q.as_deref(), q.kind, settings.id_pepper.bytes())?;
     let page = PageParams {
         limit: q.limit,
         cursor: q.cursor,
-    };
-    Ok(web::Json(search_page(&db, search, &page).await?))
-}
-
-/// One page of a public search (the web page uses the same query).
-pub async fn search_page(
-    db: &ReadDb,
-    search: PublicSearch,
-    page: &PageParams,
-) -> ApiResult<PublicPage> {
-    let (limit, after) = (page.limit()?, page.after()?);
-    let rows = db
-        .run(move |conn| {
-            Ok(publication::active_entries(
-                conn,
-                today_cst(Utc::now()),
-                &search,
-                after.as_deref(),
-                limit + 1,
-            )?)
-        })
+    }
+    .request()?;
+    let page = db
+        .run(move |conn| publication::search(conn, &search, &page))
         .await?;
-    let (rows, next_cursor) = page_of(rows, limit, |e| e.row.listing_id.clone());
-    Ok(PublicPage {
-        items: rows.into_iter().map(PublicEntry::from).collect(),
-        next_cursor,
-    })
-}
-
-/// One active entry (the web page's entry view).
-pub async fn entry(db: &ReadDb, listing_id: String) -> ApiResult<Option<PublicEntry>> {
-    db.run(move |conn| {
-        Ok(
-            publication::active_entry(conn, today_cst(Utc::now()), &listing_id)?
-                .map(PublicEntry::from),
-        )
-    })
-    .await
+    Ok(web::Json(page.into()))
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, ToSchema, PartialEq, Eq)]
@@ -277,9 +160,9 @@ pub async fn export(
     db: ReadDb,
 ) -> ApiResult<HttpResponse> {
     let format = query.format.unwrap_or(ExportFormat::Ndjson);
-    let today = today_cst(Utc::now());
+    let today = service::today();
     let (version, last_modified) = db
-        .run(move |conn| Ok(publication::version(conn, today)?))
+        .run(move |conn| publication::version(conn, today))
         .await?;
     let etag = format!(
         "\"{version}-{}\"",
@@ -312,11 +195,10 @@ pub async fn export(
                 }
                 let cursor = after.clone();
                 let rows = db
-                    .run(move |conn| {
-                        Ok(publication::active_entries(
+                    .run(move |conn| -> ServiceResult<_> {
+                        Ok(publication::export_page(
                             conn,
                             today,
-                            &PublicSearch::default(),
                             cursor.as_deref(),
                             EXPORT_PAGE,
                         )?)
@@ -325,7 +207,7 @@ pub async fn export(
                 let rows = match rows {
                     Ok(rows) => rows,
                     Err(e) => {
-                        tracing::error!(error = %e.problem().detail, "export stopped: the database failed mid-stream");
+                        tracing::error!(error = %service::chain(&e), "export stopped: the database failed mid-stream");
                         return Some((
                             Err(actix_web::error::ErrorServiceUnavailable(
                                 "export interrupted",
@@ -334,13 +216,13 @@ pub async fn export(
                         ));
                     }
                 };
-                let last = rows.last().map(|e| e.row.listing_id.clone());
+                let last = rows.last().map(|e| e.listing_id.clone());
                 let finished = (rows.len() as i64) < EXPORT_PAGE;
-                for entry in rows.into_iter().map(PublicEntry::from) {
+                for entry in &rows {
                     match format {
-                        ExportFormat::Csv => chunk.push_str(&csv_line(&entry)),
+                        ExportFormat::Csv => chunk.push_str(&csv_line(entry)),
                         ExportFormat::Ndjson => {
-                            chunk.push_str(&serde_json::to_string(&entry).unwrap_or_default());
+                            chunk.push_str(&serde_json::to_string(entry).unwrap_or_default());
                             chunk.push('\n');
                         }
                     }
@@ -364,20 +246,6 @@ pub async fn export(
         .streaming(pages))
 }
 
-/// The signed snapshot document.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Snapshot {
-    /// Grows exactly when the public list changes.
-    pub version: i64,
-    pub generated_at: DateTime<Utc>,
-    /// The key that signed it (see `/v1/public/keys`).
-    pub key_id: String,
-    pub entries: Vec<PublicEntry>,
-    /// Standard base64 of the Ed25519 signature over the RFC 8785 canonical JSON
-    /// of this document without `signature`.
-    pub signature: String,
-}
-
 /// The last snapshot made, reused while the list's version stays the same.
 #[derive(Default)]
 pub struct SnapshotCache(Mutex<Option<(i64, String, web::Bytes)>>);
@@ -396,9 +264,9 @@ pub async fn snapshot(
     keys: web::Data<KeyStore>,
     cache: web::Data<SnapshotCache>,
 ) -> ApiResult<HttpResponse> {
-    let today = today_cst(Utc::now());
+    let today = service::today();
     let (version, last_modified) = db
-        .run(move |conn| Ok(publication::version(conn, today)?))
+        .run(move |conn| publication::version(conn, today))
         .await?;
     let key = {
         let keys = keys.clone();
@@ -422,28 +290,10 @@ pub async fn snapshot(
     let body = match cached {
         Some((_, _, body)) => body,
         None => {
-            let entries = db
-                .run(move |conn| {
-                    Ok(publication::active_entries(
-                        conn,
-                        today,
-                        &PublicSearch::default(),
-                        None,
-                        i64::MAX,
-                    )?)
-                })
+            let document = db
+                .run(move |conn| publication::signed_snapshot(conn, today, version, &key))
                 .await?;
-            let entries: Vec<PublicEntry> = entries.into_iter().map(PublicEntry::from).collect();
-            let generated_at = Utc::now().trunc_subsecs(0);
-            let mut document = json!({
-                "version": version,
-                "generated_at": generated_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                "key_id": key_id,
-                "entries": entries,
-            });
-            let signature = signing::sign(&key, signing::canonical_json(&document).as_bytes());
-            document["signature"] = json!(signature);
-            let body = web::Bytes::from(signing::canonical_json(&document));
+            let body = web::Bytes::from(document);
             if let Ok(mut c) = cache.0.lock() {
                 *c = Some((version, key_id.clone(), body.clone()));
             }
@@ -477,16 +327,6 @@ pub async fn signing_keys(keys: web::Data<KeyStore>) -> ApiResult<web::Json<KeyL
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct PublicChange {
-    pub seq: i64,
-    /// `listing.published`, `listing.expired`, `listing.removed` or `listing.revoked`.
-    #[serde(rename = "type")]
-    pub change_type: String,
-    pub listing_id: String,
-    pub at: DateTime<Utc>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
 pub struct ChangeFeed {
     pub items: Vec<PublicChange>,
     /// Always present: pass it back to resume; `items` is empty when caught up.
@@ -505,54 +345,13 @@ pub async fn changes(
     query: web::Query<PageParams>,
     db: ReadDb,
 ) -> ApiResult<web::Json<ChangeFeed>> {
-    let limit = query.limit()?;
-    let after = parse_seq_cursor(query.cursor.as_deref())?;
+    let limit = query.request()?.limit;
+    let after = decode_seq_cursor(query.cursor.as_deref())?;
     let (items, next) = db
-        .run(move |conn| Ok(feed_page(conn, after, &events::PUBLIC_TYPES, limit)?))
+        .run(move |conn| publication::changes(conn, after, limit))
         .await?;
     Ok(web::Json(ChangeFeed {
-        items: items
-            .into_iter()
-            .map(|e| PublicChange {
-                seq: e.seq,
-                change_type: e.event_type,
-                listing_id: e.listing_id.unwrap_or_default(),
-                at: e.occurred_at.and_utc(),
-            })
-            .collect(),
+        items,
         next_cursor: encode_cursor(&next.to_string()),
     }))
-}
-
-/// A feed cursor: the last sequence number seen.
-pub fn parse_seq_cursor(cursor: Option<&str>) -> ApiResult<i64> {
-    match cursor {
-        None => Ok(0),
-        Some(c) => decode_cursor(c)?
-            .parse::<i64>()
-            .ok()
-            .filter(|n| *n >= 0)
-            .ok_or_else(|| ApiError::invalid("cursor", "is not a cursor this service handed out")),
-    }
-}
-
-/// Events of `types` after `after`, and the cursor to resume from. The head
-/// is read first: every event up to it has committed (sequence numbers are
-/// handed out under the lock each writer holds until commit), so a cursor
-/// moved to the head skips nothing.
-pub fn feed_page(
-    conn: &mut crate::db::DbConn,
-    after: i64,
-    types: &[&str],
-    limit: i64,
-) -> diesel::QueryResult<(Vec<events::StoredEvent>, i64)> {
-    let head = events::head(conn)?;
-    let mut page = events::after(conn, after, types, limit)?;
-    page.retain(|e| e.seq <= head);
-    let next = if page.len() as i64 >= limit {
-        page.last().map_or(after, |e| e.seq)
-    } else {
-        head.max(after)
-    };
-    Ok((page, next))
 }

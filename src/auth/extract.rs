@@ -14,9 +14,10 @@ use chrono::Utc;
 
 use super::tokens::TokenService;
 use crate::db::replicas::WritePosition;
-use crate::db::{accounts, Db, ReadDb};
+use crate::db::{Db, ReadDb};
 use crate::domain::accounts::Role;
 use crate::error::ApiError;
+use crate::service::{accounts, Actor, ServiceResult};
 
 /// The caller, as the database knows them now.
 #[derive(Debug, Clone)]
@@ -29,6 +30,13 @@ pub struct CurrentUser {
     /// With read replicas: where this user's last write ended on the
     /// primary. Their reads are served only by replicas past it.
     pub read_after: Option<i64>,
+}
+
+impl CurrentUser {
+    /// The caller as the use cases see them.
+    pub fn actor(&self) -> Actor {
+        Actor::user(&self.id, &self.organization_id, self.role)
+    }
 }
 
 fn bearer_token(req: &HttpRequest) -> Option<String> {
@@ -50,28 +58,24 @@ async fn authenticate(req: &HttpRequest, token: String) -> Result<CurrentUser, A
         .clone();
     let claims = tokens.verify(&token, Utc::now()).ok_or_else(unauthorized)?;
     let replicas = db.replicas().is_some();
-    let user = db
-        .run(move |conn| {
-            let Some(user) = accounts::find_user(conn, &claims.sub)? else {
+    let holder = db
+        .run(move |conn| -> ServiceResult<_> {
+            let Some((staff, user)) = accounts::token_holder(conn, &claims)? else {
                 return Ok(None);
             };
             let read_after = match replicas {
                 true => WritePosition::of(conn, &user.id)?,
                 false => None,
             };
-            Ok(Some((user, claims, read_after)))
+            Ok(Some((staff, user, read_after)))
         })
         .await?;
-    let (user, claims, read_after) = user.ok_or_else(unauthorized)?;
-    let role: Role = user.role.parse().map_err(|_| unauthorized())?;
-    if user.disabled || user.role != claims.role || user.organization_id != claims.org {
-        return Err(unauthorized());
-    }
+    let (staff, user, read_after) = holder.ok_or_else(unauthorized)?;
     Ok(CurrentUser {
-        id: user.id,
+        id: staff.id,
         email: user.email,
-        role,
-        organization_id: user.organization_id,
+        role: staff.role,
+        organization_id: staff.organization_id,
         display_name: user.display_name,
         read_after,
     })
@@ -103,7 +107,7 @@ pub async fn authenticate_request(
                 ApiError::Unavailable(_) => AuthFailure::Unavailable,
                 ApiError::Unauthorized(_) => AuthFailure::Unauthorized,
                 other => {
-                    tracing::error!(error = %other, "authentication failed");
+                    tracing::error!(error = %crate::infra::chain(&other), "authentication failed");
                     AuthFailure::Internal
                 }
             });
@@ -139,10 +143,10 @@ async fn remember_write<B>(res: &ServiceResponse<B>) {
         return;
     };
     if let Err(e) = db
-        .run(move |conn| Ok(WritePosition::remember(conn, &user.id)?))
+        .run(move |conn| -> ServiceResult<()> { Ok(WritePosition::remember(conn, &user.id)?) })
         .await
     {
-        tracing::warn!(error = %e.problem().detail, "could not record the write position; this user's next reads may lag behind their write");
+        tracing::warn!(error = %crate::infra::chain(&e), "could not record the write position; this user's next reads may lag behind their write");
     }
 }
 

@@ -32,6 +32,7 @@ pub struct Claims {
 }
 
 /// Signs and checks access tokens with the configured secret.
+#[derive(Clone)]
 pub struct TokenService {
     encoding: EncodingKey,
     decoding: DecodingKey,

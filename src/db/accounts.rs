@@ -4,14 +4,17 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::{login_throttle, organizations, refresh_tokens, users};
-use super::DbConn;
+use super::typed::name_row;
+use super::{DbConn, DbResult};
+use crate::domain::accounts::{OrganizationKind, Role};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = organizations, treat_none_as_default_value = false)]
 pub struct Organization {
     pub id: String,
     pub name: String,
-    pub kind: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub kind: OrganizationKind,
     pub region_code: Option<String>,
     pub created_at: NaiveDateTime,
 }
@@ -22,7 +25,8 @@ pub struct User {
     pub id: String,
     pub email: String,
     pub password_hash: String,
-    pub role: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub role: Role,
     pub organization_id: String,
     pub display_name: Option<String>,
     pub disabled: bool,
@@ -47,28 +51,36 @@ pub struct RefreshToken {
 
 pub fn insert_organization(conn: &mut DbConn, org: &Organization) -> QueryResult<()> {
     diesel::insert_into(organizations::table)
-        .values(org)
+        .values(org.clone())
         .execute(conn)
         .map(drop)
 }
 
-pub fn find_organization(conn: &mut DbConn, id: &str) -> QueryResult<Option<Organization>> {
-    organizations::table
+pub fn find_organization(conn: &mut DbConn, id: &str) -> DbResult<Option<Organization>> {
+    let found = organizations::table
         .find(id)
         .select(Organization::as_select())
         .first(conn)
-        .optional()
+        .optional();
+    name_row(conn, "organizations", found)
 }
 
-pub fn find_organization_by_name(
-    conn: &mut DbConn,
-    name: &str,
-) -> QueryResult<Option<Organization>> {
-    organizations::table
+/// The organizations with these ids (one query).
+pub fn organizations_by_ids(conn: &mut DbConn, ids: &[&str]) -> DbResult<Vec<Organization>> {
+    let found = organizations::table
+        .filter(organizations::id.eq_any(ids))
+        .select(Organization::as_select())
+        .load(conn);
+    name_row(conn, "organizations", found)
+}
+
+pub fn find_organization_by_name(conn: &mut DbConn, name: &str) -> DbResult<Option<Organization>> {
+    let found = organizations::table
         .filter(organizations::name.eq(name))
         .select(Organization::as_select())
         .first(conn)
-        .optional()
+        .optional();
+    name_row(conn, "organizations", found)
 }
 
 /// One page in id order (ids are UUIDv7, so this is creation order).
@@ -76,7 +88,7 @@ pub fn list_organizations(
     conn: &mut DbConn,
     after: Option<&str>,
     limit: i64,
-) -> QueryResult<Vec<Organization>> {
+) -> DbResult<Vec<Organization>> {
     let mut query = organizations::table
         .select(Organization::as_select())
         .order(organizations::id)
@@ -85,35 +97,38 @@ pub fn list_organizations(
     if let Some(after) = after {
         query = query.filter(organizations::id.gt(after.to_owned()));
     }
-    query.load(conn)
+    let found = query.load(conn);
+    name_row(conn, "organizations", found)
 }
 
 // ---- users ----
 
 pub fn insert_user(conn: &mut DbConn, user: &User) -> QueryResult<()> {
     diesel::insert_into(users::table)
-        .values(user)
+        .values(user.clone())
         .execute(conn)
         .map(drop)
 }
 
-pub fn find_user(conn: &mut DbConn, id: &str) -> QueryResult<Option<User>> {
-    users::table
+pub fn find_user(conn: &mut DbConn, id: &str) -> DbResult<Option<User>> {
+    let found = users::table
         .find(id)
         .select(User::as_select())
         .first(conn)
-        .optional()
+        .optional();
+    name_row(conn, "users", found)
 }
 
-pub fn find_user_by_email(conn: &mut DbConn, email: &str) -> QueryResult<Option<User>> {
-    users::table
+pub fn find_user_by_email(conn: &mut DbConn, email: &str) -> DbResult<Option<User>> {
+    let found = users::table
         .filter(users::email.eq(email))
         .select(User::as_select())
         .first(conn)
-        .optional()
+        .optional();
+    name_row(conn, "users", found)
 }
 
-pub fn list_users(conn: &mut DbConn, after: Option<&str>, limit: i64) -> QueryResult<Vec<User>> {
+pub fn list_users(conn: &mut DbConn, after: Option<&str>, limit: i64) -> DbResult<Vec<User>> {
     let mut query = users::table
         .select(User::as_select())
         .order(users::id)
@@ -122,12 +137,13 @@ pub fn list_users(conn: &mut DbConn, after: Option<&str>, limit: i64) -> QueryRe
     if let Some(after) = after {
         query = query.filter(users::id.gt(after.to_owned()));
     }
-    query.load(conn)
+    let found = query.load(conn);
+    name_row(conn, "users", found)
 }
 
 pub fn any_admin_exists(conn: &mut DbConn) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(
-        users::table.filter(users::role.eq("admin")),
+        users::table.filter(users::role.eq(Role::Admin.as_str())),
     ))
     .get_result(conn)
 }
@@ -135,13 +151,13 @@ pub fn any_admin_exists(conn: &mut DbConn) -> QueryResult<bool> {
 pub fn update_user_role_and_state(
     conn: &mut DbConn,
     id: &str,
-    role: &str,
+    role: Role,
     disabled: bool,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
     diesel::update(users::table.find(id))
         .set((
-            users::role.eq(role),
+            users::role.eq(role.as_str()),
             users::disabled.eq(disabled),
             users::updated_at.eq(now),
         ))

@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::idempotency_keys;
-use super::DbConn;
+use super::{DbConn, DbResult};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = idempotency_keys, treat_none_as_default_value = false)]
@@ -17,19 +17,32 @@ pub struct StoredResponse {
     pub created_at: NaiveDateTime,
 }
 
-pub fn find(conn: &mut DbConn, user_id: &str, key: &str) -> QueryResult<Option<StoredResponse>> {
-    idempotency_keys::table
+pub fn find(conn: &mut DbConn, user_id: &str, key: &str) -> DbResult<Option<StoredResponse>> {
+    Ok(idempotency_keys::table
         .find((user_id, key))
         .select(StoredResponse::as_select())
         .first(conn)
-        .optional()
+        .optional()?)
 }
 
-pub fn insert(conn: &mut DbConn, row: &StoredResponse) -> QueryResult<()> {
-    diesel::insert_into(idempotency_keys::table)
+/// How long keys are kept (the contract promises at least 24 hours).
+pub const RETENTION: chrono::Duration = chrono::Duration::hours(48);
+
+/// Claims a key for a request in progress: false when another request
+/// holds or held it (it committed first, or its transaction is still open
+/// and this call waited for it).
+pub fn claim(conn: &mut DbConn, row: &StoredResponse) -> DbResult<bool> {
+    match diesel::insert_into(idempotency_keys::table)
         .values(row)
         .execute(conn)
-        .map(drop)
+    {
+        Ok(_) => Ok(true),
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
 }
 
 pub fn set_response(
@@ -38,14 +51,14 @@ pub fn set_response(
     key: &str,
     status: i32,
     body: &str,
-) -> QueryResult<()> {
+) -> DbResult<()> {
     diesel::update(idempotency_keys::table.find((user_id, key)))
         .set((
             idempotency_keys::response_status.eq(status),
             idempotency_keys::response_body.eq(body),
         ))
-        .execute(conn)
-        .map(drop)
+        .execute(conn)?;
+    Ok(())
 }
 
 /// Forgets keys created before `cutoff`.

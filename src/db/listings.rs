@@ -7,15 +7,19 @@ use diesel::prelude::*;
 use super::schema::{
     listing_history, listing_violations, listings, objections, repair_applications, violations,
 };
-use super::DbConn;
+use super::typed::{name_row, Maybe};
+use super::{DbConn, DbResult};
+use crate::domain::procedure::{Action, RemovalReason, RepairOutcome, Status};
+use crate::domain::registry::ViolationStatus;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = listings, treat_none_as_default_value = false, treat_none_as_null = true)]
 pub struct Listing {
     pub id: String,
     pub subject_id: String,
-    /// The stored state; a `listed` row past `expires_on` reads as `expired`.
-    pub status: String,
+    /// The stored state; a `listed` row past its period reads as `expired`.
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub status: Status,
     pub reason: String,
     pub legal_basis: String,
     pub proposed_by: Option<String>,
@@ -30,7 +34,8 @@ pub struct Listing {
     pub expires_on: Option<NaiveDate>,
     pub pending_repair_applied_on: Option<NaiveDate>,
     pub removed_on: Option<NaiveDate>,
-    pub removal_reason: Option<String>,
+    #[diesel(deserialize_as = Option<String>, serialize_as = Option<String>)]
+    pub removal_reason: Maybe<RemovalReason>,
     pub revoked_on: Option<NaiveDate>,
     pub revocation_reason: Option<String>,
     pub created_at: NaiveDateTime,
@@ -51,9 +56,7 @@ impl Listing {
         Self {
             id,
             subject_id: subject_id.to_owned(),
-            status: crate::domain::procedure::Status::Proposed
-                .as_str()
-                .to_owned(),
+            status: Status::Proposed,
             reason,
             legal_basis,
             proposed_by,
@@ -68,7 +71,7 @@ impl Listing {
             expires_on: None,
             pending_repair_applied_on: None,
             removed_on: None,
-            removal_reason: None,
+            removal_reason: Maybe(None),
             revoked_on: None,
             revocation_reason: None,
             created_at: at,
@@ -82,9 +85,12 @@ impl Listing {
 pub struct HistoryEntry {
     pub id: String,
     pub listing_id: String,
-    pub action: String,
-    pub from_status: Option<String>,
-    pub to_status: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub action: Action,
+    #[diesel(deserialize_as = Option<String>, serialize_as = Option<String>)]
+    pub from_status: Maybe<Status>,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub to_status: Status,
     pub actor_user_id: Option<String>,
     pub effective_on: NaiveDate,
     pub at: NaiveDateTime,
@@ -114,37 +120,66 @@ pub struct RepairApplication {
     pub applied_on: NaiveDate,
     pub recorded_by: String,
     pub recorded_at: NaiveDateTime,
-    pub outcome: Option<String>,
+    #[diesel(deserialize_as = Option<String>, serialize_as = Option<String>)]
+    pub outcome: Maybe<RepairOutcome>,
     pub decided_by: Option<String>,
     pub decided_on: Option<NaiveDate>,
     pub decision_reason: Option<String>,
 }
 
+/// A basis violation of a listing, as (listing id, violation id).
+#[derive(Debug, Clone, Queryable, Insertable)]
+#[diesel(table_name = listing_violations, treat_none_as_default_value = false)]
+pub struct ListingViolation {
+    pub listing_id: String,
+    pub violation_id: String,
+}
+
+/// The one definition of "published and in force on `day`": a stored
+/// `listed` row whose period has not ended by `day` (see
+/// `domain::procedure::effective_status`, its pure twin).
+pub fn in_force_on(
+    day: NaiveDate,
+) -> diesel::dsl::And<
+    diesel::dsl::Eq<listings::status, &'static str>,
+    diesel::dsl::Gt<listings::expires_on, NaiveDate>,
+> {
+    listings::status
+        .eq(Status::Listed.as_str())
+        .and(listings::expires_on.gt(day))
+}
+
+/// Stored `listed` rows whose period has ended by `day`: expired in every
+/// answer, their expiry not yet recorded.
+pub fn ended_unrecorded_on(
+    day: NaiveDate,
+) -> diesel::dsl::And<
+    diesel::dsl::Eq<listings::status, &'static str>,
+    diesel::dsl::LtEq<listings::expires_on, NaiveDate>,
+> {
+    listings::status
+        .eq(Status::Listed.as_str())
+        .and(listings::expires_on.le(day))
+}
+
 pub fn insert(conn: &mut DbConn, listing: &Listing, violation_ids: &[String]) -> QueryResult<()> {
     diesel::insert_into(listings::table)
-        .values(listing)
+        .values(listing.clone())
         .execute(conn)?;
-    let rows: Vec<_> = violation_ids
+    let rows: Vec<ListingViolation> = violation_ids
         .iter()
-        .map(|v| {
-            (
-                listing_violations::listing_id.eq(&listing.id),
-                listing_violations::violation_id.eq(v),
-            )
+        .map(|v| ListingViolation {
+            listing_id: listing.id.clone(),
+            violation_id: v.clone(),
         })
         .collect();
-    for row in rows {
-        diesel::insert_into(listing_violations::table)
-            .values(row)
-            .execute(conn)?;
-    }
-    Ok(())
+    crate::insert_rows!(conn, listing_violations::table, &rows).map(drop)
 }
 
 /// Saves every column of a listing (call with its row locked).
 pub fn save(conn: &mut DbConn, listing: &Listing) -> QueryResult<()> {
     diesel::update(listings::table.find(&listing.id))
-        .set(listing)
+        .set(listing.clone())
         .execute(conn)
         .map(drop)
 }
@@ -157,19 +192,27 @@ pub fn lock(conn: &mut DbConn, id: &str) -> QueryResult<bool> {
     Ok(updated == 1)
 }
 
-pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<Listing>> {
-    listings::table
+pub fn find(conn: &mut DbConn, id: &str) -> DbResult<Option<Listing>> {
+    let found = listings::table
         .find(id)
         .select(Listing::as_select())
         .first(conn)
-        .optional()
+        .optional();
+    name_row(conn, "listings", found)
 }
 
-pub fn violation_ids(conn: &mut DbConn, listing_id: &str) -> QueryResult<Vec<String>> {
+/// The basis violation ids of each of these listings, in id order (one query).
+pub fn basis_of(conn: &mut DbConn, listing_ids: &[&str]) -> QueryResult<Vec<ListingViolation>> {
     listing_violations::table
-        .filter(listing_violations::listing_id.eq(listing_id))
-        .order(listing_violations::violation_id)
-        .select(listing_violations::violation_id)
+        .filter(listing_violations::listing_id.eq_any(listing_ids))
+        .order((
+            listing_violations::listing_id,
+            listing_violations::violation_id,
+        ))
+        .select((
+            listing_violations::listing_id,
+            listing_violations::violation_id,
+        ))
         .load(conn)
 }
 
@@ -198,33 +241,34 @@ pub fn effective_basis_count(conn: &mut DbConn, listing_id: &str) -> QueryResult
     listing_violations::table
         .inner_join(violations::table)
         .filter(listing_violations::listing_id.eq(listing_id))
-        .filter(violations::status.eq("effective"))
+        .filter(violations::status.eq(ViolationStatus::Effective.as_str()))
         .count()
         .get_result(conn)
 }
 
 /// Open proposals (proposed or noticed) and stored listed rows of a subject.
-pub fn open_or_listed(conn: &mut DbConn, subject_id: &str) -> QueryResult<Vec<Listing>> {
-    listings::table
+pub fn open_or_listed(conn: &mut DbConn, subject_id: &str) -> DbResult<Vec<Listing>> {
+    let open = [Status::Proposed, Status::Noticed, Status::Listed].map(Status::as_str);
+    let found = listings::table
         .filter(listings::subject_id.eq(subject_id))
-        .filter(listings::status.eq_any(["proposed", "noticed", "listed"]))
+        .filter(listings::status.eq_any(open))
         .select(Listing::as_select())
-        .load(conn)
+        .load(conn);
+    name_row(conn, "listings", found)
 }
 
-pub fn insert_history(conn: &mut DbConn, entry: &HistoryEntry) -> QueryResult<()> {
-    diesel::insert_into(listing_history::table)
-        .values(entry)
-        .execute(conn)
-        .map(drop)
+pub fn insert_history(conn: &mut DbConn, entries: Vec<HistoryEntry>) -> QueryResult<()> {
+    crate::insert_rows!(conn, listing_history::table, entries).map(drop)
 }
 
-pub fn history(conn: &mut DbConn, listing_id: &str) -> QueryResult<Vec<HistoryEntry>> {
-    listing_history::table
-        .filter(listing_history::listing_id.eq(listing_id))
+/// The history of each of these listings, oldest first (one query).
+pub fn history_of(conn: &mut DbConn, listing_ids: &[&str]) -> DbResult<Vec<HistoryEntry>> {
+    let found = listing_history::table
+        .filter(listing_history::listing_id.eq_any(listing_ids))
         .order(listing_history::id)
         .select(HistoryEntry::as_select())
-        .load(conn)
+        .load(conn);
+    name_row(conn, "listing_history", found)
 }
 
 pub fn insert_objection(conn: &mut DbConn, objection: &Objection) -> QueryResult<()> {
@@ -234,9 +278,10 @@ pub fn insert_objection(conn: &mut DbConn, objection: &Objection) -> QueryResult
         .map(drop)
 }
 
-pub fn objections_of(conn: &mut DbConn, listing_id: &str) -> QueryResult<Vec<Objection>> {
+/// The objections of each of these listings, oldest first (one query).
+pub fn objections_of(conn: &mut DbConn, listing_ids: &[&str]) -> QueryResult<Vec<Objection>> {
     objections::table
-        .filter(objections::listing_id.eq(listing_id))
+        .filter(objections::listing_id.eq_any(listing_ids))
         .order(objections::id)
         .select(Objection::as_select())
         .load(conn)
@@ -244,31 +289,35 @@ pub fn objections_of(conn: &mut DbConn, listing_id: &str) -> QueryResult<Vec<Obj
 
 pub fn insert_repair(conn: &mut DbConn, application: &RepairApplication) -> QueryResult<()> {
     diesel::insert_into(repair_applications::table)
-        .values(application)
+        .values(application.clone())
         .execute(conn)
         .map(drop)
 }
 
 pub fn save_repair(conn: &mut DbConn, application: &RepairApplication) -> QueryResult<()> {
     diesel::update(repair_applications::table.find(&application.id))
-        .set(application)
+        .set(application.clone())
         .execute(conn)
         .map(drop)
 }
 
-pub fn repairs_of(conn: &mut DbConn, listing_id: &str) -> QueryResult<Vec<RepairApplication>> {
-    repair_applications::table
-        .filter(repair_applications::listing_id.eq(listing_id))
+/// The repair applications of each of these listings, oldest first (one query).
+pub fn repairs_of(conn: &mut DbConn, listing_ids: &[&str]) -> DbResult<Vec<RepairApplication>> {
+    let found = repair_applications::table
+        .filter(repair_applications::listing_id.eq_any(listing_ids))
         .order(repair_applications::id)
         .select(RepairApplication::as_select())
-        .load(conn)
+        .load(conn);
+    name_row(conn, "repair_applications", found)
 }
 
-/// The status filter of a listing search, as the reader sees statuses on `today`.
+/// The filters of a listing search.
 #[derive(Debug, Clone, Default)]
 pub struct ListingSearch {
     pub subject_id: Option<String>,
-    pub status: Option<String>,
+    /// As the reader sees statuses on the search's day: `listed` means in
+    /// force, `expired` includes ended rows whose expiry is not yet recorded.
+    pub status: Option<Status>,
 }
 
 pub fn search(
@@ -277,7 +326,7 @@ pub fn search(
     today: NaiveDate,
     after: Option<&str>,
     limit: i64,
-) -> QueryResult<Vec<Listing>> {
+) -> DbResult<Vec<Listing>> {
     let mut query = listings::table
         .select(Listing::as_select())
         .order(listings::id)
@@ -289,31 +338,26 @@ pub fn search(
     if let Some(subject_id) = &search.subject_id {
         query = query.filter(listings::subject_id.eq(subject_id.clone()));
     }
-    match search.status.as_deref() {
+    match search.status {
         None => {}
-        // Expiry is computed on read: a stored `listed` row past its end is `expired`.
-        Some("listed") => {
-            query = query
-                .filter(listings::status.eq("listed"))
-                .filter(listings::expires_on.gt(today))
-        }
-        Some("expired") => {
+        Some(Status::Listed) => query = query.filter(in_force_on(today)),
+        Some(Status::Expired) => {
             query = query.filter(
-                listings::status.eq("expired").or(listings::status
-                    .eq("listed")
-                    .and(listings::expires_on.le(today))),
+                listings::status
+                    .eq(Status::Expired.as_str())
+                    .or(ended_unrecorded_on(today)),
             )
         }
-        Some(other) => query = query.filter(listings::status.eq(other.to_owned())),
+        Some(other) => query = query.filter(listings::status.eq(other.as_str())),
     }
-    query.load(conn)
+    let found = query.load(conn);
+    name_row(conn, "listings", found)
 }
 
-/// Stored `listed` rows whose `expires_on` has come: the expiry job's work.
+/// Stored `listed` rows whose period has ended: the expiry job's work.
 pub fn due_for_expiry(conn: &mut DbConn, today: NaiveDate, limit: i64) -> QueryResult<Vec<String>> {
     listings::table
-        .filter(listings::status.eq("listed"))
-        .filter(listings::expires_on.le(today))
+        .filter(ended_unrecorded_on(today))
         .order(listings::expires_on)
         .limit(limit)
         .select(listings::id)

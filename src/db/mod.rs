@@ -2,6 +2,10 @@
 //! the pool, migrations, and one module per table family.
 
 pub mod accounts;
+pub mod audit;
+pub mod bulk;
+pub mod error;
+pub mod events;
 pub mod idempotency;
 pub mod listings;
 pub mod publication;
@@ -10,6 +14,8 @@ pub mod replicas;
 pub mod schema;
 pub mod scores;
 pub mod screening;
+pub mod typed;
+pub mod watch;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,7 +27,7 @@ use diesel::r2d2::{self, ManageConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use crate::config::DatabaseUrl;
-use crate::error::{ApiError, ApiResult};
+pub use error::{DbError, DbErrorClass, DbFailure, DbResult};
 use replicas::Replicas;
 
 pub const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -207,24 +213,29 @@ impl Db {
     }
 
     /// A connection for work on the current thread (CLI commands, migrations).
-    pub fn conn(&self) -> ApiResult<r2d2::PooledConnection<ConnectionFactory>> {
-        Ok(self.pool.get()?)
+    pub fn conn(&self) -> DbResult<r2d2::PooledConnection<ConnectionFactory>> {
+        self.pool.get().map_err(|e| {
+            tracing::warn!(error = %e, "database pool could not hand out a connection");
+            DbError::Pool(e)
+        })
     }
 
     /// Runs `f` with a connection on actix's blocking thread pool.
-    pub async fn run<T, F>(&self, f: F) -> ApiResult<T>
+    pub async fn run<T, E, F>(&self, f: F) -> Result<T, E>
     where
-        F: FnOnce(&mut DbConn) -> ApiResult<T> + Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
+        E: DbFailure,
     {
         run_on(self.pool.clone(), None, f).await
     }
 
     /// Runs `f` inside a write transaction (see [`write_tx`]) on the blocking pool.
-    pub async fn write<T, F>(&self, f: F) -> ApiResult<T>
+    pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
     where
-        F: FnOnce(&mut DbConn) -> ApiResult<T> + Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
+        E: DbFailure,
     {
         self.run(move |conn| write_tx(conn, f)).await
     }
@@ -238,23 +249,29 @@ impl Db {
 
 /// Runs `f` on a connection from `pool` on actix's blocking thread pool,
 /// waiting at most `checkout` for one (the pool's own timeout when `None`).
-async fn run_on<T, F>(pool: Pool, checkout: Option<Duration>, f: F) -> ApiResult<T>
+async fn run_on<T, E, F>(pool: Pool, checkout: Option<Duration>, f: F) -> Result<T, E>
 where
-    F: FnOnce(&mut DbConn) -> ApiResult<T> + Send + 'static,
+    F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
     T: Send + 'static,
+    E: DbFailure,
 {
     actix_web::web::block(move || {
-        let mut conn = match checkout {
-            Some(timeout) => pool.get_timeout(timeout)?,
-            None => pool.get()?,
+        let conn = match checkout {
+            Some(timeout) => pool.get_timeout(timeout),
+            None => pool.get(),
         };
+        let mut conn = conn.map_err(|e| {
+            tracing::warn!(error = %e, "database pool could not hand out a connection");
+            E::from(DbError::Pool(e))
+        })?;
         let result = f(&mut conn);
-        if matches!(result, Err(ApiError::Unavailable(_))) {
+        if result.as_ref().is_err_and(E::lost_connection) {
             conn.suspect = true;
         }
         result
     })
-    .await?
+    .await
+    .unwrap_or_else(|e| Err(E::from(DbError::Task(e.to_string()))))
 }
 
 /// Reads that a replica may serve (see [`Db::reader`]). The replica is
@@ -269,10 +286,11 @@ pub struct ReadDb {
 impl ReadDb {
     /// Runs `f` on the chosen replica; if the replica fails, takes it out and
     /// runs `f` again on the primary. Reads only: `f` may run twice.
-    pub async fn run<T, F>(&self, f: F) -> ApiResult<T>
+    pub async fn run<T, E, F>(&self, f: F) -> Result<T, E>
     where
-        F: Fn(&mut DbConn) -> ApiResult<T> + Send + Sync + 'static,
+        F: Fn(&mut DbConn) -> Result<T, E> + Send + Sync + 'static,
         T: Send + 'static,
+        E: DbFailure,
     {
         let (Some(replicas), Some(index)) = (&self.db.replicas, self.replica) else {
             if let Some(replicas) = &self.db.replicas {
@@ -288,7 +306,7 @@ impl ReadDb {
         })
         .await
         {
-            Err(e) if replicas::retry_on_primary(&e) => {
+            Err(e) if e.replica_fault() => {
                 replicas.mark_down(index);
                 replicas.served(None);
                 self.db.run(move |c| f(c)).await
@@ -317,31 +335,44 @@ pub fn run_migrations(conn: &mut DbConn) -> anyhow::Result<usize> {
 /// A transaction for work that writes. On SQLite it starts with
 /// `BEGIN IMMEDIATE`, so the write lock is taken (waiting on the busy
 /// timeout) before anything is read — a deferred transaction that reads
-/// first can fail with SQLITE_BUSY when it later tries to write.
+/// first can fail with SQLITE_BUSY when it later tries to write. `f`'s
+/// error rolls the transaction back and is returned as it is.
 pub fn write_tx<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>
 where
     F: FnOnce(&mut DbConn) -> Result<T, E>,
-    E: From<diesel::result::Error>,
+    E: From<DbError>,
 {
+    /// Keeps `f`'s own error apart from the transaction's.
+    enum TxError<E> {
+        Store(diesel::result::Error),
+        Work(E),
+    }
+    impl<E> From<diesel::result::Error> for TxError<E> {
+        fn from(e: diesel::result::Error) -> Self {
+            TxError::Store(e)
+        }
+    }
+    let unwrap = |e: TxError<E>| match e {
+        TxError::Store(e) => E::from(DbError::from(e)),
+        TxError::Work(e) => e,
+    };
+    let work = |c: &mut DbConn| f(c).map_err(TxError::Work);
     match conn {
-        DbConn::Pg(_) => conn.transaction(f),
+        DbConn::Pg(_) => conn.transaction(work).map_err(unwrap),
         DbConn::Sqlite(inner) => {
-            AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
+            AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")
+                .map_err(|e| E::from(DbError::from(e)))?;
             // Nested inside the immediate transaction this is a savepoint.
-            let result = conn.transaction(f);
+            let result = conn.transaction(work);
             let DbConn::Sqlite(inner) = conn else {
                 unreachable!("the variant cannot change inside a transaction")
             };
-            match result {
-                Ok(value) => {
-                    AnsiTransactionManager::commit_transaction(inner)?;
-                    Ok(value)
-                }
-                Err(e) => {
-                    AnsiTransactionManager::rollback_transaction(inner)?;
-                    Err(e)
-                }
-            }
+            let ended = match result {
+                Ok(_) => AnsiTransactionManager::commit_transaction(inner),
+                Err(_) => AnsiTransactionManager::rollback_transaction(inner),
+            };
+            ended.map_err(|e| E::from(DbError::from(e)))?;
+            result.map_err(unwrap)
         }
     }
 }

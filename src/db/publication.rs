@@ -3,11 +3,13 @@
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use diesel::prelude::*;
 
+use super::listings::{ended_unrecorded_on, in_force_on};
 use super::schema::{
     listings, organizations, publication_state, subject_accounts, subject_name_keys, subjects,
 };
-use super::DbConn;
-use crate::domain::registry::cst;
+use super::typed::name_row;
+use super::{DbConn, DbResult};
+use crate::domain::registry::{cst, SubjectKind};
 
 /// One published entry with only its public fields.
 #[derive(Debug, Clone, Queryable)]
@@ -20,7 +22,8 @@ pub struct EntryRow {
     pub authority: Option<String>,
     pub subject_id: String,
     pub name: String,
-    pub kind: String,
+    #[diesel(deserialize_as = String)]
+    pub kind: SubjectKind,
     pub id_number_masked: Option<String>,
     pub uscc: Option<String>,
 }
@@ -37,7 +40,7 @@ pub struct Entry {
 pub struct PublicSearch {
     /// Only this listing.
     pub listing_id: Option<String>,
-    pub kind: Option<String>,
+    pub kind: Option<SubjectKind>,
     /// Simplified, case-folded text: a whole name's text key, or (two
     /// characters or more) found anywhere in one.
     pub simplified: Option<String>,
@@ -88,7 +91,7 @@ pub fn active_entries(
     search: &PublicSearch,
     after: Option<&str>,
     limit: i64,
-) -> QueryResult<Vec<Entry>> {
+) -> DbResult<Vec<Entry>> {
     // The page query, before any search criterion.
     macro_rules! page {
         () => {{
@@ -98,8 +101,7 @@ pub fn active_entries(
                     organizations::table
                         .on(listings::authority_id.eq(organizations::id.nullable())),
                 )
-                .filter(listings::status.eq("listed"))
-                .filter(listings::expires_on.gt(today))
+                .filter(in_force_on(today))
                 .order(listings::id)
                 .limit(limit)
                 .select((
@@ -119,8 +121,8 @@ pub fn active_entries(
             if let Some(after) = after {
                 query = query.filter(listings::id.gt(after.to_owned()));
             }
-            if let Some(kind) = &search.kind {
-                query = query.filter(subjects::kind.eq(kind.clone()));
+            if let Some(kind) = search.kind {
+                query = query.filter(subjects::kind.eq(kind.as_str()));
             }
             if let Some(id) = &search.listing_id {
                 query = query.filter(listings::id.eq(id.clone()));
@@ -129,7 +131,8 @@ pub fn active_entries(
         }};
     }
     let rows: Vec<EntryRow> = if search.is_empty() {
-        page!().load(conn)?
+        let found = page!().load(conn);
+        name_row(conn, "subjects", found)?
     } else {
         let mut rows: Vec<EntryRow> = Vec::new();
         if search.uscc.is_some() || search.id_number_hash.is_some() {
@@ -233,7 +236,7 @@ pub fn active_entry(
     conn: &mut DbConn,
     today: NaiveDate,
     listing_id: &str,
-) -> QueryResult<Option<Entry>> {
+) -> DbResult<Option<Entry>> {
     let search = PublicSearch {
         listing_id: Some(listing_id.to_owned()),
         ..Default::default()
@@ -253,8 +256,7 @@ pub fn version(conn: &mut DbConn, today: NaiveDate) -> QueryResult<(i64, NaiveDa
         .select((publication_state::counter, publication_state::changed_at))
         .first(conn)?;
     let pending: Vec<Option<NaiveDate>> = listings::table
-        .filter(listings::status.eq("listed"))
-        .filter(listings::expires_on.le(today))
+        .filter(ended_unrecorded_on(today))
         .select(listings::expires_on)
         .load(conn)?;
     // An unrecorded expiry changed the list at the start of its day (CST).
@@ -293,8 +295,7 @@ pub fn is_published(conn: &mut DbConn, subject_id: &str, today: NaiveDate) -> Qu
     diesel::select(diesel::dsl::exists(
         listings::table
             .filter(listings::subject_id.eq(subject_id))
-            .filter(listings::status.eq("listed"))
-            .filter(listings::expires_on.gt(today)),
+            .filter(in_force_on(today)),
     ))
     .get_result(conn)
 }

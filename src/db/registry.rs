@@ -7,14 +7,18 @@ use super::schema::{
     listings, subject_accounts, subject_name_keys, subject_names, subjects, violation_evidence,
     violations,
 };
-use super::DbConn;
-use crate::domain::names;
+use super::typed::name_row;
+use super::{DbConn, DbResult};
+use crate::domain::procedure::Status;
+use crate::domain::registry::{SubjectKind, ViolationStatus};
+use crate::domain::scoring::{Band, Category, Severity};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = subjects, treat_none_as_default_value = false)]
 pub struct Subject {
     pub id: String,
-    pub kind: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub kind: SubjectKind,
     pub name: String,
     pub region_code: Option<String>,
     pub id_number_hash: Option<String>,
@@ -25,7 +29,8 @@ pub struct Subject {
     pub updated_at: NaiveDateTime,
     /// The score at `score_as_of` under `policy_version` (kept current by every violation change).
     pub score: f64,
-    pub band: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub band: Band,
     pub score_as_of: Option<NaiveDate>,
     pub policy_version: i32,
 }
@@ -57,7 +62,7 @@ pub struct SubjectRecord {
 
 pub fn insert_subject(conn: &mut DbConn, subject: &Subject) -> QueryResult<()> {
     diesel::insert_into(subjects::table)
-        .values(subject)
+        .values(subject.clone())
         .execute(conn)
         .map(drop)
 }
@@ -76,55 +81,38 @@ pub fn update_subject(conn: &mut DbConn, subject: &Subject) -> QueryResult<()> {
         .map(drop)
 }
 
-/// Replaces the name and aliases (position 0 is the name).
+/// Replaces the names (position 0 is the name, then the aliases) and their
+/// comparable keys, as built by the caller, and flags the keys of a listed subject.
 pub fn replace_names(
     conn: &mut DbConn,
     subject_id: &str,
-    name: &str,
-    aliases: &[String],
+    names: &[SubjectName],
+    keys: &[NameKeyRow],
 ) -> QueryResult<()> {
     diesel::delete(subject_names::table.filter(subject_names::subject_id.eq(subject_id)))
         .execute(conn)?;
-    let rows: Vec<SubjectName> = std::iter::once(name)
-        .chain(aliases.iter().map(String::as_str))
-        .enumerate()
-        .map(|(i, n)| SubjectName {
-            subject_id: subject_id.to_owned(),
-            position: i as i32,
-            name: n.to_owned(),
-        })
-        .collect();
-    crate::insert_rows!(conn, subject_names::table, &rows)?;
-    replace_name_keys(conn, subject_id, &rows)
+    crate::insert_rows!(conn, subject_names::table, names)?;
+    diesel::delete(subject_name_keys::table.filter(subject_name_keys::subject_id.eq(subject_id)))
+        .execute(conn)?;
+    if keys.is_empty() {
+        return Ok(());
+    }
+    crate::insert_rows!(conn, subject_name_keys::table, keys)?;
+    sync_listed_flag(conn, subject_id)
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = subject_name_keys, treat_none_as_default_value = false)]
 pub struct NameKeyRow {
     pub subject_id: String,
-    /// `text` (simplified, case-folded name), `pinyin` (one toneless reading) or `initials`.
+    /// `text` (simplified, case-folded name), `pinyin` (one toneless reading),
+    /// `initials` or `pair` (two adjacent characters of a Han name).
     pub key_kind: String,
     pub name_key: String,
     /// The position of the name (0) or alias it came from.
     pub position: i32,
     /// The subject has a listing in status `listed` (see [`sync_listed_flag`]).
     pub listed: bool,
-}
-
-/// Rewrites the comparable keys of a subject's names and aliases.
-fn replace_name_keys(
-    conn: &mut DbConn,
-    subject_id: &str,
-    names: &[SubjectName],
-) -> QueryResult<()> {
-    diesel::delete(subject_name_keys::table.filter(subject_name_keys::subject_id.eq(subject_id)))
-        .execute(conn)?;
-    let rows = name_key_rows(subject_id, names);
-    if rows.is_empty() {
-        return Ok(());
-    }
-    crate::insert_rows!(conn, subject_name_keys::table, &rows)?;
-    sync_listed_flag(conn, subject_id)
 }
 
 /// Flags a subject's name keys when it has a listing in status `listed`
@@ -134,7 +122,7 @@ pub fn sync_listed_flag(conn: &mut DbConn, subject_id: &str) -> QueryResult<()> 
     let listed = diesel::dsl::exists(
         listings::table
             .filter(listings::subject_id.eq(subject_id))
-            .filter(listings::status.eq("listed")),
+            .filter(listings::status.eq(Status::Listed.as_str())),
     );
     diesel::update(subject_name_keys::table.filter(subject_name_keys::subject_id.eq(subject_id)))
         .set(subject_name_keys::listed.eq(listed))
@@ -145,38 +133,12 @@ pub fn sync_listed_flag(conn: &mut DbConn, subject_id: &str) -> QueryResult<()> 
 /// Sets every flag at once, after a bulk load (`demo-data`).
 pub fn sync_all_listed_flags(conn: &mut DbConn) -> QueryResult<()> {
     let listed = listings::table
-        .filter(listings::status.eq("listed"))
+        .filter(listings::status.eq(Status::Listed.as_str()))
         .select(listings::subject_id);
     diesel::update(subject_name_keys::table.filter(subject_name_keys::subject_id.eq_any(listed)))
         .set(subject_name_keys::listed.eq(true))
         .execute(conn)
         .map(drop)
-}
-
-/// The comparable keys of a subject's names and aliases: `text` (simplified,
-/// case-folded), `pinyin` (one toneless spelling per reading) and `initials`
-/// (first letters of the syllables, the coarse bucket for fuzzy matching).
-pub fn name_key_rows(subject_id: &str, names: &[SubjectName]) -> Vec<NameKeyRow> {
-    let mut rows: Vec<NameKeyRow> = Vec::new();
-    for name in names {
-        let keys = names::name_keys(&name.name);
-        let pairs = names::pairs(&keys.text).into_iter().map(|k| ("pair", k));
-        let text = std::iter::once(("text", keys.text)).filter(|(_, k)| !k.is_empty());
-        let pinyin = keys.pinyin.into_iter().map(|k| ("pinyin", k));
-        let initials = keys.initials.into_iter().map(|k| ("initials", k));
-        for (kind, key) in text.chain(pinyin).chain(initials).chain(pairs) {
-            if !rows.iter().any(|r| r.key_kind == kind && r.name_key == key) {
-                rows.push(NameKeyRow {
-                    subject_id: subject_id.to_owned(),
-                    key_kind: kind.to_owned(),
-                    name_key: key,
-                    position: name.position,
-                    listed: false,
-                });
-            }
-        }
-    }
-    rows
 }
 
 pub fn replace_accounts(
@@ -192,12 +154,18 @@ pub fn replace_accounts(
     crate::insert_rows!(conn, subject_accounts::table, accounts).map(drop)
 }
 
-pub fn find_subject(conn: &mut DbConn, id: &str) -> QueryResult<Option<Subject>> {
-    subjects::table
+/// How many subjects the registry holds.
+pub fn count_subjects(conn: &mut DbConn) -> QueryResult<i64> {
+    subjects::table.count().get_result(conn)
+}
+
+pub fn find_subject(conn: &mut DbConn, id: &str) -> DbResult<Option<Subject>> {
+    let found = subjects::table
         .find(id)
         .select(Subject::as_select())
         .first(conn)
-        .optional()
+        .optional();
+    name_row(conn, "subjects", found)
 }
 
 pub fn subject_id_by_id_number_hash(conn: &mut DbConn, hash: &str) -> QueryResult<Option<String>> {
@@ -228,7 +196,7 @@ pub fn subjects_by_account_keys(
 }
 
 /// Loads the aliases and accounts of the given subjects (one query each).
-pub fn with_details(conn: &mut DbConn, subjects: Vec<Subject>) -> QueryResult<Vec<SubjectRecord>> {
+pub fn with_details(conn: &mut DbConn, subjects: Vec<Subject>) -> DbResult<Vec<SubjectRecord>> {
     let ids: Vec<&str> = subjects.iter().map(|s| s.id.as_str()).collect();
     let names: Vec<(String, i32, String)> = subject_names::table
         .filter(subject_names::subject_id.eq_any(&ids))
@@ -263,7 +231,7 @@ pub fn with_details(conn: &mut DbConn, subjects: Vec<Subject>) -> QueryResult<Ve
         .collect())
 }
 
-pub fn find_subject_record(conn: &mut DbConn, id: &str) -> QueryResult<Option<SubjectRecord>> {
+pub fn find_subject_record(conn: &mut DbConn, id: &str) -> DbResult<Option<SubjectRecord>> {
     match find_subject(conn, id)? {
         Some(subject) => Ok(with_details(conn, vec![subject])?.pop()),
         None => Ok(None),
@@ -273,7 +241,7 @@ pub fn find_subject_record(conn: &mut DbConn, id: &str) -> QueryResult<Option<Su
 /// What a subject search matches: text in names and aliases, or exact identifiers.
 #[derive(Debug, Default, Clone)]
 pub struct SubjectSearch {
-    pub kind: Option<String>,
+    pub kind: Option<SubjectKind>,
     /// Lower-cased text matched anywhere in a name or alias.
     pub text: Option<String>,
     pub id_number_hash: Option<String>,
@@ -287,7 +255,7 @@ pub fn search_subjects(
     search: &SubjectSearch,
     after: Option<&str>,
     limit: i64,
-) -> QueryResult<Vec<Subject>> {
+) -> DbResult<Vec<Subject>> {
     let mut query = subjects::table
         .select(Subject::as_select())
         .order(subjects::id)
@@ -296,8 +264,8 @@ pub fn search_subjects(
     if let Some(after) = after {
         query = query.filter(subjects::id.gt(after.to_owned()));
     }
-    if let Some(kind) = &search.kind {
-        query = query.filter(subjects::kind.eq(kind.clone()));
+    if let Some(kind) = search.kind {
+        query = query.filter(subjects::kind.eq(kind.as_str()));
     }
     let searching = search.text.is_some()
         || search.id_number_hash.is_some()
@@ -332,7 +300,8 @@ pub fn search_subjects(
                 .or(subjects::id.eq_any(by_account)),
         );
     }
-    query.load(conn)
+    let found = query.load(conn);
+    name_row(conn, "subjects", found)
 }
 
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
@@ -350,14 +319,17 @@ fn escape_like(text: &str) -> String {
 pub struct Violation {
     pub id: String,
     pub subject_id: String,
-    pub category: String,
-    pub severity: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub category: Category,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub severity: Severity,
     pub decided_on: NaiveDate,
     pub description: String,
     pub decision_no: Option<String>,
     pub fine_cents: Option<i64>,
     pub legal_basis: Option<String>,
-    pub status: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub status: ViolationStatus,
     pub recorded_by: String,
     pub authority_id: String,
     pub recorded_at: NaiveDateTime,
@@ -384,7 +356,7 @@ pub fn insert_violation(
     evidence: &[Evidence],
 ) -> QueryResult<()> {
     diesel::insert_into(violations::table)
-        .values(violation)
+        .values(violation.clone())
         .execute(conn)?;
     if !evidence.is_empty() {
         crate::insert_rows!(conn, violation_evidence::table, evidence)?;
@@ -392,34 +364,50 @@ pub fn insert_violation(
     Ok(())
 }
 
-pub fn find_violation(conn: &mut DbConn, id: &str) -> QueryResult<Option<Violation>> {
-    violations::table
+pub fn find_violation(conn: &mut DbConn, id: &str) -> DbResult<Option<Violation>> {
+    let found = violations::table
         .find(id)
         .select(Violation::as_select())
         .first(conn)
-        .optional()
+        .optional();
+    name_row(conn, "violations", found)
 }
 
-/// Marks a violation revoked, unless it already is; returns whether it changed.
-pub fn revoke_violation(
-    conn: &mut DbConn,
-    id: &str,
-    revoked_on: NaiveDate,
-    revoked_by: &str,
-    reason: &str,
-    at: NaiveDateTime,
-) -> QueryResult<bool> {
+/// The violations with these ids (one query).
+pub fn violations_by_ids(conn: &mut DbConn, ids: &[String]) -> DbResult<Vec<Violation>> {
+    let found = violations::table
+        .filter(violations::id.eq_any(ids))
+        .order(violations::id)
+        .select(Violation::as_select())
+        .load(conn);
+    name_row(conn, "violations", found)
+}
+
+impl Violation {
+    /// Records the annulment of the penalty (the row is never deleted).
+    pub fn revoke(&mut self, on: NaiveDate, at: NaiveDateTime, by: &str, reason: &str) {
+        self.status = ViolationStatus::Revoked;
+        self.revoked_on = Some(on);
+        self.revoked_at = Some(at);
+        self.revoked_by = Some(by.to_owned());
+        self.revocation_reason = Some(reason.to_owned());
+    }
+}
+
+/// Stores a revocation made with [`Violation::revoke`], unless the stored
+/// row is revoked already; returns whether it changed.
+pub fn save_revocation(conn: &mut DbConn, v: &Violation) -> QueryResult<bool> {
     let changed = diesel::update(
         violations::table
-            .find(id)
-            .filter(violations::status.eq("effective")),
+            .find(&v.id)
+            .filter(violations::status.eq(ViolationStatus::Effective.as_str())),
     )
     .set((
-        violations::status.eq("revoked"),
-        violations::revoked_on.eq(revoked_on),
-        violations::revoked_at.eq(at),
-        violations::revoked_by.eq(revoked_by),
-        violations::revocation_reason.eq(reason),
+        violations::status.eq(v.status.as_str()),
+        violations::revoked_on.eq(v.revoked_on),
+        violations::revoked_at.eq(v.revoked_at),
+        violations::revoked_by.eq(&v.revoked_by),
+        violations::revocation_reason.eq(&v.revocation_reason),
     ))
     .execute(conn)?;
     Ok(changed == 1)
@@ -442,7 +430,7 @@ pub fn violations_of_subject(
     subject_id: &str,
     after: Option<&str>,
     limit: i64,
-) -> QueryResult<Vec<Violation>> {
+) -> DbResult<Vec<Violation>> {
     let mut query = violations::table
         .filter(violations::subject_id.eq(subject_id))
         .order(violations::id)
@@ -452,17 +440,16 @@ pub fn violations_of_subject(
     if let Some(after) = after {
         query = query.filter(violations::id.gt(after.to_owned()));
     }
-    query.load(conn)
+    let found = query.load(conn);
+    name_row(conn, "violations", found)
 }
 
 /// Every violation of a subject (for scoring).
-pub fn all_violations_of_subject(
-    conn: &mut DbConn,
-    subject_id: &str,
-) -> QueryResult<Vec<Violation>> {
-    violations::table
+pub fn all_violations_of_subject(conn: &mut DbConn, subject_id: &str) -> DbResult<Vec<Violation>> {
+    let found = violations::table
         .filter(violations::subject_id.eq(subject_id))
         .order(violations::id)
         .select(Violation::as_select())
-        .load(conn)
+        .load(conn);
+    name_row(conn, "violations", found)
 }

@@ -20,7 +20,6 @@ use diesel::sql_types::{BigInt, Text};
 
 use super::schema::write_positions;
 use super::{DbConn, Pool};
-use crate::error::ApiError;
 
 /// How often the monitor samples positions.
 pub const CHECK_EVERY: Duration = Duration::from_millis(500);
@@ -258,13 +257,6 @@ impl WritePosition {
             .first(conn)
             .optional()
     }
-}
-
-/// Whether a failed replica read should be tried again on the primary: the
-/// replica went away, or cancelled the query (a recovery conflict), rather
-/// than the request being wrong.
-pub fn retry_on_primary(error: &ApiError) -> bool {
-    matches!(error, ApiError::Unavailable(_) | ApiError::Internal(_))
 }
 
 #[cfg(test)]

@@ -5,21 +5,30 @@ use diesel::prelude::*;
 
 use super::registry::{self, Violation};
 use super::schema::{scoring_policies, subjects};
-use super::DbConn;
+use super::{DbConn, DbResult};
 use crate::domain::scoring::{self, Band, ScoreReport, ScoringPolicy, ViolationFacts};
 
-/// The active policy: the highest active version stored, else version 1.
-pub fn active_policy(conn: &mut DbConn) -> QueryResult<ScoringPolicy> {
-    let stored: Option<String> = scoring_policies::table
+/// The active policy: the highest active version stored (version 1 until a
+/// first one is stored at migration). A stored document that does not parse
+/// or validate is an error naming its version, never a silent fallback.
+pub fn active_policy(conn: &mut DbConn) -> DbResult<ScoringPolicy> {
+    let stored: Option<(i32, String)> = scoring_policies::table
         .filter(scoring_policies::active.eq(true))
         .order(scoring_policies::version.desc())
-        .select(scoring_policies::document)
+        .select((scoring_policies::version, scoring_policies::document))
         .first(conn)
         .optional()?;
-    Ok(stored
-        .and_then(|doc| serde_json::from_str::<ScoringPolicy>(&doc).ok())
-        .filter(|p| p.validate().is_ok())
-        .unwrap_or_else(ScoringPolicy::v1))
+    let Some((version, document)) = stored else {
+        return Ok(ScoringPolicy::v1());
+    };
+    serde_json::from_str::<ScoringPolicy>(&document)
+        .map_err(|e| e.to_string())
+        .and_then(|p| p.validate().map(|()| p).map_err(|e| e.to_string()))
+        .map_err(|detail| super::DbError::Corrupt {
+            table: "scoring_policies",
+            row: version.to_string(),
+            detail,
+        })
 }
 
 /// Stores version 1 when no policy is stored yet, so the policy in force is
@@ -47,18 +56,17 @@ pub fn add_policy(conn: &mut DbConn, policy: &ScoringPolicy) -> QueryResult<()> 
         .map(drop)
 }
 
+/// What scoring needs to know of each violation.
 pub fn facts(violations: &[Violation]) -> Vec<ViolationFacts> {
     violations
         .iter()
-        .filter_map(|v| {
-            Some(ViolationFacts {
-                id: v.id.clone(),
-                category: v.category.parse().ok()?,
-                severity: v.severity.parse().ok()?,
-                decided_on: v.decided_on,
-                recorded_at: v.recorded_at,
-                revoked_on: v.revoked_on,
-            })
+        .map(|v| ViolationFacts {
+            id: v.id.clone(),
+            category: v.category,
+            severity: v.severity,
+            decided_on: v.decided_on,
+            recorded_at: v.recorded_at,
+            revoked_on: v.revoked_on,
         })
         .collect()
 }
@@ -69,7 +77,7 @@ pub fn compute(
     policy: &ScoringPolicy,
     subject_id: &str,
     as_of: NaiveDate,
-) -> QueryResult<ScoreReport> {
+) -> DbResult<ScoreReport> {
     let violations = registry::all_violations_of_subject(conn, subject_id)?;
     Ok(scoring::score(policy, &facts(&violations), as_of))
 }
@@ -97,13 +105,19 @@ pub fn refresh(
     conn: &mut DbConn,
     subject_id: &str,
     today: NaiveDate,
-) -> QueryResult<(ScoreReport, Option<BandChange>)> {
+) -> DbResult<(ScoreReport, Option<BandChange>)> {
     let policy = active_policy(conn)?;
     let report = compute(conn, &policy, subject_id, today)?;
-    let before: String = subjects::table
+    let before: Band = subjects::table
         .find(subject_id)
         .select(subjects::band)
-        .first(conn)?;
+        .first::<String>(conn)?
+        .parse()
+        .map_err(|e: crate::domain::UnknownName| super::DbError::Corrupt {
+            table: "subjects",
+            row: subject_id.to_owned(),
+            detail: format!("column band: {e}"),
+        })?;
     diesel::update(subjects::table.find(subject_id))
         .set((
             subjects::score.eq(report.score),
@@ -112,14 +126,10 @@ pub fn refresh(
             subjects::policy_version.eq(report.policy_version),
         ))
         .execute(conn)?;
-    let change = before
-        .parse::<Band>()
-        .ok()
-        .filter(|b| *b != report.band)
-        .map(|from| BandChange {
-            from,
-            to: report.band,
-        });
+    let change = (before != report.band).then_some(BandChange {
+        from: before,
+        to: report.band,
+    });
     Ok((report, change))
 }
 

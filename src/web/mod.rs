@@ -11,12 +11,12 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{guard, web, HttpRequest, HttpResponse, ResponseError};
 use serde::Deserialize;
 
-use crate::api::pagination::PageParams;
-use crate::api::public::{self, PublicEntry, PublicPage};
 use crate::config::Settings;
 use crate::db::ReadDb;
 use crate::domain::registry::SubjectKind;
 use crate::error::ApiError;
+use crate::service::page::{Page, PageRequest};
+use crate::service::publication::{self, PublicEntry};
 
 /// Nothing runs and nothing loads from elsewhere: the page is HTML and one stylesheet.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
@@ -56,7 +56,7 @@ impl SearchForm {
             Some(kind) => kind
                 .parse()
                 .map(Some)
-                .map_err(|message: String| ApiError::invalid("kind", message)),
+                .map_err(|e: crate::domain::UnknownName| ApiError::invalid("kind", e.hint())),
         }
     }
 
@@ -79,25 +79,29 @@ async fn search(req: HttpRequest, db: ReadDb, settings: web::Data<Settings>) -> 
     }
 }
 
+type PublicPage = Page<PublicEntry>;
+
 async fn search_results(
     db: &ReadDb,
     settings: &Settings,
     form: &SearchForm,
 ) -> Result<PublicPage, ApiError> {
-    let criteria = public::public_search(Some(form.q()), form.kind()?, settings.id_pepper.bytes())?;
-    let page = PageParams {
-        limit: Some(PAGE_SIZE),
-        cursor: form.cursor(),
-    };
-    public::search_page(db, criteria, &page).await
+    let criteria = publication::criteria(Some(form.q()), form.kind()?, settings.id_pepper.bytes())?;
+    let page = PageRequest::parse(Some(PAGE_SIZE), form.cursor().as_deref())?;
+    Ok(db
+        .run(move |conn| publication::search(conn, &criteria, &page))
+        .await?)
 }
 
 async fn entry(req: HttpRequest, db: ReadDb) -> HttpResponse {
     let listing_id = req.match_info().get("listing_id").unwrap_or("").to_owned();
-    match public::entry(&db, listing_id).await {
+    match db
+        .run(move |conn| publication::entry(conn, &listing_id))
+        .await
+    {
         Ok(Some(entry)) => html(StatusCode::OK, render_entry(&entry)),
         Ok(None) => html(StatusCode::NOT_FOUND, render_entry_not_found()),
-        Err(e) => error_page(&e, &SearchForm::default()),
+        Err(e) => error_page(&e.into(), &SearchForm::default()),
     }
 }
 
@@ -561,7 +565,7 @@ fn render_error(status: StatusCode, detail: &str, form: &SearchForm) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::public::{PublicAccount, PublicSubject};
+    use crate::service::publication::{PublicAccount, PublicSubject};
     use chrono::NaiveDate;
 
     fn sample(name: &str) -> PublicEntry {

@@ -1,8 +1,5 @@
 //! Roles, organization kinds, e-mail addresses and the password policy.
 
-use std::fmt;
-use std::str::FromStr;
-
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -41,22 +38,6 @@ impl Role {
     }
 }
 
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Role {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        Role::ALL
-            .into_iter()
-            .find(|r| r.as_str() == s)
-            .ok_or_else(|| "must be one of admin, regulator, platform, auditor".to_owned())
-    }
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
@@ -82,15 +63,8 @@ impl OrganizationKind {
     }
 }
 
-impl FromStr for OrganizationKind {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        OrganizationKind::ALL
-            .into_iter()
-            .find(|k| k.as_str() == s)
-            .ok_or_else(|| "must be one of regulator, platform, consumer_association".to_owned())
-    }
-}
+crate::named_values!(Role, "role");
+crate::named_values!(OrganizationKind, "organization kind");
 
 /// An e-mail address, trimmed and lower-cased so that one person has one account.
 #[derive(Debug, Clone, PartialEq, Eq)]

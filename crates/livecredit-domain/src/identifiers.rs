@@ -295,7 +295,7 @@ fn parse_birth_date(yyyymmdd: &str, today: NaiveDate) -> Result<NaiveDate, Ident
 
 const USCC_LEN: usize = 18;
 /// The 31 characters of GB 32100-2015; a character's value is its index.
-const USCC_ALPHABET: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
+pub const USCC_ALPHABET: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
 const USCC_WEIGHTS: [u32; 17] = [
     1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
 ];
@@ -399,6 +399,23 @@ fn uscc_check_char(first17: &str) -> Option<char> {
     // 31 - (sum mod 31) is in 1..=31; 31 maps to 0.
     let check = (31 - sum % 31) % 31;
     USCC_ALPHABET.get(check as usize).map(|&b| char::from(b))
+}
+
+/// The GB 11714 check character of an 8-character organization code body
+/// (the code embedded at positions 9–17 of a USCC). Intended for tests and
+/// demo-data generators.
+pub fn organization_code_check(body: &str) -> char {
+    const WEIGHTS: [u32; 8] = [3, 7, 9, 10, 5, 8, 4, 2];
+    let sum: u32 = body
+        .chars()
+        .zip(WEIGHTS)
+        .map(|(c, w)| c.to_digit(36).unwrap_or(0) * w)
+        .sum();
+    match 11 - sum % 11 {
+        10 => 'X',
+        11 => '0',
+        d => char::from_digit(d, 10).unwrap_or('0'),
+    }
 }
 
 // ---------------------------------------------------------------------------

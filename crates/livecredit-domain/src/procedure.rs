@@ -32,9 +32,6 @@
 //! - **Reinstatement** clears `removed_on`/`removal_reason` on the listing row; the history stays
 //!   in the event log written from each [`Transition`].
 
-use std::fmt;
-use std::str::FromStr;
-
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -43,14 +40,10 @@ use thiserror::Error;
 pub const LISTING_YEARS: u32 = 3;
 /// Years after `listed_on` before the party may apply for credit repair.
 pub const REPAIR_AFTER_YEARS: u32 = 1;
+/// Working days a party has to object after being served notice.
+pub const OBJECTION_WORKING_DAYS: u32 = 5;
 
-/// An unknown name given for a [`Status`] or an [`Action`].
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-#[error("unknown {kind} `{value}`")]
-pub struct UnknownName {
-    pub kind: &'static str,
-    pub value: String,
-}
+pub use crate::UnknownName;
 
 /// Where a listing stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -104,25 +97,6 @@ impl Status {
     /// Whether an entry in this state is shown on the public list.
     pub fn is_published(self) -> bool {
         self == Status::Listed
-    }
-}
-
-impl fmt::Display for Status {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Status {
-    type Err = UnknownName;
-    fn from_str(s: &str) -> Result<Self, UnknownName> {
-        Status::ALL
-            .into_iter()
-            .find(|v| v.as_str() == s)
-            .ok_or_else(|| UnknownName {
-                kind: "status",
-                value: s.to_owned(),
-            })
     }
 }
 
@@ -192,24 +166,11 @@ impl Action {
     }
 }
 
-impl fmt::Display for Action {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Action {
-    type Err = UnknownName;
-    fn from_str(s: &str) -> Result<Self, UnknownName> {
-        Action::ALL
-            .into_iter()
-            .find(|v| v.as_str() == s)
-            .ok_or_else(|| UnknownName {
-                kind: "action",
-                value: s.to_owned(),
-            })
-    }
-}
+crate::named_values!(Status, "status");
+crate::named_values!(Action, "action");
+crate::named_values!(DecisionOutcome, "decision outcome");
+crate::named_values!(RepairOutcome, "repair outcome");
+crate::named_values!(RemovalReason, "removal reason");
 
 /// The actions the graph allows from `status`, judged on the state alone (an action may still
 /// fail its guards). `propose` creates a listing and is allowed from no state.
@@ -233,9 +194,21 @@ pub fn allowed_actions(status: Status) -> &'static [Action] {
 /// expire (it would be inconsistent; the action functions report it).
 pub fn effective_status(stored: Status, expires_on: Option<NaiveDate>, today: NaiveDate) -> Status {
     match (stored, expires_on) {
-        (Status::Listed, Some(expires_on)) if today >= expires_on => Status::Expired,
+        (Status::Listed, Some(expires_on)) if period_ended(expires_on, today) => Status::Expired,
         _ => stored,
     }
+}
+
+/// Whether a listing period ending at `expires_on` is over on `day`.
+pub fn period_ended(expires_on: NaiveDate, day: NaiveDate) -> bool {
+    day >= expires_on
+}
+
+/// Whether a listing stored in `stored` with `expires_on` is published and in
+/// force on `day`: the one definition every answer uses (the data layer's
+/// `in_force_on` is its SQL twin).
+pub fn in_force(stored: Status, expires_on: Option<NaiveDate>, day: NaiveDate) -> bool {
+    stored == Status::Listed && expires_on.is_some_and(|e| !period_ended(e, day))
 }
 
 /// The same calendar date `n` years later; 29 February maps to 28 February in a common year.
@@ -261,6 +234,8 @@ pub enum DecisionOutcome {
 }
 
 impl DecisionOutcome {
+    pub const ALL: [DecisionOutcome; 2] = [DecisionOutcome::List, DecisionOutcome::NotList];
+
     pub fn as_str(self) -> &'static str {
         match self {
             DecisionOutcome::List => "list",
@@ -278,6 +253,8 @@ pub enum RepairOutcome {
 }
 
 impl RepairOutcome {
+    pub const ALL: [RepairOutcome; 2] = [RepairOutcome::Approve, RepairOutcome::Reject];
+
     pub fn as_str(self) -> &'static str {
         match self {
             RepairOutcome::Approve => "approve",
@@ -294,6 +271,8 @@ pub enum RemovalReason {
 }
 
 impl RemovalReason {
+    pub const ALL: [RemovalReason; 1] = [RemovalReason::CreditRepair];
+
     pub fn as_str(self) -> &'static str {
         match self {
             RemovalReason::CreditRepair => "credit_repair",
@@ -823,7 +802,7 @@ pub fn expire(
         return Err(not_allowed(Action::Expire, facts.effective_status(today)));
     }
     let expires_on = present(&facts.expires_on, Status::Listed, "expires_on")?;
-    if today < expires_on {
+    if !period_ended(expires_on, today) {
         return Err(ProcedureError::NotYetExpired { expires_on });
     }
     Ok(Transition {

@@ -1,7 +1,5 @@
 //! Subjects and violations: the words of the registry and their limits.
 
-use std::str::FromStr;
-
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -26,21 +24,12 @@ pub enum SubjectKind {
 }
 
 impl SubjectKind {
+    pub const ALL: [SubjectKind; 2] = [SubjectKind::Anchor, SubjectKind::Merchant];
+
     pub fn as_str(self) -> &'static str {
         match self {
             SubjectKind::Anchor => "anchor",
             SubjectKind::Merchant => "merchant",
-        }
-    }
-}
-
-impl FromStr for SubjectKind {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "anchor" => Ok(SubjectKind::Anchor),
-            "merchant" => Ok(SubjectKind::Merchant),
-            _ => Err("must be anchor or merchant".into()),
         }
     }
 }
@@ -54,6 +43,8 @@ pub enum ViolationStatus {
 }
 
 impl ViolationStatus {
+    pub const ALL: [ViolationStatus; 2] = [ViolationStatus::Effective, ViolationStatus::Revoked];
+
     pub fn as_str(self) -> &'static str {
         match self {
             ViolationStatus::Effective => "effective",
@@ -61,6 +52,9 @@ impl ViolationStatus {
         }
     }
 }
+
+crate::named_values!(SubjectKind, "subject kind");
+crate::named_values!(ViolationStatus, "violation status");
 
 pub const MAX_NAME_CHARS: usize = 200;
 pub const MAX_ALIASES: usize = 20;

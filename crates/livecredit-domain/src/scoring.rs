@@ -31,8 +31,6 @@
 //! record. Only a revocation removes a violation.
 
 use std::cmp::Ordering;
-use std::fmt;
-use std::str::FromStr;
 
 use chrono::{Days, NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
@@ -40,13 +38,8 @@ use serde::{Deserialize, Serialize};
 /// The score of a subject with no counting violations.
 pub const MAX_SCORE: f64 = 100.0;
 
-/// A string did not name a known [`Severity`] or [`Category`].
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown {kind} `{value}`")]
-pub struct ParseEnumError {
-    pub kind: &'static str,
-    pub value: String,
-}
+/// A string did not name a known [`Severity`], [`Category`] or [`Band`].
+pub type ParseEnumError = crate::UnknownName;
 
 /// How serious a violation is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -74,26 +67,6 @@ impl Severity {
             Severity::Serious => "serious",
             Severity::EspeciallySerious => "especially_serious",
         }
-    }
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Severity {
-    type Err = ParseEnumError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|v| v.as_str() == s)
-            .ok_or_else(|| ParseEnumError {
-                kind: "severity",
-                value: s.to_owned(),
-            })
     }
 }
 
@@ -139,26 +112,6 @@ impl Category {
     }
 }
 
-impl fmt::Display for Category {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Category {
-    type Err = ParseEnumError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|v| v.as_str() == s)
-            .ok_or_else(|| ParseEnumError {
-                kind: "category",
-                value: s.to_owned(),
-            })
-    }
-}
-
 /// Credit band, serialised as `"A"`..`"D"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -170,6 +123,8 @@ pub enum Band {
 }
 
 impl Band {
+    pub const ALL: [Band; 4] = [Band::A, Band::B, Band::C, Band::D];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Band::A => "A",
@@ -180,25 +135,9 @@ impl Band {
     }
 }
 
-impl FromStr for Band {
-    type Err = ParseEnumError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        [Band::A, Band::B, Band::C, Band::D]
-            .into_iter()
-            .find(|b| b.as_str() == s)
-            .ok_or_else(|| ParseEnumError {
-                kind: "band",
-                value: s.to_owned(),
-            })
-    }
-}
-
-impl fmt::Display for Band {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+crate::named_values!(Severity, "severity");
+crate::named_values!(Category, "category");
+crate::named_values!(Band, "band");
 
 /// One value per [`Severity`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -652,7 +591,8 @@ mod tests {
             "Minor".parse::<Severity>().unwrap_err(),
             ParseEnumError {
                 kind: "severity",
-                value: "Minor".into()
+                value: "Minor".into(),
+                expected: "minor, general, serious, especially_serious".into(),
             }
         );
         assert!("price-fraud".parse::<Category>().is_err());

@@ -4,12 +4,10 @@
 
 use chrono::{NaiveDateTime, SubsecRound, Utc};
 use diesel::prelude::*;
-use serde::Serialize;
 use serde_json::Value;
-use utoipa::ToSchema;
 
-use crate::db::schema::{audit_head, events};
-use crate::db::DbConn;
+use super::schema::{audit_head, events};
+use super::DbConn;
 
 pub const VIOLATION_RECORDED: &str = "violation.recorded";
 pub const VIOLATION_REVOKED: &str = "violation.revoked";
@@ -48,34 +46,6 @@ pub struct StoredEvent {
     pub listing_id: Option<String>,
     pub occurred_at: NaiveDateTime,
     pub data: String,
-}
-
-/// An event as feeds and webhooks carry it.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct EventView {
-    pub id: String,
-    pub seq: i64,
-    /// `violation.recorded`, `violation.revoked`, `listing.published`, `listing.removed`,
-    /// `listing.expired`, `listing.revoked` or `score.band_changed`.
-    #[serde(rename = "type")]
-    pub event_type: String,
-    pub occurred_at: chrono::DateTime<Utc>,
-    pub subject_id: String,
-    #[schema(value_type = Object)]
-    pub data: Value,
-}
-
-impl From<StoredEvent> for EventView {
-    fn from(e: StoredEvent) -> Self {
-        Self {
-            data: serde_json::from_str(&e.data).unwrap_or(Value::Null),
-            id: e.id,
-            seq: e.seq,
-            event_type: e.event_type,
-            occurred_at: e.occurred_at.and_utc(),
-            subject_id: e.subject_id,
-        }
-    }
 }
 
 /// Writes one event. Its sequence number comes from the audit head row, so

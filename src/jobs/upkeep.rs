@@ -1,16 +1,13 @@
-//! Background upkeep inside the server. Every task is idempotent and takes
-//! the same row locks as the API, so several instances running it at once do
-//! no harm.
+//! Upkeep inside the server: record due expiries, bring decayed scores up to
+//! date, forget old idempotency keys. Every task is idempotent and takes the
+//! same row locks as the API, so several instances running it at once do no harm.
 
 use std::time::Duration;
 
 use chrono::Utc;
 
-use crate::api::idempotency::RETENTION;
-use crate::db::{idempotency, listings, scores, Db};
-use crate::domain::registry::today_cst;
-use crate::error::ApiResult;
-use crate::workflows;
+use crate::db::Db;
+use crate::service::{self, upkeep, ServiceResult};
 
 /// Rows handled per query.
 const BATCH: i64 = 200;
@@ -22,26 +19,31 @@ pub fn spawn(db: Db, period: Duration) {
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             interval.tick().await;
-            if let Err(e) = run_once(&db).await {
-                tracing::warn!(error = %e.problem().detail, "upkeep failed; will retry");
-            }
+            tick(&db).await;
         }
     });
 }
 
+/// One round of upkeep, its failure logged with the whole cause chain.
+pub async fn tick(db: &Db) {
+    if let Err(e) = run_once(db).await {
+        super::log_failure("upkeep", e);
+    }
+}
+
 /// One round of upkeep: record due expiries, bring decayed scores up to
 /// date, forget old idempotency keys.
-pub async fn run_once(db: &Db) -> ApiResult<()> {
-    let today = today_cst(Utc::now());
+pub async fn run_once(db: &Db) -> ServiceResult<()> {
+    let today = service::today();
     loop {
         let due = db
-            .run(move |conn| Ok(listings::due_for_expiry(conn, today, BATCH)?))
+            .run(move |conn| upkeep::due_expiries(conn, today, BATCH))
             .await?;
         let count = due.len() as i64;
         let mut recorded = 0;
         for id in due {
             if let Some(listing) = db
-                .write(move |conn| workflows::expire_due(conn, &id, today))
+                .write(move |conn| service::listings::expire_due(conn, &id, today))
                 .await?
             {
                 tracing::info!(listing = %listing.id, "recorded the expiry of a listing");
@@ -56,28 +58,23 @@ pub async fn run_once(db: &Db) -> ApiResult<()> {
     }
     loop {
         let stale = db
-            .run(move |conn| Ok(scores::stale_subjects(conn, today, BATCH)?))
+            .run(move |conn| upkeep::stale_scores(conn, today, BATCH))
             .await?;
         let count = stale.len() as i64;
         for id in stale {
-            db.write(move |conn| {
-                if scores::lock_subject(conn, &id)? {
-                    workflows::refresh_score(conn, &id, today)?;
-                }
-                Ok(())
-            })
-            .await?;
+            db.write(move |conn| service::scores::refresh_stale(conn, &id, today))
+                .await?;
         }
         if count < BATCH {
             break;
         }
     }
     if db.backend() == "sqlite" {
-        db.run(|conn| Ok(crate::db::optimize(conn)?)).await?;
+        db.run(upkeep::optimize).await?;
     }
-    let cutoff = Utc::now().naive_utc() - RETENTION;
+    let now = Utc::now().naive_utc();
     let purged = db
-        .run(move |conn| Ok(idempotency::purge_before(conn, cutoff)?))
+        .run(move |conn| upkeep::purge_idempotency_keys(conn, now))
         .await?;
     if purged > 0 {
         tracing::info!(purged, "forgot expired idempotency keys");

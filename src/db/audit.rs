@@ -14,29 +14,17 @@ use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::db::schema::{audit_head, audit_log};
-use crate::db::DbConn;
+use super::schema::{audit_head, audit_log};
+use super::DbConn;
 
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-/// Who did it: a user of an organization, or the system (both null).
-#[derive(Debug, Clone, Default)]
-pub struct Actor {
+/// Who did it, as the chain records it: a user of an organization, or the
+/// system (both null).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditActor {
     pub user_id: Option<String>,
     pub organization_id: Option<String>,
-}
-
-impl Actor {
-    pub fn user(user_id: &str, organization_id: &str) -> Self {
-        Self {
-            user_id: Some(user_id.to_owned()),
-            organization_id: Some(organization_id.to_owned()),
-        }
-    }
-
-    pub fn system() -> Self {
-        Self::default()
-    }
 }
 
 /// One thing that happened, before it is chained.
@@ -80,14 +68,14 @@ pub fn entry_hash(e: &Entry) -> String {
 }
 
 /// Appends one entry; call inside the write's transaction.
-pub fn append(conn: &mut DbConn, actor: &Actor, event: Event<'_>) -> QueryResult<i64> {
+pub fn append(conn: &mut DbConn, actor: &AuditActor, event: Event<'_>) -> QueryResult<i64> {
     append_all(conn, actor, std::iter::once(event))
 }
 
 /// Appends entries in order under one lock of the chain head; returns the last seq.
 pub fn append_all<'a>(
     conn: &mut DbConn,
-    actor: &Actor,
+    actor: &AuditActor,
     events: impl IntoIterator<Item = Event<'a>>,
 ) -> QueryResult<i64> {
     append_each(conn, events.into_iter().map(|e| (actor.clone(), e)))
@@ -97,9 +85,9 @@ pub fn append_all<'a>(
 /// chain head (one multi-row insert per 500 entries); returns the last seq.
 pub fn append_each<'a>(
     conn: &mut DbConn,
-    items: impl IntoIterator<Item = (Actor, Event<'a>)>,
+    items: impl IntoIterator<Item = (AuditActor, Event<'a>)>,
 ) -> QueryResult<i64> {
-    let items: Vec<(Actor, Event<'a>)> = items.into_iter().collect();
+    let items: Vec<(AuditActor, Event<'a>)> = items.into_iter().collect();
     let count = items.len() as i64;
     // Updating the head first takes its row lock (PostgreSQL) or the write
     // lock (SQLite): concurrent appenders queue here and the chain stays linear.

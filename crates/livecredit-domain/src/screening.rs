@@ -1,0 +1,150 @@
+//! What a screening answer means: the decision policy, as a pure function of
+//! the matches found.
+//!
+//! - `hit`: an identifier (resident ID, USCC or platform account) matches a
+//!   subject with a listing in force;
+//! - `review`: a name alone matches a subject with a listing in force
+//!   (confidence at least [`MATCH_THRESHOLD`]), or an identifier matches a
+//!   subject in band C or D;
+//! - `clear`: otherwise.
+//!
+//! A name-only match to a subject with no listing in force is not shown at
+//! all ([`shows_name_only_match`]): a common name must not flag strangers.
+
+use serde::{Deserialize, Serialize};
+
+use crate::names::MATCH_THRESHOLD;
+use crate::scoring::Band;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    /// An identifier matches a subject with an active listing.
+    Hit,
+    /// A name matches a subject with an active listing, or an identifier
+    /// matches a subject in band C or D.
+    Review,
+    Clear,
+}
+
+impl Decision {
+    pub const ALL: [Decision; 3] = [Decision::Hit, Decision::Review, Decision::Clear];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Hit => "hit",
+            Decision::Review => "review",
+            Decision::Clear => "clear",
+        }
+    }
+}
+
+crate::named_values!(Decision, "screening decision");
+
+/// What the decision needs to know of one matched subject.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MatchFacts {
+    /// Matched by resident ID, USCC or account (else by name or alias only).
+    pub by_identifier: bool,
+    /// The subject has a listing in force on the day of the screening.
+    pub listed: bool,
+    pub band: Band,
+    /// 1 for an identifier match; the name similarity otherwise.
+    pub confidence: f64,
+}
+
+/// Whether a name-only match is shown (and counts) at all.
+pub fn shows_name_only_match(listed: bool, confidence: f64) -> bool {
+    listed && confidence >= MATCH_THRESHOLD
+}
+
+/// The decision for one query from its matches.
+pub fn decide(matches: &[MatchFacts]) -> Decision {
+    let hit = matches.iter().any(|m| m.by_identifier && m.listed);
+    let review = matches.iter().any(|m| {
+        if m.by_identifier {
+            matches!(m.band, Band::C | Band::D)
+        } else {
+            shows_name_only_match(m.listed, m.confidence)
+        }
+    });
+    if hit {
+        Decision::Hit
+    } else if review {
+        Decision::Review
+    } else {
+        Decision::Clear
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(listed: bool, band: Band) -> MatchFacts {
+        MatchFacts {
+            by_identifier: true,
+            listed,
+            band,
+            confidence: 1.0,
+        }
+    }
+
+    fn name(listed: bool, confidence: f64) -> MatchFacts {
+        MatchFacts {
+            by_identifier: false,
+            listed,
+            band: Band::A,
+            confidence,
+        }
+    }
+
+    #[test]
+    fn the_decision_table() {
+        use Band::*;
+        use Decision::*;
+        let cases: &[(&str, Vec<MatchFacts>, Decision)] = &[
+            ("nothing matched", vec![], Clear),
+            ("identifier, listed", vec![id(true, A)], Hit),
+            ("identifier, listed, band D", vec![id(true, D)], Hit),
+            ("identifier, not listed, band A", vec![id(false, A)], Clear),
+            ("identifier, not listed, band B", vec![id(false, B)], Clear),
+            ("identifier, not listed, band C", vec![id(false, C)], Review),
+            ("identifier, not listed, band D", vec![id(false, D)], Review),
+            (
+                "name only, listed, at the threshold",
+                vec![name(true, 0.85)],
+                Review,
+            ),
+            ("name only, listed, exact", vec![name(true, 1.0)], Review),
+            (
+                "name only, listed, below the threshold",
+                vec![name(true, 0.84)],
+                Clear,
+            ),
+            ("name only, not listed", vec![name(false, 1.0)], Clear),
+            (
+                "a listed name beside a clean identifier",
+                vec![id(false, A), name(true, 0.9)],
+                Review,
+            ),
+            (
+                "a hit wins over everything",
+                vec![name(true, 0.9), id(false, D), id(true, A)],
+                Hit,
+            ),
+        ];
+        for (what, matches, expected) in cases {
+            assert_eq!(decide(matches), *expected, "{what}");
+        }
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for d in Decision::ALL {
+            assert_eq!(d.as_str().parse::<Decision>().unwrap(), d);
+        }
+        assert!("maybe".parse::<Decision>().is_err());
+    }
+}

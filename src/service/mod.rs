@@ -1,0 +1,242 @@
+//! The use cases: the one place where each is carried out — its rules, the
+//! rows it writes, its audit entries, outbox events, score upkeep and list
+//! version. The JSON API, the HTML pages, the CLI and demo-data all call here.
+//!
+//! A service function takes a connection (inside a transaction that its
+//! caller or it opens), the [`Actor`] and typed input; it answers with typed
+//! output or a [`ServiceError`]. It knows nothing of HTTP.
+
+pub mod accounts;
+pub mod audit;
+pub mod error;
+pub mod listings;
+pub mod publication;
+pub mod scores;
+pub mod screening;
+pub mod subjects;
+pub mod upkeep;
+pub mod violations;
+pub mod watch;
+
+use chrono::{NaiveDate, Utc};
+
+pub use crate::infra::chain;
+pub use error::{FieldError, Problems, ServiceError, ServiceResult};
+
+use crate::db::audit::AuditActor;
+use crate::domain::accounts::Role;
+use crate::domain::registry::today_cst;
+
+/// Who is acting: a signed-in user (with their organization and role) or
+/// the system itself (background upkeep, automatic proposals).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    System,
+    User(Staff),
+}
+
+/// A signed-in user as the use cases see them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Staff {
+    pub id: String,
+    pub organization_id: String,
+    pub role: Role,
+}
+
+impl Actor {
+    pub fn user(id: &str, organization_id: &str, role: Role) -> Self {
+        Actor::User(Staff {
+            id: id.to_owned(),
+            organization_id: organization_id.to_owned(),
+            role,
+        })
+    }
+
+    /// The user's id; `None` for the system.
+    pub fn user_id(&self) -> Option<&str> {
+        match self {
+            Actor::System => None,
+            Actor::User(s) => Some(&s.id),
+        }
+    }
+
+    pub fn organization_id(&self) -> Option<&str> {
+        match self {
+            Actor::System => None,
+            Actor::User(s) => Some(&s.organization_id),
+        }
+    }
+
+    /// How the audit chain names this actor.
+    pub fn audit(&self) -> AuditActor {
+        AuditActor {
+            user_id: self.user_id().map(str::to_owned),
+            organization_id: self.organization_id().map(str::to_owned),
+        }
+    }
+
+    /// The user, when they hold one of `roles`; 403 otherwise (the system may do anything).
+    pub fn require(&self, roles: &[Role]) -> ServiceResult<Option<&Staff>> {
+        match self {
+            Actor::System => Ok(None),
+            Actor::User(s) if roles.contains(&s.role) => Ok(Some(s)),
+            Actor::User(s) => Err(ServiceError::forbidden(format!(
+                "the {} role may not do this",
+                s.role
+            ))),
+        }
+    }
+
+    /// A user who holds one of `roles` (the system is refused: this step needs a person).
+    pub fn staff(&self, roles: &[Role]) -> ServiceResult<&Staff> {
+        self.require(roles)?
+            .ok_or_else(|| ServiceError::internal("this step needs a user, not the system"))
+    }
+}
+
+/// Today's date in China Standard Time, the date every rule is judged on.
+pub fn today() -> NaiveDate {
+    today_cst(Utc::now())
+}
+
+/// A new id: UUIDv7, so ids sort by creation time.
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+/// Who may do what, by role (CONTRACT §4). The doors check the same sets
+/// before they parse a request; the use cases check them again, so that a
+/// new door cannot forget.
+pub mod roles {
+    use crate::domain::accounts::Role;
+
+    pub const ADMINS: &[Role] = &[Role::Admin];
+    pub const REGULATORS: &[Role] = &[Role::Regulator];
+    pub const PLATFORMS: &[Role] = &[Role::Platform];
+    /// Those who read the registry itself.
+    pub const READERS: &[Role] = &[Role::Admin, Role::Regulator, Role::Auditor];
+    /// Those who read the audit log.
+    pub const AUDIT_READERS: &[Role] = &[Role::Admin, Role::Auditor];
+}
+
+/// Keyset pages: `limit` (default 50, at most 500) and an opaque cursor.
+pub mod page {
+    use base64::Engine;
+    use serde::Serialize;
+
+    use super::{ServiceError, ServiceResult};
+
+    pub const DEFAULT_LIMIT: i64 = 50;
+    pub const MAX_LIMIT: i64 = 500;
+
+    /// A page asked for: its size and the sort key after which it starts.
+    #[derive(Debug, Clone, Default, PartialEq, Eq)]
+    pub struct PageRequest {
+        pub limit: i64,
+        pub after: Option<String>,
+    }
+
+    impl PageRequest {
+        pub fn parse(limit: Option<i64>, cursor: Option<&str>) -> ServiceResult<Self> {
+            let limit = match limit {
+                None => DEFAULT_LIMIT,
+                Some(n) if n < 1 => {
+                    return Err(ServiceError::invalid("limit", "must be at least 1"))
+                }
+                Some(n) => n.min(MAX_LIMIT),
+            };
+            let after = cursor.map(decode_cursor).transpose()?;
+            Ok(Self { limit, after })
+        }
+
+        /// Rows to fetch: one more than the page, to know whether another follows.
+        pub fn fetch(&self) -> i64 {
+            self.limit + 1
+        }
+
+        /// Cuts fetched rows to the page and makes the next cursor from the last row's key.
+        pub fn page<T>(&self, mut rows: Vec<T>, key: impl Fn(&T) -> String) -> Page<T> {
+            let more = rows.len() as i64 > self.limit;
+            rows.truncate(usize::try_from(self.limit).unwrap_or(usize::MAX));
+            let next_cursor = if more {
+                rows.last().map(|r| encode_cursor(&key(r)))
+            } else {
+                None
+            };
+            Page {
+                items: rows,
+                next_cursor,
+            }
+        }
+    }
+
+    /// One page of a list.
+    #[derive(Debug, Clone, Serialize)]
+    pub struct Page<T> {
+        pub items: Vec<T>,
+        /// Pass as `cursor` for the next page; null on the last page.
+        pub next_cursor: Option<String>,
+    }
+
+    impl<T> Page<T> {
+        pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+            Page {
+                items: self.items.into_iter().map(f).collect(),
+                next_cursor: self.next_cursor,
+            }
+        }
+    }
+
+    pub fn encode_cursor(key: &str) -> String {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key)
+    }
+
+    pub fn decode_cursor(cursor: &str) -> ServiceResult<String> {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(cursor)
+            .ok()
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .ok_or_else(|| {
+                ServiceError::invalid("cursor", "is not a cursor this service handed out")
+            })
+    }
+
+    /// A feed cursor: the last sequence number seen (0 before the first).
+    pub fn decode_seq_cursor(cursor: Option<&str>) -> ServiceResult<i64> {
+        match cursor {
+            None => Ok(0),
+            Some(c) => decode_cursor(c)?
+                .parse::<i64>()
+                .ok()
+                .filter(|n| *n >= 0)
+                .ok_or_else(|| {
+                    ServiceError::invalid("cursor", "is not a cursor this service handed out")
+                }),
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn limits_default_and_cap() {
+            assert_eq!(PageRequest::parse(None, None).unwrap().limit, 50);
+            assert_eq!(PageRequest::parse(Some(10_000), None).unwrap().limit, 500);
+            assert!(PageRequest::parse(Some(0), None).is_err());
+        }
+
+        #[test]
+        fn cursors_round_trip_and_pages_end() {
+            let request = PageRequest::parse(Some(2), None).unwrap();
+            let page = request.page(vec![1, 2, 3], |n| n.to_string());
+            assert_eq!(page.items, vec![1, 2]);
+            assert_eq!(decode_cursor(&page.next_cursor.unwrap()).unwrap(), "2");
+            let page = request.page(vec![1, 2], |n| n.to_string());
+            assert!(page.next_cursor.is_none());
+            assert!(decode_cursor("%%%").is_err());
+            assert_eq!(decode_seq_cursor(Some(&encode_cursor("7"))).unwrap(), 7);
+            assert!(decode_seq_cursor(Some(&encode_cursor("-1"))).is_err());
+        }
+    }
+}

@@ -1,0 +1,233 @@
+//! The published blacklist, for anyone: search, entries, export pages, the
+//! signed snapshot and the change feed. Only public fields ever leave here;
+//! the JSON API and the web page both read through these functions, so they
+//! never disagree about what is listed.
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, SubsecRound, Utc};
+use serde::Serialize;
+use serde_json::json;
+use utoipa::ToSchema;
+
+use super::page::{Page, PageRequest};
+use super::{ServiceError, ServiceResult};
+use crate::db::events::{self, StoredEvent};
+use crate::db::publication::{self as store, Entry, PublicSearch};
+use crate::db::{DbConn, DbError};
+use crate::domain::identifiers::{ResidentId, Uscc};
+use crate::domain::names;
+use crate::domain::registry::SubjectKind;
+use crate::signing::{self, SigningKey};
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PublicAccount {
+    pub platform: String,
+    pub handle: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PublicSubject {
+    pub name: String,
+    pub kind: SubjectKind,
+    /// Anchors only: first 4 and last 4 characters of the resident ID.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_number_masked: Option<String>,
+    /// Merchants only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uscc: Option<String>,
+    pub accounts: Vec<PublicAccount>,
+}
+
+/// One entry of the published blacklist: these fields and no others.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PublicEntry {
+    pub listing_id: String,
+    pub subject: PublicSubject,
+    pub reason: String,
+    pub legal_basis: String,
+    /// The name of the deciding authority.
+    pub authority: String,
+    pub listed_on: NaiveDate,
+    pub expires_on: NaiveDate,
+}
+
+impl From<Entry> for PublicEntry {
+    fn from(e: Entry) -> Self {
+        let r = e.row;
+        let kind = r.kind;
+        Self {
+            listing_id: r.listing_id,
+            subject: PublicSubject {
+                name: r.name,
+                id_number_masked: r.id_number_masked.filter(|_| kind == SubjectKind::Anchor),
+                uscc: r.uscc.filter(|_| kind == SubjectKind::Merchant),
+                kind,
+                accounts: e
+                    .accounts
+                    .into_iter()
+                    .map(|(platform, handle)| PublicAccount { platform, handle })
+                    .collect(),
+            },
+            reason: r.reason,
+            legal_basis: r.legal_basis,
+            authority: r.authority.unwrap_or_default(),
+            listed_on: r.listed_on.unwrap_or_default(),
+            expires_on: r.expires_on.unwrap_or_default(),
+        }
+    }
+}
+
+/// Turns a free-text query into the criteria of a public search.
+pub fn criteria(
+    q: Option<&str>,
+    kind: Option<SubjectKind>,
+    pepper: &[u8],
+) -> ServiceResult<PublicSearch> {
+    let mut search = PublicSearch {
+        kind,
+        ..Default::default()
+    };
+    let Some(q) = q.map(str::trim).filter(|q| !q.is_empty()) else {
+        return Ok(search);
+    };
+    if q.chars().count() > 200 {
+        return Err(ServiceError::invalid("q", "must be at most 200 characters"));
+    }
+    let keys = names::name_keys(q);
+    search.simplified = Some(keys.text).filter(|t| !t.is_empty());
+    search.pinyin = keys.pinyin;
+    search.uscc = Uscc::parse(q).ok().map(|u| u.as_str().to_owned());
+    search.id_number_hash = ResidentId::parse(q).ok().map(|id| id.keyed_hash(pepper));
+    search.account_handle = Some(q.trim_start_matches('@').to_lowercase());
+    Ok(search)
+}
+
+/// One page of entries in force today that match `search`, in listing-id order.
+pub fn search(
+    conn: &mut DbConn,
+    search: &PublicSearch,
+    page: &PageRequest,
+) -> ServiceResult<Page<PublicEntry>> {
+    let rows = store::active_entries(
+        conn,
+        super::today(),
+        search,
+        page.after.as_deref(),
+        page.fetch(),
+    )?;
+    Ok(page
+        .page(rows, |e| e.row.listing_id.clone())
+        .map(PublicEntry::from))
+}
+
+/// One entry in force today, by listing id.
+pub fn entry(conn: &mut DbConn, listing_id: &str) -> ServiceResult<Option<PublicEntry>> {
+    Ok(store::active_entry(conn, super::today(), listing_id)?.map(PublicEntry::from))
+}
+
+/// The list's version and when it last changed, as of `today`.
+pub fn version(conn: &mut DbConn, today: NaiveDate) -> ServiceResult<(i64, NaiveDateTime)> {
+    Ok(store::version(conn, today)?)
+}
+
+/// Up to `limit` entries in force on `today` after the listing id `after`
+/// (the export streams the whole list this way, never all of it in memory).
+pub fn export_page(
+    conn: &mut DbConn,
+    today: NaiveDate,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<PublicEntry>, DbError> {
+    Ok(
+        store::active_entries(conn, today, &PublicSearch::default(), after, limit)?
+            .into_iter()
+            .map(PublicEntry::from)
+            .collect(),
+    )
+}
+
+/// The signed snapshot document.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Snapshot {
+    /// Grows exactly when the public list changes.
+    pub version: i64,
+    pub generated_at: DateTime<Utc>,
+    /// The key that signed it (see `/v1/public/keys`).
+    pub key_id: String,
+    pub entries: Vec<PublicEntry>,
+    /// Standard base64 of the Ed25519 signature over the RFC 8785 canonical JSON
+    /// of this document without `signature`.
+    pub signature: String,
+}
+
+/// The whole list in force on `today` at `version`, signed with `key`, as
+/// the canonical JSON bytes that are served.
+pub fn signed_snapshot(
+    conn: &mut DbConn,
+    today: NaiveDate,
+    version: i64,
+    key: &SigningKey,
+) -> ServiceResult<String> {
+    let entries = export_page(conn, today, None, i64::MAX)?;
+    let generated_at = Utc::now().trunc_subsecs(0);
+    let mut document = json!({
+        "version": version,
+        "generated_at": generated_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "key_id": signing::key_id(key),
+        "entries": entries,
+    });
+    let signature = signing::sign(key, signing::canonical_json(&document).as_bytes());
+    document["signature"] = json!(signature);
+    Ok(signing::canonical_json(&document))
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PublicChange {
+    pub seq: i64,
+    /// `listing.published`, `listing.expired`, `listing.removed` or `listing.revoked`.
+    #[serde(rename = "type")]
+    pub change_type: String,
+    pub listing_id: String,
+    pub at: DateTime<Utc>,
+}
+
+/// Events of `types` after `after`, and the cursor to resume from. The head
+/// is read first: every event up to it has committed (sequence numbers are
+/// handed out under the lock each writer holds until commit), so a cursor
+/// moved to the head skips nothing.
+pub fn feed_page(
+    conn: &mut DbConn,
+    after: i64,
+    types: &[&str],
+    limit: i64,
+) -> Result<(Vec<StoredEvent>, i64), DbError> {
+    let head = events::head(conn)?;
+    let mut page = events::after(conn, after, types, limit)?;
+    page.retain(|e| e.seq <= head);
+    let next = if page.len() as i64 >= limit {
+        page.last().map_or(after, |e| e.seq)
+    } else {
+        head.max(after)
+    };
+    Ok((page, next))
+}
+
+/// The public list's changes after `after`, in commit order, and the cursor to resume from.
+pub fn changes(
+    conn: &mut DbConn,
+    after: i64,
+    limit: i64,
+) -> ServiceResult<(Vec<PublicChange>, i64)> {
+    let (items, next) = feed_page(conn, after, &events::PUBLIC_TYPES, limit)?;
+    Ok((
+        items
+            .into_iter()
+            .map(|e| PublicChange {
+                seq: e.seq,
+                change_type: e.event_type,
+                listing_id: e.listing_id.unwrap_or_default(),
+                at: e.occurred_at.and_utc(),
+            })
+            .collect(),
+        next,
+    ))
+}

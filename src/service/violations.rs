@@ -1,0 +1,424 @@
+//! Violations: recorded by regulators, append-only, revocable with a reason.
+//! Each change brings the subject's stored score up to date and may move the
+//! listing procedure (a system proposal, a revocation) in the same transaction.
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
+
+use super::page::{Page, PageRequest};
+use super::{listings, new_id, roles, scores, Actor, Problems, ServiceError, ServiceResult};
+use crate::db::audit::{self, Event};
+use crate::db::events;
+use crate::db::registry::{self as store, Evidence, Violation};
+use crate::db::{accounts, scores as score_store, DbConn};
+use crate::domain::registry::{
+    check_effective_date, check_uri, clean_media_type, clean_sha256, clean_text, ViolationStatus,
+    MAX_EVIDENCE, MAX_TEXT_CHARS,
+};
+use crate::domain::scoring::{Category, Severity};
+
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EvidenceItem {
+    /// SHA-256 of the evidence file (the file itself is kept elsewhere).
+    pub sha256: String,
+    /// e.g. `video/mp4`.
+    pub media_type: String,
+    pub description: Option<String>,
+    /// Where the file is kept, e.g. `https://…` or `s3://…`.
+    pub uri: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecordViolation {
+    pub category: Category,
+    pub severity: Severity,
+    /// Date of the penalty decision (China Standard Time); default today; never in the future.
+    pub decided_on: Option<NaiveDate>,
+    pub description: String,
+    /// Number of the penalty decision, e.g. `杭市监处罚〔2026〕123号`.
+    pub decision_no: Option<String>,
+    /// Fine in fen (1/100 yuan).
+    #[schema(minimum = 0)]
+    pub fine_cents: Option<i64>,
+    pub legal_basis: Option<String>,
+    #[serde(default)]
+    pub evidence: Vec<EvidenceItem>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RevokeViolation {
+    pub reason: String,
+    /// When the decision was annulled; default today; not before `decided_on`, never in the future.
+    pub revoked_on: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AuthorityView {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ViolationHistoryEntry {
+    /// `recorded` or `revoked`.
+    pub action: String,
+    pub actor_user_id: String,
+    pub effective_on: NaiveDate,
+    pub at: DateTime<Utc>,
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ViolationView {
+    pub id: String,
+    pub subject_id: String,
+    pub category: Category,
+    pub severity: Severity,
+    pub decided_on: NaiveDate,
+    pub description: String,
+    pub decision_no: Option<String>,
+    pub fine_cents: Option<i64>,
+    pub legal_basis: Option<String>,
+    pub evidence: Vec<EvidenceItem>,
+    pub status: ViolationStatus,
+    /// User id of the regulator who recorded it.
+    pub recorded_by: String,
+    /// The recording regulator's organization.
+    pub authority: AuthorityView,
+    pub recorded_at: DateTime<Utc>,
+    pub revoked_on: Option<NaiveDate>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub revocation_reason: Option<String>,
+    pub history: Vec<ViolationHistoryEntry>,
+}
+
+/// The views of violations with their evidence and authorities: a fixed
+/// number of queries however many there are.
+pub fn views(conn: &mut DbConn, rows: Vec<Violation>) -> ServiceResult<Vec<ViolationView>> {
+    let ids: Vec<&str> = rows.iter().map(|v| v.id.as_str()).collect();
+    let evidence = store::evidence_of(conn, &ids)?;
+    let mut authority_ids: Vec<&str> = rows.iter().map(|v| v.authority_id.as_str()).collect();
+    authority_ids.sort_unstable();
+    authority_ids.dedup();
+    let authorities = accounts::organizations_by_ids(conn, &authority_ids)?;
+    Ok(rows
+        .into_iter()
+        .map(|v| {
+            let authority = authorities
+                .iter()
+                .find(|o| o.id == v.authority_id)
+                .map_or_else(
+                    || AuthorityView {
+                        id: v.authority_id.clone(),
+                        name: String::new(),
+                    },
+                    |o| AuthorityView {
+                        id: o.id.clone(),
+                        name: o.name.clone(),
+                    },
+                );
+            let mut history = vec![ViolationHistoryEntry {
+                action: "recorded".into(),
+                actor_user_id: v.recorded_by.clone(),
+                effective_on: v.decided_on,
+                at: v.recorded_at.and_utc(),
+                reason: None,
+            }];
+            if let (Some(on), Some(at), Some(by)) = (v.revoked_on, v.revoked_at, &v.revoked_by) {
+                history.push(ViolationHistoryEntry {
+                    action: "revoked".into(),
+                    actor_user_id: by.clone(),
+                    effective_on: on,
+                    at: at.and_utc(),
+                    reason: v.revocation_reason.clone(),
+                });
+            }
+            ViolationView {
+                evidence: evidence
+                    .iter()
+                    .filter(|e| e.violation_id == v.id)
+                    .map(|e| EvidenceItem {
+                        sha256: e.sha256.clone(),
+                        media_type: e.media_type.clone(),
+                        description: e.description.clone(),
+                        uri: e.uri.clone(),
+                    })
+                    .collect(),
+                status: v.status,
+                id: v.id,
+                subject_id: v.subject_id,
+                category: v.category,
+                severity: v.severity,
+                decided_on: v.decided_on,
+                description: v.description,
+                decision_no: v.decision_no,
+                fine_cents: v.fine_cents,
+                legal_basis: v.legal_basis,
+                recorded_by: v.recorded_by,
+                authority,
+                recorded_at: v.recorded_at.and_utc(),
+                revoked_on: v.revoked_on,
+                revoked_at: v.revoked_at.map(|t| t.and_utc()),
+                revocation_reason: v.revocation_reason,
+                history,
+            }
+        })
+        .collect())
+}
+
+/// The violation, or 404.
+pub fn find(conn: &mut DbConn, id: &str) -> ServiceResult<Violation> {
+    store::find_violation(conn, id)?.ok_or_else(|| ServiceError::not_found("no such violation"))
+}
+
+fn view(conn: &mut DbConn, id: &str) -> ServiceResult<ViolationView> {
+    let v = find(conn, id)?;
+    views(conn, vec![v])?
+        .pop()
+        .ok_or_else(|| ServiceError::not_found("no such violation"))
+}
+
+fn optional_text(
+    value: Option<String>,
+    field: &str,
+    max: usize,
+    problems: &mut Problems,
+) -> Option<String> {
+    let value = value
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())?;
+    problems.check(field, clean_text(&value, max))
+}
+
+/// Checks and normalises evidence items, naming each bad field.
+pub fn clean_evidence(items: Vec<EvidenceItem>, problems: &mut Problems) -> Vec<EvidenceItem> {
+    if items.len() > MAX_EVIDENCE {
+        problems.add("evidence", format!("at most {MAX_EVIDENCE} items"));
+        return Vec::new();
+    }
+    let mut clean = Vec::new();
+    for (i, item) in items.into_iter().enumerate() {
+        let field = |name: &str| format!("evidence[{i}].{name}");
+        let sha256 = problems.check(field("sha256"), clean_sha256(&item.sha256));
+        let media_type = problems.check(field("media_type"), clean_media_type(&item.media_type));
+        let description = optional_text(item.description, &field("description"), 1000, problems);
+        let uri = match item.uri.as_deref().map(check_uri) {
+            Some(result) => problems.check(field("uri"), result),
+            None => None,
+        };
+        if let (Some(sha256), Some(media_type)) = (sha256, media_type) {
+            clean.push(EvidenceItem {
+                sha256,
+                media_type,
+                description,
+                uri,
+            });
+        }
+    }
+    clean
+}
+
+/// The evidence rows of a violation, in the order given.
+pub fn evidence_rows(violation_id: &str, items: &[EvidenceItem]) -> Vec<Evidence> {
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, e)| Evidence {
+            violation_id: violation_id.to_owned(),
+            position: i as i32,
+            sha256: e.sha256.clone(),
+            media_type: e.media_type.clone(),
+            description: e.description.clone(),
+            uri: e.uri.clone(),
+        })
+        .collect()
+}
+
+/// A violation row as recorded: effective, by `recorded_by` of `authority_id`.
+pub struct NewViolation {
+    pub id: String,
+    pub subject_id: String,
+    pub category: Category,
+    pub severity: Severity,
+    pub decided_on: NaiveDate,
+    pub description: String,
+    pub decision_no: Option<String>,
+    pub fine_cents: Option<i64>,
+    pub legal_basis: Option<String>,
+    pub recorded_by: String,
+    pub authority_id: String,
+    pub recorded_at: NaiveDateTime,
+}
+
+impl NewViolation {
+    pub fn into_row(self) -> Violation {
+        Violation {
+            id: self.id,
+            subject_id: self.subject_id,
+            category: self.category,
+            severity: self.severity,
+            decided_on: self.decided_on,
+            description: self.description,
+            decision_no: self.decision_no,
+            fine_cents: self.fine_cents,
+            legal_basis: self.legal_basis,
+            status: ViolationStatus::Effective,
+            recorded_by: self.recorded_by,
+            authority_id: self.authority_id,
+            recorded_at: self.recorded_at,
+            revoked_on: None,
+            revoked_at: None,
+            revoked_by: None,
+            revocation_reason: None,
+        }
+    }
+}
+
+/// The outbox event of a violation change.
+pub fn violation_event(event_type: &'static str, v: &Violation) -> events::NewEvent {
+    events::NewEvent {
+        event_type,
+        subject_id: v.subject_id.clone(),
+        listing_id: None,
+        data: json!({"violation_id": v.id, "category": v.category, "severity": v.severity,
+            "decided_on": v.decided_on, "status": v.status}),
+    }
+}
+
+/// Records a violation of a subject; the subject's score follows, and the
+/// system proposes a listing when the rules say so.
+pub fn record(
+    conn: &mut DbConn,
+    actor: &Actor,
+    subject_id: &str,
+    input: RecordViolation,
+) -> ServiceResult<ViolationView> {
+    let official = actor.staff(roles::REGULATORS)?;
+    let now = Utc::now();
+    let today = super::today();
+    let id = new_id();
+    let mut problems = Problems::new();
+    let decided_on = input.decided_on.unwrap_or(today);
+    problems.check("decided_on", check_effective_date(decided_on, today, None));
+    let description = problems
+        .check(
+            "description",
+            clean_text(&input.description, MAX_TEXT_CHARS),
+        )
+        .unwrap_or_default();
+    let decision_no = optional_text(input.decision_no, "decision_no", 100, &mut problems);
+    let legal_basis = optional_text(input.legal_basis, "legal_basis", 2000, &mut problems);
+    if input.fine_cents.is_some_and(|f| f < 0) {
+        problems.add("fine_cents", "must not be negative");
+    }
+    let evidence = evidence_rows(&id, &clean_evidence(input.evidence, &mut problems));
+    problems.finish(())?;
+    let violation = NewViolation {
+        id,
+        subject_id: subject_id.to_owned(),
+        category: input.category,
+        severity: input.severity,
+        decided_on,
+        description,
+        decision_no,
+        fine_cents: input.fine_cents,
+        legal_basis,
+        recorded_by: official.id.clone(),
+        authority_id: official.organization_id.clone(),
+        recorded_at: now.naive_utc(),
+    }
+    .into_row();
+    // The subject's lock orders concurrent changes to its score.
+    if !score_store::lock_subject(conn, subject_id)? {
+        return Err(ServiceError::not_found("no such subject"));
+    }
+    store::insert_violation(conn, &violation, &evidence)?;
+    audit::append(
+        conn,
+        &actor.audit(),
+        Event {
+            action: "violation.recorded",
+            target_type: "violation",
+            target_id: &violation.id,
+            details: json!({
+                "subject_id": violation.subject_id, "category": violation.category,
+                "severity": violation.severity, "decided_on": violation.decided_on,
+                "decision_no": violation.decision_no, "fine_cents": violation.fine_cents,
+                "evidence_sha256": evidence.iter().map(|e| e.sha256.as_str()).collect::<Vec<_>>(),
+            }),
+        },
+    )?;
+    events::emit_all(
+        conn,
+        vec![violation_event(events::VIOLATION_RECORDED, &violation)],
+    )?;
+    let (report, change) = scores::refresh(conn, subject_id, today)?;
+    listings::propose_after_violation(conn, &violation, &report, change, today)?;
+    view(conn, &violation.id)
+}
+
+/// A subject's violations, revoked ones included, in recording order.
+pub fn list_of_subject(
+    conn: &mut DbConn,
+    actor: &Actor,
+    subject_id: &str,
+    page: &PageRequest,
+) -> ServiceResult<Page<ViolationView>> {
+    actor.require(roles::READERS)?;
+    super::subjects::find(conn, subject_id)?;
+    let rows = store::violations_of_subject(conn, subject_id, page.after.as_deref(), page.fetch())?;
+    let page = page.page(rows, |v| v.id.clone());
+    Ok(Page {
+        items: views(conn, page.items)?,
+        next_cursor: page.next_cursor,
+    })
+}
+
+pub fn get(conn: &mut DbConn, actor: &Actor, id: &str) -> ServiceResult<ViolationView> {
+    actor.require(roles::READERS)?;
+    view(conn, id)
+}
+
+/// Revokes a violation (its decision annulled on reconsideration or in
+/// court): the score follows, and listings resting on it may fall.
+pub fn revoke(
+    conn: &mut DbConn,
+    actor: &Actor,
+    id: &str,
+    input: RevokeViolation,
+) -> ServiceResult<ViolationView> {
+    let official = actor.staff(roles::REGULATORS)?;
+    let reason = clean_text(&input.reason, 2000).map_err(|m| ServiceError::invalid("reason", m))?;
+    let now = Utc::now();
+    let today = super::today();
+    let revoked_on = input.revoked_on.unwrap_or(today);
+    let v = find(conn, id)?;
+    score_store::lock_subject(conn, &v.subject_id)?;
+    let mut v = find(conn, id)?;
+    if v.status == ViolationStatus::Revoked {
+        return Err(ServiceError::conflict("the violation is already revoked"));
+    }
+    check_effective_date(revoked_on, today, Some(v.decided_on))
+        .map_err(|m| ServiceError::invalid("revoked_on", m))?;
+    v.revoke(revoked_on, now.naive_utc(), &official.id, &reason);
+    store::save_revocation(conn, &v)?;
+    audit::append(
+        conn,
+        &actor.audit(),
+        Event {
+            action: "violation.revoked",
+            target_type: "violation",
+            target_id: &v.id,
+            details: json!({"subject_id": v.subject_id, "revoked_on": revoked_on, "reason": reason}),
+        },
+    )?;
+    events::emit_all(conn, vec![violation_event(events::VIOLATION_REVOKED, &v)])?;
+    scores::refresh(conn, &v.subject_id, today)?;
+    listings::revoke_after_violation(conn, &v, today)?;
+    view(conn, &v.id)
+}
