@@ -141,6 +141,11 @@ impl Application {
     }
 }
 
+/// The OpenAPI document of the server's routes, as served at `/openapi.json`.
+pub fn openapi_json() -> String {
+    api::openapi_json()
+}
+
 /// The working-day calendar: the operator's file when configured, else the
 /// built-in one. Years it does not cover count weekends only (logged).
 pub fn load_calendar(settings: &Settings) -> anyhow::Result<Calendar> {

@@ -147,7 +147,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let applied = Db::open(&settings.database_url, 1)?.migrate()?;
             println!("applied {applied} migration(s)");
         }
-        Command::Openapi => print!("{}", crate::api::openapi_json()),
+        Command::Openapi => print!("{}", crate::app::openapi_json()),
         Command::Healthcheck => return Ok(healthcheck()),
         Command::Backup { to } => {
             let settings = Settings::from_env()?;

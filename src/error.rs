@@ -78,22 +78,6 @@ impl ApiError {
     pub fn not_found(detail: impl Into<String>) -> Self {
         Self::NotFound(detail.into())
     }
-    pub fn conflict(detail: impl Into<String>) -> Self {
-        Self::Conflict {
-            detail: detail.into(),
-            extra: Map::new(),
-        }
-    }
-    /// A 409 with extra members in the problem body.
-    pub fn conflict_with(
-        detail: impl Into<String>,
-        extra: impl IntoIterator<Item = (&'static str, Value)>,
-    ) -> Self {
-        Self::Conflict {
-            detail: detail.into(),
-            extra: extra.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
-        }
-    }
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self::Validation(vec![FieldError::new(field, message)])
     }
