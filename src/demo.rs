@@ -1243,7 +1243,7 @@ fn listing(
         ids.next(),
         proposed_on,
     );
-    let mut steps = Steps {
+    let mut steps = Replay {
         ctx,
         ids,
         facts: ListingFacts::proposed(proposed_by, latest),
@@ -1256,7 +1256,7 @@ fn listing(
         let deadline = ctx
             .calendar
             .add_working_days(served_on, OBJECTION_WORKING_DAYS);
-        steps.apply(
+        steps.step(
             rng,
             procedure::notice(&steps.facts, served_on, deadline, &a, served_on),
             Some(&a),
@@ -1273,7 +1273,7 @@ fn listing(
             } else {
                 "objection"
             };
-            let recorded_at = steps.apply(
+            let recorded_at = steps.step(
                 rng,
                 procedure::object(&steps.facts, received_on, &b, received_on),
                 Some(&b),
@@ -1299,7 +1299,7 @@ fn listing(
             } else {
                 (DecisionOutcome::List, t.pick(rng, &t.texts.list_reasons))
             };
-            steps.apply(
+            steps.step(
                 rng,
                 procedure::decide(&steps.facts, outcome, decided_on, &b, decided_on),
                 Some(&b),
@@ -1310,7 +1310,7 @@ fn listing(
         match fate {
             Fate::Expired => {
                 let expires_on = steps.listing.expires_on.unwrap_or(today);
-                steps.apply(
+                steps.step(
                     rng,
                     procedure::expire(&steps.facts, "system", expires_on),
                     None,
@@ -1322,7 +1322,7 @@ fn listing(
                 let listed_on = steps.listing.listed_on.unwrap_or(today);
                 let earliest = procedure::add_years(listed_on, procedure::REPAIR_AFTER_YEARS);
                 let applied_on = date_between(rng, earliest, days_before(today, 45).max(earliest));
-                let applied_at = steps.apply(
+                let applied_at = steps.step(
                     rng,
                     procedure::apply_repair(&steps.facts, applied_on, &a, applied_on),
                     Some(&a),
@@ -1331,7 +1331,7 @@ fn listing(
                 )?;
                 let decided_on = days_after(applied_on, rng.gen_range(10..40)).min(today);
                 let reason = "信用修复申请材料齐全，当事人已履行行政处罚并完成整改，准予移出 (repair approved)";
-                steps.apply(
+                steps.step(
                     rng,
                     procedure::decide_repair(
                         &steps.facts,
@@ -1373,7 +1373,7 @@ fn listing(
                 let revoked_on = date_between(rng, days_after(listed_on, 20).min(today), today);
                 let reason =
                     "依据的违法行为均已撤销 (every violation the listing rests on was revoked)";
-                steps.apply(
+                steps.step(
                     rng,
                     procedure::revoke(&steps.facts, reason, "system", revoked_on),
                     None,
@@ -1390,7 +1390,7 @@ fn listing(
         }
     }
 
-    let Steps { listing, rows, .. } = steps;
+    let Replay { listing, rows, .. } = steps;
     batch
         .rows
         .listing_violations
@@ -1409,7 +1409,7 @@ fn listing(
 }
 
 /// A listing being generated, its facts for the rules, and the rows of its steps.
-struct Steps<'a> {
+struct Replay<'a> {
     ctx: &'a Run,
     ids: &'a mut Ids,
     facts: ListingFacts,
@@ -1417,11 +1417,11 @@ struct Steps<'a> {
     rows: Vec<StepRows>,
 }
 
-impl Steps<'_> {
+impl Replay<'_> {
     /// Stores a transition the rules allowed, through the shared
     /// `materialize`; returns when it was entered. The dates were chosen to
     /// satisfy the rules, so a refusal is a bug here.
-    fn apply(
+    fn step(
         &mut self,
         rng: &mut StdRng,
         transition: Result<Transition, ProcedureError>,
