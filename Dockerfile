@@ -6,6 +6,7 @@ COPY crates ./crates
 COPY src ./src
 COPY migrations ./migrations
 COPY assets ./assets
+COPY templates ./templates
 RUN cargo build --release --locked && strip target/release/livecredit
 
 FROM debian:bookworm-slim

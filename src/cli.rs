@@ -271,6 +271,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 role,
                 organization_id,
                 display_name,
+                can_approve: false,
             }
             .into_user()
             .map_err(describe)?;

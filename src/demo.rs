@@ -48,25 +48,32 @@ use serde_json::json;
 use crate::app::load_calendar;
 use crate::auth::password;
 use crate::config::{DatabaseUrl, Settings};
+use crate::db::accounts::Organization;
 use crate::db::audit::{self, AuditActor, Event};
 use crate::db::events::{self, NewEvent};
-use crate::db::listings::{Listing, ListingViolation};
-use crate::db::registry::{Evidence, SubjectName, Violation};
+use crate::db::listings::{ConsentRecord, Listing, ListingViolation, ReviewFlag};
+use crate::db::registry::{Evidence, Subject, SubjectName, Violation};
 use crate::db::{bulk, publication, scores, write_tx, Db, DbConn, DbError};
-use crate::domain::accounts::{check_password, Email, OrganizationKind, Role};
+use crate::domain::accounts::{check_password, Email, OrganizationKind, OrganizationLevel, Role};
 use crate::domain::calendar::Calendar;
+use crate::domain::grounds;
 use crate::domain::identifiers::{
     organization_code_check, Account, ResidentId, Uscc, USCC_ALPHABET,
 };
+use crate::domain::penalties::PenaltyKind;
 use crate::domain::procedure::{
-    self, DecisionOutcome, ListingFacts, ProcedureError, RepairOutcome, Transition,
-    OBJECTION_WORKING_DAYS,
+    self, Consent, ConsentOutcome, Considerations, Decision, DecisionOutcome, ListingFacts,
+    Official, ProcedureError, RepairOutcome, Transition, OBJECTION_WORKING_DAYS,
+    PUBLICATION_WORKING_DAYS,
 };
-use crate::domain::registry::{today_cst, SubjectKind, ViolationStatus};
-use crate::domain::scoring::{self, Category, ScoringPolicy, Severity};
+use crate::domain::registry::{today_cst, ReviewFlagStatus, SubjectKind, ViolationStatus};
+use crate::domain::scoring::{self, Band, Category, ScoringPolicy, Severity};
+use crate::service::documents::{
+    self, DocumentKind, DocumentParties, HearingText, ProcedureRecord,
+};
 use crate::service::listings::{
-    decide_repair_row, materialize, materialize_proposal, objection_row, repair_row, StepBy,
-    StepRows, LISTING_REGULATION,
+    decide_repair_row, materialize, materialize_proposal, objection_row, repair_row, Proposal,
+    StepBy, StepRows, LISTING_REGULATION,
 };
 use crate::service::subjects::{
     account_rows, name_key_rows, name_rows, new_subject, StoredIdNumber,
@@ -436,7 +443,7 @@ fn load_batches(
     let show_progress = opts.progress && std::io::stderr().is_terminal();
     let next_batch = AtomicU64::new(0);
     let stop = AtomicBool::new(false);
-    let (sender, receiver) = mpsc::sync_channel::<Result<Batch, ProcedureError>>(1);
+    let (sender, receiver) = mpsc::sync_channel::<Result<Batch, Broken>>(1);
     // Writers share the receiver; the one that stops on an error drops it so
     // that generators blocked on a full channel wake up and end too.
     let receiver = Mutex::new(Some(receiver));
@@ -453,8 +460,7 @@ fn load_batches(
             let Some(batch) = next.filter(|_| !stop.load(Ordering::Relaxed)) else {
                 return Ok(());
             };
-            let batch =
-                batch.map_err(|e| anyhow::anyhow!("demo data broke a procedure rule: {e}"))?;
+            let batch = batch.map_err(|e| anyhow::anyhow!("demo data broke {e}"))?;
             let mut timings = BTreeMap::from([("waiting for generated data", waiting.elapsed())]);
             let counts = batch.counts();
             let entries = write_batch(conn, batch, pg_copy, &mut timings)?;
@@ -548,16 +554,28 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 // Regulators
 // ---------------------------------------------------------------------------
 
-/// A generated regulator: its organization and two officials.
+/// A generated regulator: its organization, two officials and its head.
 #[derive(Debug, Clone)]
 struct Authority {
+    org: Organization,
     org_id: String,
     /// Prefix of the region codes it covers ("" for the national regulator).
     region_prefix: String,
     /// For decision numbers: 杭 → 杭市监处罚〔2024〕12号.
     abbr: String,
     officials: [String; 2],
+    /// The head of the bureau (`can_approve`).
+    head: String,
+    /// The parent bureau, as an index into the run's authorities.
+    parent: Option<usize>,
     emails: Vec<String>,
+}
+
+impl Authority {
+    /// Whether its listings need the parent bureau's consent (Order 44 art. 22).
+    fn needs_consent(&self) -> bool {
+        self.org.level.0.is_some_and(|l| l.needs_parent_consent())
+    }
 }
 
 /// The part of a region code an authority covers: 330000 → "33", 330100 → "3301".
@@ -570,9 +588,10 @@ fn coverage(code: Option<&str>) -> String {
     }
 }
 
-/// Creates 5–10 regulator organizations (reusing one of the same name) with
-/// two officials each, through the same use cases as the API; returns them
-/// and the number of audit entries written.
+/// Creates 5–10 regulator organizations with their parent bureaus (reusing
+/// one of the same name), each with two officials and its head, through the
+/// same use cases as the API; returns them and the number of audit entries
+/// written.
 fn create_authorities(
     conn: &mut DbConn,
     opts: &DemoOptions,
@@ -580,40 +599,69 @@ fn create_authorities(
     password_hash: &str,
 ) -> Result<(Vec<Authority>, u64), ServiceError> {
     let mut rng = StdRng::seed_from_u64(mix(opts.seed, 0x00A1_1CE5));
-    let count = rng.gen_range(5..=10).min(tables.regulators.len());
-    let mut chosen: Vec<usize> = (1..tables.regulators.len()).collect();
+    let regulators = &tables.regulators;
+    let count = rng.gen_range(5..=10).min(regulators.len());
+    let mut chosen: Vec<usize> = (1..regulators.len()).collect();
     chosen.shuffle(&mut rng);
     chosen.truncate(count - 1);
-    chosen.insert(0, 0); // the national regulator takes whatever no local one covers
-    let mut authorities = Vec::new();
+    chosen.push(0); // the national regulator takes whatever no local one covers
+                    // Every chosen bureau's parents too, created parents first (the table's order).
+    let mut wanted = vec![false; regulators.len()];
+    for mut i in chosen {
+        loop {
+            wanted[i] = true;
+            match regulators[i].parent.as_deref() {
+                Some(parent) => match regulators.iter().position(|r| r.slug == parent) {
+                    Some(p) => i = p,
+                    None => break,
+                },
+                None => break,
+            }
+        }
+    }
+    let mut authorities: Vec<Authority> = Vec::new();
+    let mut slugs: Vec<&str> = Vec::new();
     let mut entries = 0;
-    for i in chosen {
-        let regulator = &tables.regulators[i];
+    for (_, regulator) in regulators.iter().enumerate().filter(|(i, _)| wanted[*i]) {
+        let parent = regulator
+            .parent
+            .as_deref()
+            .and_then(|slug| slugs.iter().position(|s| *s == slug));
         let (org, created) = account_service::ensure_organization(
             conn,
             &regulator.name,
-            OrganizationKind::Regulator,
-            regulator.region_code.as_deref(),
+            account_service::Place {
+                kind: OrganizationKind::Regulator,
+                region_code: regulator.region_code.as_deref(),
+                level: Some(regulator.level),
+                parent_id: parent.map(|p| authorities[p].org_id.as_str()),
+            },
             "demo-data",
         )?;
         entries += u64::from(created);
         let mut officials = Vec::new();
         let mut emails = Vec::new();
-        for n in 1..=2 {
-            let email = format!("{}.official{n}@demo.livecredit.example", regulator.slug);
+        for n in 1..=3 {
+            let head = n == 3;
+            let email = if head {
+                format!("{}.head@demo.livecredit.example", regulator.slug)
+            } else {
+                format!("{}.official{n}@demo.livecredit.example", regulator.slug)
+            };
             let user = match crate::db::accounts::find_user_by_email(conn, &email)? {
                 Some(user) => user,
                 None => {
                     let person = person(&mut rng, tables);
                     let address = Email::parse(&email)
                         .map_err(|m| ServiceError::invalid("email", format!("{email} {m}")))?;
-                    let user = account_service::new_user(
+                    let mut user = account_service::new_user(
                         &address,
                         password_hash.to_owned(),
                         Role::Regulator,
                         org.id.clone(),
                         Some(format!("{}{}", person.surname, person.given)),
                     );
+                    user.can_approve = head;
                     account_service::create_user(conn, &Actor::System, &user, Some("demo-data"))?;
                     entries += 1;
                     user
@@ -623,12 +671,16 @@ fn create_authorities(
             emails.push(email);
         }
         authorities.push(Authority {
-            org_id: org.id,
+            org_id: org.id.clone(),
+            org,
             region_prefix: coverage(regulator.region_code.as_deref()),
             abbr: regulator.abbreviation.clone(),
             officials: [officials[0].clone(), officials[1].clone()],
+            head: officials[2].clone(),
+            parent,
             emails,
         });
+        slugs.push(&regulator.slug);
     }
     Ok((authorities, entries))
 }
@@ -787,11 +839,16 @@ impl Batch {
 
 /// The rows of subjects `range`; an error means the generator broke a rule
 /// of the procedure (a bug here, reported rather than loaded).
-fn generate_batch(
-    ctx: &Run,
-    index: u64,
-    range: std::ops::Range<u64>,
-) -> Result<Batch, ProcedureError> {
+/// How generated data broke a rule of the use cases (a bug in the generator).
+#[derive(Debug, thiserror::Error)]
+enum Broken {
+    #[error("a procedure rule: {0}")]
+    Rule(#[from] ProcedureError),
+    #[error("a document: {0}")]
+    Document(#[from] ServiceError),
+}
+
+fn generate_batch(ctx: &Run, index: u64, range: std::ops::Range<u64>) -> Result<Batch, Broken> {
     let mut batch = Batch {
         index,
         ..Batch::default()
@@ -948,7 +1005,7 @@ fn fate_of(seed: u64, index: u64) -> Option<Fate> {
     })
 }
 
-fn generate_subject(ctx: &Run, index: u64, batch: &mut Batch) -> Result<(), ProcedureError> {
+fn generate_subject(ctx: &Run, index: u64, batch: &mut Batch) -> Result<(), Broken> {
     let t = &ctx.tables;
     let mut rng = StdRng::seed_from_u64(mix(ctx.seed, index));
     let mut ids = Ids::for_subject(ctx.run_millis, index);
@@ -960,7 +1017,8 @@ fn generate_subject(ctx: &Run, index: u64, batch: &mut Batch) -> Result<(), Proc
     } else {
         merchant_profile(ctx, &mut rng, index)
     };
-    let authority = authority_for(ctx, &mut rng, profile.region_code.as_deref());
+    let authority_index = authority_for(ctx, &mut rng, profile.region_code.as_deref());
+    let authority = &ctx.authorities[authority_index];
 
     // Violations first: they date the subject's registration.
     let mut own: Vec<Violation> = Vec::new();
@@ -970,26 +1028,31 @@ fn generate_subject(ctx: &Run, index: u64, batch: &mut Batch) -> Result<(), Proc
         let decided_on = date_between(&mut rng, five_years_ago, ctx.today);
         let severity = t.ordinary_severity[t.ordinary_severity_index.sample(&mut rng)];
         let category = t.category[t.category_index.sample(&mut rng)];
+        let penalty = ordinary_penalty(&mut rng, severity);
         let v = violation(
             ctx,
             &mut rng,
             &mut ids,
             &subject_id,
             authority,
-            category,
-            severity,
+            (category, severity),
             decided_on,
+            false,
+            penalty,
             &mut evidence,
         );
         own.push(v);
     }
     // ~2% revoked: the penalty annulled on review or appeal.
     for v in own.iter_mut() {
+        let Some(decided_on) = v.decided_on else {
+            continue;
+        };
         if rng.gen_bool(0.02) {
             let revoked_on = date_between(
                 &mut rng,
-                v.recorded_at.date().max(v.decided_on),
-                days_after(v.decided_on, 365).min(ctx.today),
+                v.recorded_at.date().max(decided_on),
+                days_after(decided_on, 365).min(ctx.today),
             )
             .min(ctx.today);
             let at = stamp(&mut rng, revoked_on, ctx.now).max(v.recorded_at);
@@ -999,19 +1062,22 @@ fn generate_subject(ctx: &Run, index: u64, batch: &mut Batch) -> Result<(), Proc
         }
     }
 
-    if let Some(fate) = fate_of(ctx.seed, index) {
-        listing(
+    let documents = match fate_of(ctx.seed, index) {
+        Some(fate) => Some(listing(
             ctx,
             &mut rng,
             &mut ids,
+            index,
             &subject_id,
-            authority,
+            anchor,
+            authority_index,
             fate,
             &mut own,
             &mut evidence,
             batch,
-        )?;
-    }
+        )?),
+        None => None,
+    };
 
     let created_at = own
         .iter()
@@ -1054,6 +1120,25 @@ fn generate_subject(ctx: &Run, index: u64, batch: &mut Batch) -> Result<(), Proc
         subject.score = report.score;
         subject.band = report.band;
         subject.score_as_of = Some(ctx.today);
+        // Band D with no listing: the flag a regulator reviews (service::review).
+        if report.band == Band::D && documents.is_none() {
+            batch.rows.review_flags.push(ReviewFlag {
+                id: ids.next(),
+                subject_id: subject_id.clone(),
+                raised_on: ctx.today,
+                score: report.score_rounded(),
+                status: ReviewFlagStatus::Open,
+                reason: "信用评分降至 D 级，请审查是否有依法列入的情形 (credit score fell to band D; review whether any penalty is a ground for listing)".into(),
+                resolved_by: None,
+                resolved_at: None,
+                resolution: None,
+                listing_id: None,
+                created_at: ctx.now,
+            });
+        }
+    }
+    if let Some(d) = documents {
+        documents_of(ctx, &subject, d, &mut batch.rows)?;
     }
 
     let names: Vec<SubjectName> = name_rows(&subject_id, &subject.name, &profile.aliases);
@@ -1068,21 +1153,88 @@ fn generate_subject(ctx: &Run, index: u64, batch: &mut Batch) -> Result<(), Proc
     Ok(())
 }
 
-/// The regulator for a region: the most local one that covers it, else the national one.
-fn authority_for<'a>(ctx: &'a Run, rng: &mut StdRng, region: Option<&str>) -> &'a Authority {
+/// The regulator for a region (its index): the most local one that covers
+/// it, else the national one.
+fn authority_for(ctx: &Run, rng: &mut StdRng, region: Option<&str>) -> usize {
     let region = region.unwrap_or("");
     let covering = ctx
         .authorities
         .iter()
-        .filter(|a| region.starts_with(a.region_prefix.as_str()))
-        .max_by_key(|a| a.region_prefix.len());
+        .enumerate()
+        .filter(|(_, a)| region.starts_with(a.region_prefix.as_str()))
+        .max_by_key(|(_, a)| a.region_prefix.len());
     match covering {
         // Now and then a case goes to another regulator (the platform's seat, a joint action).
-        Some(a) if rng.gen_bool(0.9) => a,
-        _ => &ctx.authorities[rng.gen_range(0..ctx.authorities.len())],
+        Some((i, _)) if rng.gen_bool(0.9) => i,
+        _ => rng.gen_range(0..ctx.authorities.len()),
     }
 }
 
+/// The penalty a violation was punished with.
+struct Penalty {
+    kinds: Vec<PenaltyKind>,
+    ban_until: Option<NaiveDate>,
+    ground: Option<String>,
+}
+
+/// An ordinary penalty for its severity: a warning or a fine, perhaps with
+/// confiscation; never a heavier one, and no listing ground recorded.
+fn ordinary_penalty(rng: &mut StdRng, severity: Severity) -> Penalty {
+    use PenaltyKind::*;
+    let kinds = match severity {
+        Severity::Minor if rng.gen_bool(0.5) => vec![Warning],
+        Severity::Minor => vec![Fine],
+        _ if rng.gen_bool(0.4) => vec![Fine, Confiscation],
+        _ => vec![Fine],
+    };
+    Penalty {
+        kinds,
+        ban_until: None,
+        ground: None,
+    }
+}
+
+/// A heavier penalty (Order 44 art. 2) for an act the category's ground
+/// names: what a listing rests on. An especially serious case may close the
+/// business or ban an anchor from the trade for a while.
+/// `long_ban`: the ban may outlast the listing (art. 21), for listings still in force.
+fn listing_penalty(
+    ctx: &Run,
+    rng: &mut StdRng,
+    (severity, category): (Severity, Category),
+    decided_on: NaiveDate,
+    anchor: bool,
+    long_ban: bool,
+) -> Penalty {
+    use PenaltyKind::*;
+    let (kinds, ban_until) = match severity {
+        Severity::EspeciallySerious if anchor && rng.gen_bool(0.25) => {
+            // 1–2 years mostly; now and then five, which outlasts the listing (art. 21).
+            let years = if long_ban && rng.gen_bool(0.2) {
+                5
+            } else {
+                rng.gen_range(1..=2)
+            };
+            (
+                vec![FineAggravated, PracticeBan],
+                Some(procedure::add_years(decided_on, years)),
+            )
+        }
+        Severity::EspeciallySerious if !anchor && rng.gen_bool(0.2) => {
+            (vec![FineAggravated, Confiscation, LicenseRevoked], None)
+        }
+        _ if rng.gen_bool(0.5) => (vec![FineAggravated, Confiscation], None),
+        _ => (vec![FineAggravated], None),
+    };
+    Penalty {
+        kinds,
+        ban_until,
+        ground: Some(ctx.tables.category_text(category).ground.clone()),
+    }
+}
+
+/// A violation on `on`: its decision day, or for a `pending` penalty the
+/// day it was notified (recorded undecided).
 #[allow(clippy::too_many_arguments)]
 fn violation(
     ctx: &Run,
@@ -1090,22 +1242,27 @@ fn violation(
     ids: &mut Ids,
     subject_id: &str,
     authority: &Authority,
-    category: Category,
-    severity: Severity,
-    decided_on: NaiveDate,
+    (category, severity): (Category, Severity),
+    on: NaiveDate,
+    pending: bool,
+    penalty: Penalty,
     evidence: &mut Vec<Evidence>,
 ) -> Violation {
     let t = &ctx.tables;
     let id = ids.next();
+    let decided_on = on;
     let recorded_on = days_after(decided_on, rng.gen_range(0..15)).min(ctx.today);
     let recorded_at = stamp(rng, recorded_on, ctx.now);
-    let fine_yuan: Option<i64> = match severity {
-        Severity::Minor if rng.gen_bool(0.5) => None,
-        Severity::Minor => Some(rng.gen_range(5..50) * 100),
-        Severity::General => Some(rng.gen_range(5..50) * 1000),
-        Severity::Serious => Some(rng.gen_range(5..50) * 10_000),
-        Severity::EspeciallySerious => Some(rng.gen_range(20..500) * 10_000),
-    };
+    let fined = penalty
+        .kinds
+        .iter()
+        .any(|k| matches!(k, PenaltyKind::Fine | PenaltyKind::FineAggravated));
+    let fine_yuan: Option<i64> = fined.then(|| match severity {
+        Severity::Minor => rng.gen_range(5..50) * 100,
+        Severity::General => rng.gen_range(5..50) * 1000,
+        Severity::Serious => rng.gen_range(5..50) * 10_000,
+        Severity::EspeciallySerious => rng.gen_range(20..500) * 10_000,
+    });
     if rng.gen_bool(0.35) {
         let items: Vec<EvidenceItem> = (0..rng.gen_range(1..=3))
             .map(|position| {
@@ -1124,28 +1281,38 @@ fn violation(
             .collect();
         evidence.extend(evidence_rows(&id, &items));
     }
+    let decision_no = format!(
+        "{}市监处罚〔{}〕{}号",
+        authority.abbr,
+        decided_on.year(),
+        rng.gen_range(1..3000)
+    );
     NewViolation {
         subject_id: subject_id.to_owned(),
         category,
         severity,
-        decided_on,
+        decided_on: (!pending).then_some(decided_on),
         description: t.description(rng, category),
-        decision_no: rng.gen_bool(0.85).then(|| {
-            format!(
-                "{}市监处罚〔{}〕{}号",
-                authority.abbr,
-                decided_on.year(),
-                rng.gen_range(1..3000)
-            )
-        }),
+        decision_no: (!pending && rng.gen_bool(0.85)).then_some(decision_no),
         fine_cents: fine_yuan.map(|y| y * 100),
         legal_basis: Some(t.category_text(category).legal_basis.clone()),
+        penalty_kinds: penalty.kinds,
+        ban_until: penalty.ban_until,
+        listing_ground: penalty.ground,
         recorded_by: authority.officials[rng.gen_range(0..2)].clone(),
         authority_id: authority.org_id.clone(),
         recorded_at,
         id,
     }
     .into_row()
+}
+
+/// What a generated listing's documents need once its subject exists.
+struct ToDocument {
+    listing: Listing,
+    basis: Vec<Violation>,
+    authority: usize,
+    record: ProcedureRecord,
 }
 
 /// The listing procedure replayed step by step through `domain::procedure`,
@@ -1156,15 +1323,18 @@ fn listing(
     ctx: &Run,
     rng: &mut StdRng,
     ids: &mut Ids,
+    index: u64,
     subject_id: &str,
-    authority: &Authority,
+    anchor: bool,
+    authority_index: usize,
     fate: Fate,
     own: &mut Vec<Violation>,
     evidence: &mut Vec<Evidence>,
     batch: &mut Batch,
-) -> Result<(), ProcedureError> {
+) -> Result<ToDocument, ProcedureError> {
     let t = &ctx.tables;
     let today = ctx.today;
+    let authority = &ctx.authorities[authority_index];
     // The window of the latest basis decision, so that every later step lands where the fate needs it.
     let (from, to) = match fate {
         Fate::Active => (days_before(today, 1090), days_before(today, 90)),
@@ -1176,7 +1346,15 @@ fn listing(
         Fate::Proposed => (days_before(today, 40), days_before(today, 1)),
     };
     let latest = date_between(rng, from, to);
-    // An especially serious violation, or two or three serious ones within a year.
+    // The latest penalty may still be pending at the notice (Order 44 art. 13: the
+    // listing runs with the penalty procedure): decided with the listing, or not yet.
+    let pending = match fate {
+        Fate::Proposed | Fate::Noticed => rng.gen_bool(0.4),
+        Fate::Active | Fate::Expired | Fate::Removed | Fate::Revoked => rng.gen_bool(0.3),
+        Fate::NotListed => false,
+    };
+    // An especially serious violation, or two or three serious ones within a year;
+    // each with a heavier penalty for an act Order 44 names.
     let especially = rng.gen_bool(0.4);
     let mut basis: Vec<Violation> = Vec::new();
     let count = if especially { 1 } else { rng.gen_range(2..=3) };
@@ -1192,8 +1370,19 @@ fn listing(
             Severity::Serious
         };
         let category = t.category[t.category_index.sample(rng)];
+        let long_ban = fate == Fate::Active;
+        let penalty = listing_penalty(ctx, rng, (severity, category), decided_on, anchor, long_ban);
         basis.push(violation(
-            ctx, rng, ids, subject_id, authority, category, severity, decided_on, evidence,
+            ctx,
+            rng,
+            ids,
+            subject_id,
+            authority,
+            (category, severity),
+            decided_on,
+            pending && k == 0,
+            penalty,
+            evidence,
         ));
     }
     let basis_recorded = basis[0].recorded_at;
@@ -1202,6 +1391,17 @@ fn listing(
         (first.clone(), second.clone())
     } else {
         (second.clone(), first.clone())
+    };
+    let official = |id: &str| -> (String, String) { (id.to_owned(), authority.org_id.clone()) };
+    let (a_id, a_org) = official(&a);
+    let (b_id, b_org) = official(&b);
+    let proposer = Official {
+        id: &a_id,
+        organization_id: &a_org,
+    };
+    let decider = Official {
+        id: &b_id,
+        organization_id: &b_org,
     };
     // The system proposes on recording an especially serious violation; officials propose the rest.
     let by_system = especially && rng.gen_bool(0.7);
@@ -1212,14 +1412,24 @@ fn listing(
         days_after(basis_recorded.date(), rng.gen_range(3..25)).min(today)
     };
     let reason = if by_system {
-        "系统自动提议 (proposed by the system): 情节特别严重的违法行为 (an especially serious violation)".to_owned()
+        "系统自动提议 (proposed by the system): 情节特别严重的违法行为，受到较重行政处罚 (an especially serious violation with a heavier penalty)".to_owned()
     } else {
         format!(
-            "一年内{}次严重违法行为（{}），情节严重、社会影响恶劣 ({} serious violations within a year)",
+            "一年内{}次严重违法行为（{}），受到较重行政处罚，情节严重、社会影响恶劣 ({} serious violations within a year, each with a heavier penalty)",
             count,
             t.category_text(basis[0].category).label,
             count
         )
+    };
+    let considerations = if by_system {
+        Considerations::default()
+    } else {
+        Considerations {
+            frequency: Some(format!("一年内{count}次")),
+            penalty_type: Some("从重罚款".into()),
+            social_impact: Some("直播间观看人数众多，社会影响较大".into()),
+            ..Considerations::default()
+        }
     };
     let created_at = if by_system {
         basis_recorded
@@ -1230,10 +1440,15 @@ fn listing(
     let listing_id = ids.next();
     let (listing, proposal) = materialize_proposal(
         listing_id.clone(),
-        subject_id,
-        &basis_ids,
-        &reason,
-        LISTING_REGULATION,
+        Proposal {
+            subject_id,
+            violation_ids: &basis_ids,
+            authority_id: &authority.org_id,
+            reason: &reason,
+            legal_basis: LISTING_REGULATION,
+            considerations,
+            no_intent_proven: false,
+        },
         StepBy {
             user_id: proposed_by.as_deref(),
             organization_id: proposed_by.as_ref().map(|_| authority.org_id.as_str()),
@@ -1243,13 +1458,35 @@ fn listing(
         ids.next(),
         proposed_on,
     );
+    let mut facts = ListingFacts::proposed(
+        proposed_by,
+        basis
+            .iter()
+            .filter_map(|v| v.decided_on)
+            .max()
+            .unwrap_or(NaiveDate::MIN),
+    );
+    facts.authority_id = Some(authority.org_id.clone());
+    facts.basis_pending = pending;
+    facts.restriction_until = basis.iter().filter_map(|v| v.ban_until).max();
+    let parent = authority
+        .parent
+        .filter(|_| authority.needs_consent())
+        .map(|p| &ctx.authorities[p]);
+    if let Some(parent) = parent {
+        facts.consent = Consent::Needed {
+            parent_id: parent.org_id.clone(),
+            given: None,
+        };
+    }
     let mut steps = Replay {
         ctx,
         ids,
-        facts: ListingFacts::proposed(proposed_by, latest),
+        facts,
         listing,
         rows: vec![proposal],
     };
+    let mut record = ProcedureRecord::default();
 
     if fate != Fate::Proposed {
         let served_on = days_after(proposed_on, rng.gen_range(1..12)).min(today);
@@ -1258,13 +1495,21 @@ fn listing(
             .add_working_days(served_on, OBJECTION_WORKING_DAYS);
         steps.step(
             rng,
-            procedure::notice(&steps.facts, served_on, deadline, &a, served_on),
+            procedure::notice(&steps.facts, served_on, deadline, &proposer, served_on),
             Some(&a),
             Some(&authority.org_id),
             None,
         )?;
-        // Some parties object inside the window.
+        // Numbered per authority and year; the subject's index keeps them apart.
+        steps.listing.notice_no = Some(format!(
+            "{}市监列严告〔{}〕{}号",
+            authority.abbr,
+            served_on.year(),
+            index + 1
+        ));
+        // Some parties object inside the window; some of them ask for a hearing.
         let window_end = deadline.min(today);
+        let decided_on = days_after(deadline, rng.gen_range(1..20)).min(today);
         if rng.gen_bool(0.25) && window_end >= served_on {
             let received_on = date_between(rng, served_on, window_end);
             let hearing = rng.gen_bool(0.3);
@@ -1275,7 +1520,7 @@ fn listing(
             };
             let recorded_at = steps.step(
                 rng,
-                procedure::object(&steps.facts, received_on, &b, received_on),
+                procedure::object(&steps.facts, received_on, hearing, &decider, received_on),
                 Some(&b),
                 Some(&authority.org_id),
                 Some(reason),
@@ -1288,9 +1533,29 @@ fn listing(
                 &b,
                 recorded_at,
             ));
+            record.statements.push((received_on, hearing));
+            // The hearing is held or the request withdrawn before the decision;
+            // a case still at the notice may be waiting for it.
+            let closes = fate != Fate::Noticed || rng.gen_bool(0.5);
+            if hearing && closes {
+                let on = date_between(rng, received_on, decided_on.max(received_on));
+                let held = rng.gen_bool(0.7);
+                let summary = if held {
+                    "听证会依法举行，当事人及其委托代理人到场陈述申辩，案件调查人员出示了证据 (the hearing was held)"
+                } else {
+                    "当事人书面撤回听证申请 (the hearing request was withdrawn)"
+                };
+                steps.step(
+                    rng,
+                    procedure::close_hearing(&steps.facts, held, on, &decider, on),
+                    Some(&b),
+                    Some(&authority.org_id),
+                    Some(summary),
+                )?;
+                record.hearing = Some(HearingText { held, on });
+            }
         }
         if fate != Fate::Noticed {
-            let decided_on = days_after(deadline, rng.gen_range(1..20)).min(today);
             let (outcome, reason) = if fate == Fate::NotListed {
                 (
                     DecisionOutcome::NotList,
@@ -1299,20 +1564,81 @@ fn listing(
             } else {
                 (DecisionOutcome::List, t.pick(rng, &t.texts.list_reasons))
             };
-            steps.step(
+            if let (Some(parent), DecisionOutcome::List) = (parent, outcome) {
+                // The parent bureau's head agrees before the decision (Order 44 art. 22).
+                let given_on = date_between(rng, served_on, decided_on);
+                let consenter = Official {
+                    id: &parent.head,
+                    organization_id: &parent.org_id,
+                };
+                let reason = "经审查，同意列入 (agreed)";
+                let given_at = steps.step(
+                    rng,
+                    procedure::consent(&steps.facts, ConsentOutcome::Agree, &consenter, given_on),
+                    Some(&parent.head),
+                    Some(&parent.org_id),
+                    Some(reason),
+                )?;
+                batch.rows.consents.push(ConsentRecord {
+                    id: steps.ids.next(),
+                    listing_id: listing_id.clone(),
+                    organization_id: parent.org_id.clone(),
+                    outcome: ConsentOutcome::Agree,
+                    reason: reason.into(),
+                    given_by: parent.head.clone(),
+                    given_on,
+                    given_at,
+                });
+                record.consent = Some((parent.org.name.clone(), given_on));
+            }
+            // A pending penalty is decided with the listing, the same day.
+            let penalty_decision_no = (pending && outcome == DecisionOutcome::List).then(|| {
+                format!(
+                    "{}市监处罚〔{}〕{}号",
+                    authority.abbr,
+                    decided_on.year(),
+                    rng.gen_range(3000..6000)
+                )
+            });
+            let decision = Decision {
+                outcome,
+                decided_on,
+                penalty_decided_on: penalty_decision_no.as_ref().map(|_| decided_on),
+                penalty_decision_no_given: penalty_decision_no.is_some(),
+                publication_due_by: ctx
+                    .calendar
+                    .add_working_days(decided_on, PUBLICATION_WORKING_DAYS),
+            };
+            let decided_at = steps.step(
                 rng,
-                procedure::decide(&steps.facts, outcome, decided_on, &b, decided_on),
+                procedure::decide(&steps.facts, &decision, &decider, decided_on),
                 Some(&b),
                 Some(&authority.org_id),
                 Some(reason),
             )?;
+            if let Some(number) = &penalty_decision_no {
+                let at = decided_at.max(basis[0].recorded_at);
+                basis[0].decide(number, decided_on, at, &b);
+            }
+            if outcome == DecisionOutcome::List {
+                steps.listing.decision_no = Some(format!(
+                    "{}市监列严决〔{}〕{}号",
+                    authority.abbr,
+                    decided_on.year(),
+                    index + 1
+                ));
+                steps.listing.measures = crate::db::typed::Json(
+                    grounds::measures().iter().map(|m| m.code.clone()).collect(),
+                );
+            }
+            record.penalty_decision_no = penalty_decision_no;
         }
         match fate {
             Fate::Expired => {
-                let expires_on = steps.listing.expires_on.unwrap_or(today);
+                let ended_on = steps.listing.expires_on.map_or(today, |e| days_after(e, 1));
                 steps.step(
                     rng,
-                    procedure::expire(&steps.facts, "system", expires_on),
+                    procedure::expire(&steps.facts, "system", ended_on),
                     None,
                     None,
                     None,
@@ -1320,11 +1646,11 @@ fn listing(
             }
             Fate::Removed => {
                 let listed_on = steps.listing.listed_on.unwrap_or(today);
-                let earliest = procedure::add_years(listed_on, procedure::REPAIR_AFTER_YEARS);
+                let earliest = procedure::repair_opens_on(listed_on);
                 let applied_on = date_between(rng, earliest, days_before(today, 45).max(earliest));
                 let applied_at = steps.step(
                     rng,
-                    procedure::apply_repair(&steps.facts, applied_on, &a, applied_on),
+                    procedure::apply_repair(&steps.facts, applied_on, &proposer, applied_on),
                     Some(&a),
                     Some(&authority.org_id),
                     Some("credit repair application"),
@@ -1337,7 +1663,7 @@ fn listing(
                         &steps.facts,
                         RepairOutcome::Approve,
                         decided_on,
-                        &b,
+                        &decider,
                         decided_on,
                     ),
                     Some(&b),
@@ -1371,18 +1697,19 @@ fn listing(
                 // The penalties it rested on were annulled, so the system revoked it.
                 let listed_on = steps.listing.listed_on.unwrap_or(today);
                 let revoked_on = date_between(rng, days_after(listed_on, 20).min(today), today);
-                let reason =
-                    "依据的违法行为均已撤销 (every violation the listing rests on was revoked)";
+                let reason = "依据的行政处罚已撤销，余下的处罚不足以列入 (the penalties that carried the listing were annulled; Order 44 art. 19)";
                 steps.step(
                     rng,
-                    procedure::revoke(&steps.facts, reason, "system", revoked_on),
+                    procedure::revoke(&steps.facts, reason, None, revoked_on),
                     None,
                     None,
                     Some(reason),
                 )?;
                 let revoked_at = steps.listing.updated_at;
                 for v in basis.iter_mut() {
-                    let at = revoked_at.max(v.recorded_at);
+                    let at = revoked_at
+                        .max(v.recorded_at)
+                        .max(v.decided_at.unwrap_or(v.recorded_at));
                     v.revoke(revoked_on, at, &b, &t.texts.revocation_reasons[0]);
                 }
             }
@@ -1403,9 +1730,59 @@ fn listing(
         batch.events.extend(step.event);
         batch.version_delta += step.version_delta;
     }
-    batch.rows.listings.push(listing);
+    batch.rows.listings.push(listing.clone());
+    let documented = ToDocument {
+        listing,
+        basis: basis.clone(),
+        authority: authority_index,
+        record,
+    };
     own.extend(basis);
+    Ok(documented)
+}
+
+/// The documents a generated listing was served with, as the use cases
+/// freeze them (`service::documents`).
+fn documents_of(
+    ctx: &Run,
+    subject: &Subject,
+    d: ToDocument,
+    rows: &mut bulk::Rows,
+) -> Result<(), ServiceError> {
+    let with = DocumentParties {
+        authority: &ctx.authorities[d.authority].org,
+        party: subject,
+        basis: &d.basis,
+    };
+    let l = &d.listing;
+    if let Some(notice) = documents::notice_document(l, with) {
+        let at = l.created_at.max(stamp_of(l.served_on));
+        rows.documents.push(documents::stored(
+            &l.id,
+            DocumentKind::Notice,
+            &notice.notice_no,
+            &notice,
+            at,
+        )?);
+    }
+    if let Some(decision) = documents::decision_document(l, with, d.record) {
+        let at = l.created_at.max(stamp_of(l.decided_on));
+        rows.documents.push(documents::stored(
+            &l.id,
+            DocumentKind::Decision,
+            &decision.decision_no,
+            &decision,
+            at,
+        )?);
+    }
     Ok(())
+}
+
+/// Noon (CST) of a day, as stored, for rows dated by their day.
+fn stamp_of(day: Option<NaiveDate>) -> NaiveDateTime {
+    day.map_or(NaiveDateTime::MIN, |d| {
+        d.and_time(NaiveTime::MIN) + chrono::Duration::hours(4)
+    })
 }
 
 /// A listing being generated, its facts for the rules, and the rows of its steps.
@@ -1832,6 +2209,8 @@ struct CategoryText {
     label: String,
     /// The law usually broken.
     legal_basis: String,
+    /// The ground of Order 44 art. 5–11 a serious case falls under.
+    ground: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -1853,6 +2232,9 @@ struct Regulator {
     slug: String,
     /// The region it covers; none for the national regulator.
     region_code: Option<String>,
+    level: OrganizationLevel,
+    /// The slug of the parent bureau (listed before it).
+    parent: Option<String>,
 }
 
 /// The tables and their weighted choices, built once per run.
@@ -1879,8 +2261,13 @@ impl Tables {
         let mut names: NameTables =
             toml::from_str(DEMO_DATA).context("reading assets/demo-data.toml")?;
         for c in Category::ALL {
-            if !names.categories.contains_key(&c) {
-                bail!("assets/demo-data.toml has no texts for the category {c}");
+            match names.categories.get(&c) {
+                None => bail!("assets/demo-data.toml has no texts for the category {c}"),
+                Some(text) if grounds::ground(&text.ground).is_none() => bail!(
+                    "assets/demo-data.toml: the category {c} names `{}`, no ground of Order 44",
+                    text.ground
+                ),
+                Some(_) => {}
             }
         }
         if names.regulators.is_empty() || names.texts.revocation_reasons.is_empty() {
@@ -2013,12 +2400,33 @@ mod tests {
             calendar: Calendar::builtin().unwrap(),
             policy: ScoringPolicy::v1(),
             authorities: (0..authorities)
-                .map(|i| Authority {
-                    org_id: format!("org-{i}"),
-                    region_prefix: coverage(tables.regulators[i].region_code.as_deref()),
-                    abbr: tables.regulators[i].abbreviation.clone(),
-                    officials: [format!("u-{i}-a"), format!("u-{i}-b")],
-                    emails: Vec::new(),
+                .map(|i| {
+                    let r = &tables.regulators[i];
+                    // Parents come first in the table.
+                    let parent = r.parent.as_deref().map(|slug| {
+                        tables.regulators[..i]
+                            .iter()
+                            .position(|p| p.slug == slug)
+                            .expect("the parent comes first")
+                    });
+                    Authority {
+                        org: Organization {
+                            id: format!("org-{i}"),
+                            name: r.name.clone(),
+                            kind: OrganizationKind::Regulator,
+                            region_code: r.region_code.clone(),
+                            created_at: now.naive_utc(),
+                            level: crate::db::typed::Maybe(Some(r.level)),
+                            parent_id: parent.map(|p| format!("org-{p}")),
+                        },
+                        org_id: format!("org-{i}"),
+                        region_prefix: coverage(r.region_code.as_deref()),
+                        abbr: r.abbreviation.clone(),
+                        officials: [format!("u-{i}-a"), format!("u-{i}-b")],
+                        head: format!("u-{i}-head"),
+                        parent,
+                        emails: Vec::new(),
+                    }
                 })
                 .collect(),
             tables,
@@ -2166,10 +2574,14 @@ mod tests {
                     l.decided_by,
                     l.noticed_by.clone().filter(|_| l.proposed_by.is_none())
                 );
-                assert_eq!(
-                    l.listed_on.map(|d| procedure::add_years(d, 3)),
-                    l.expires_on.filter(|_| l.listed_on.is_some())
-                );
+                // Three years, or the end of a longer practice ban (Order 44 art. 21).
+                if let Some(listed_on) = l.listed_on {
+                    assert!(l
+                        .expires_on
+                        .is_some_and(|e| e >= procedure::add_years(listed_on, 3)));
+                    assert!(l.decision_no.is_some() && !l.measures.is_empty());
+                    assert_eq!(l.published_on, Some(listed_on));
+                }
                 assert!(l.decided_on > l.objection_deadline);
                 assert_eq!(
                     l.objection_deadline,
@@ -2184,7 +2596,10 @@ mod tests {
                 .history
                 .iter()
                 .filter(|h| h.listing_id == l.id)
-                .filter(|h| h.action != procedure::Action::Object)
+                .filter(|h| {
+                    use procedure::Action::*;
+                    !matches!(h.action, Object | Hearing | HearingWithdrawal | Consent)
+                })
                 .map(|h| h.action.as_str())
                 .collect();
             let expected: &[&str] = match l.status.as_str() {
@@ -2232,8 +2647,42 @@ mod tests {
             assert_eq!(s.score, expected);
             assert!(own
                 .iter()
-                .all(|v| v.decided_on <= ctx.today && v.recorded_at >= s.created_at));
+                .all(|v| v.decided_on.is_none_or(|d| d <= ctx.today)
+                    && v.recorded_at >= s.created_at));
         }
+        // v2: documents for every notice and decision; consent where the authority needs it;
+        // pending penalties only where no decision was taken.
+        for l in &batch.rows.listings {
+            let doc = |kind: &str| {
+                batch
+                    .rows
+                    .documents
+                    .iter()
+                    .any(|d| d.listing_id == l.id && d.kind == kind)
+            };
+            assert_eq!(l.notice_no.is_some(), doc("notice"));
+            assert_eq!(l.decision_no.is_some(), doc("decision"));
+            let authority = ctx
+                .authorities
+                .iter()
+                .find(|a| Some(&a.org_id) == l.authority_id.as_ref())
+                .expect("the authority");
+            if l.listed_on.is_some() && authority.needs_consent() {
+                assert!(batch.rows.consents.iter().any(|c| c.listing_id == l.id));
+            }
+        }
+        let pending: Vec<&Violation> = batch
+            .rows
+            .violations
+            .iter()
+            .filter(|v| v.status == ViolationStatus::Pending)
+            .collect();
+        assert!(!pending.is_empty());
+        assert!(pending
+            .iter()
+            .all(|v| v.decided_on.is_none() && v.heavier_penalty));
+        assert!(batch.rows.violations.iter().any(|v| v.decided_at.is_some()));
+        assert!(!batch.rows.consents.is_empty());
         // Events: one publication per decision to list, one end per ended listing.
         let published = batch
             .rows

@@ -1,6 +1,7 @@
 //! The blacklist procedure over HTTP: propose, notice, objections,
 //! decision, credit repair, reinstatement, revocation.
 
+use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpResponse};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -12,11 +13,13 @@ use crate::auth::{Reader, Regulator};
 use crate::db::Db;
 use crate::domain::calendar::Calendar;
 use crate::domain::procedure::Status;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::page_type;
+use crate::service::documents::{self, DocumentKind};
 use crate::service::listings::{
-    self, ApplyRepair, DecideListing, DecideRepair, ListingFilter, ListingView, LodgeObjection,
-    ObjectionView, ProposeListing, Reinstate, RepairApplicationView, RevokeListing, ServeNotice,
+    self, ApplyRepair, DecideListing, DecideRepair, GiveConsent, ListingFilter, ListingView,
+    LodgeObjection, NoticeServed, ObjectionView, ProposeListing, RecordHearing, Reinstate,
+    RepairApplicationView, RevokeListing, ServeNotice, WithdrawHearing,
 };
 
 page_type!(ListingPage, ListingView);
@@ -116,7 +119,7 @@ pub async fn get_listing(
     params(("id" = String, Path, description = "Listing id")),
     request_body = ServeNotice, security(("bearer" = [])),
     responses(
-        (status = 200, description = "Noticed; `objection_deadline` set", body = ListingView),
+        (status = 200, description = "Noticed: `notice_no` and `objection_deadline` set; the subject's one-time `access_code` is in this response only", body = NoticeServed),
         (status = 400, response = crate::api::BadRequest),
         (status = 401, response = crate::api::Unauthorized),
         (status = 403, response = crate::api::Forbidden),
@@ -131,21 +134,27 @@ pub async fn serve_notice(
     body: ApiJson<ServeNotice>,
     db: web::Data<Db>,
     calendar: web::Data<Calendar>,
-) -> ApiResult<web::Json<ListingView>> {
+) -> ApiResult<HttpResponse> {
     let (actor, id, input) = (user.actor(), id.into_inner(), body.0);
     let calendar = calendar.clone();
-    let view = db
+    let served = db
         .write(move |conn| listings::serve_notice(conn, &actor, &calendar, &id, input))
         .await?;
-    Ok(web::Json(view))
+    // The access code is a secret shown once: no cache keeps it.
+    Ok(HttpResponse::Ok()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(served))
 }
 
-/// Decide to list or not, after the objection window (two officials: not the proposer).
+/// Decide to list or not: after the objection window and any requested hearing, by an official
+/// of the authority other than the proposer, with the parent bureau's consent for a city or
+/// county bureau. Refusals name their condition (`hearing_pending`, `consent_required`,
+/// `no_intent_proven`).
 #[utoipa::path(post, path = "/v1/listings/{id}/decision", tag = "listings", operation_id = "decideListing",
     params(("id" = String, Path, description = "Listing id")),
     request_body = DecideListing, security(("bearer" = [])),
     responses(
-        (status = 200, description = "Decided: `listed` (published at once) or `not_listed`", body = ListingView),
+        (status = 200, description = "Decided: `listed` (published at once, with `decision_no`; pending basis penalties now effective) or `not_listed`", body = ListingView),
         (status = 400, response = crate::api::BadRequest),
         (status = 401, response = crate::api::Unauthorized),
         (status = 403, response = crate::api::Forbidden),
@@ -159,12 +168,123 @@ pub async fn decide_listing(
     id: web::Path<String>,
     body: ApiJson<DecideListing>,
     db: web::Data<Db>,
+    calendar: web::Data<Calendar>,
+) -> ApiResult<web::Json<ListingView>> {
+    let (actor, id, input) = (user.actor(), id.into_inner(), body.0);
+    let calendar = calendar.clone();
+    let view = db
+        .write(move |conn| listings::decide(conn, &actor, &calendar, &id, input))
+        .await?;
+    Ok(web::Json(view))
+}
+
+/// Record that the requested hearing was held; the decision may then go ahead.
+#[utoipa::path(post, path = "/v1/listings/{id}/hearing", tag = "listings", operation_id = "recordHearing",
+    params(("id" = String, Path, description = "Listing id")),
+    request_body = RecordHearing, security(("bearer" = [])),
+    responses(
+        (status = 200, description = "`hearing_status` is `held`", body = ListingView),
+        (status = 400, response = crate::api::BadRequest),
+        (status = 401, response = crate::api::Unauthorized),
+        (status = 403, response = crate::api::Forbidden),
+        (status = 404, response = crate::api::NotFound),
+        (status = 409, response = crate::api::Conflict),
+        (status = 422, response = crate::api::Unprocessable),
+    ))]
+#[post("/v1/listings/{id}/hearing")]
+pub async fn record_hearing(
+    Regulator(user): Regulator,
+    id: web::Path<String>,
+    body: ApiJson<RecordHearing>,
+    db: web::Data<Db>,
 ) -> ApiResult<web::Json<ListingView>> {
     let (actor, id, input) = (user.actor(), id.into_inner(), body.0);
     let view = db
-        .write(move |conn| listings::decide(conn, &actor, &id, input))
+        .write(move |conn| listings::record_hearing(conn, &actor, &id, input))
         .await?;
     Ok(web::Json(view))
+}
+
+/// Record that the party withdrew its hearing request.
+#[utoipa::path(post, path = "/v1/listings/{id}/hearing/withdrawal", tag = "listings", operation_id = "withdrawHearing",
+    params(("id" = String, Path, description = "Listing id")),
+    request_body = WithdrawHearing, security(("bearer" = [])),
+    responses(
+        (status = 200, description = "`hearing_status` is `withdrawn`", body = ListingView),
+        (status = 400, response = crate::api::BadRequest),
+        (status = 401, response = crate::api::Unauthorized),
+        (status = 403, response = crate::api::Forbidden),
+        (status = 404, response = crate::api::NotFound),
+        (status = 409, response = crate::api::Conflict),
+        (status = 422, response = crate::api::Unprocessable),
+    ))]
+#[post("/v1/listings/{id}/hearing/withdrawal")]
+pub async fn withdraw_hearing(
+    Regulator(user): Regulator,
+    id: web::Path<String>,
+    body: ApiJson<WithdrawHearing>,
+    db: web::Data<Db>,
+) -> ApiResult<web::Json<ListingView>> {
+    let (actor, id, input) = (user.actor(), id.into_inner(), body.0);
+    let view = db
+        .write(move |conn| listings::withdraw_hearing(conn, &actor, &id, input))
+        .await?;
+    Ok(web::Json(view))
+}
+
+/// The parent bureau agrees or disagrees to a city or county bureau's listing (Order 44 art. 22).
+#[utoipa::path(post, path = "/v1/listings/{id}/consent", tag = "listings", operation_id = "giveConsent",
+    params(("id" = String, Path, description = "Listing id")),
+    request_body = GiveConsent, security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Recorded in `consents`; the latest answer counts", body = ListingView),
+        (status = 400, response = crate::api::BadRequest),
+        (status = 401, response = crate::api::Unauthorized),
+        (status = 403, response = crate::api::Forbidden),
+        (status = 404, response = crate::api::NotFound),
+        (status = 409, response = crate::api::Conflict),
+        (status = 422, response = crate::api::Unprocessable),
+    ))]
+#[post("/v1/listings/{id}/consent")]
+pub async fn give_consent(
+    Regulator(user): Regulator,
+    id: web::Path<String>,
+    body: ApiJson<GiveConsent>,
+    db: web::Data<Db>,
+) -> ApiResult<web::Json<ListingView>> {
+    let (actor, id, input) = (user.actor(), id.into_inner(), body.0);
+    let view = db
+        .write(move |conn| listings::give_consent(conn, &actor, &id, input))
+        .await?;
+    Ok(web::Json(view))
+}
+
+/// A document of the procedure as served, printable HTML (Chinese, A4): `notice` or `decision`.
+#[utoipa::path(get, path = "/v1/listings/{id}/documents/{kind}", tag = "listings", operation_id = "getListingDocument",
+    params(("id" = String, Path, description = "Listing id"),
+        ("kind" = String, Path, description = "`notice` or `decision`")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The document", content_type = "text/html", body = String),
+        (status = 401, response = crate::api::Unauthorized),
+        (status = 403, response = crate::api::Forbidden),
+        (status = 404, response = crate::api::NotFound),
+    ))]
+#[get("/v1/listings/{id}/documents/{kind}")]
+pub async fn get_document(
+    Reader(user): Reader,
+    path: web::Path<(String, String)>,
+    db: web::Data<Db>,
+) -> ApiResult<HttpResponse> {
+    let (id, kind) = path.into_inner();
+    let kind: DocumentKind = kind.parse()?;
+    let actor = user.actor();
+    let document = db
+        .run(move |conn| documents::get(conn, &actor, &id, kind))
+        .await?;
+    let page = crate::web::documents::render(&document)
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("rendering a document: {e}")))?;
+    Ok(crate::web::html(StatusCode::OK, page))
 }
 
 /// Approve (→ `removed`) or reject the pending credit repair application.

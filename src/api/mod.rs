@@ -9,6 +9,8 @@ pub mod ops;
 pub mod organizations;
 pub mod pagination;
 pub mod public;
+pub mod reference;
+pub mod review;
 pub mod scores;
 pub mod screening;
 pub mod subjects;
@@ -70,6 +72,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(auth::me)
         .service(organizations::create_organization)
         .service(organizations::list_organizations)
+        .service(organizations::get_organization)
         .service(users::create_user)
         .service(users::list_users)
         .service(users::update_user)
@@ -82,6 +85,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(violations::list_violations)
         .service(violations::get_violation)
         .service(violations::revoke_violation)
+        .service(violations::decide_penalty)
         .service(scores::get_score)
         .service(listings::propose_listing)
         .service(listings::list_listings)
@@ -89,6 +93,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(listings::serve_notice)
         .service(listings::lodge_objection)
         .service(listings::decide_listing)
+        .service(listings::record_hearing)
+        .service(listings::withdraw_hearing)
+        .service(listings::give_consent)
+        .service(listings::get_document)
+        .service(review::list_review_flags)
+        .service(review::clear_review_flag)
+        .service(review::convert_review_flag)
+        .service(reference::listing_grounds)
+        .service(reference::measures)
         .service(listings::apply_for_repair)
         .service(listings::decide_repair)
         .service(listings::reinstate_listing)
@@ -183,14 +196,19 @@ impl Modify for BearerAuth {
         ops::healthz, ops::readyz, ops::metrics,
         auth::login, auth::refresh, auth::logout, auth::me,
         organizations::create_organization, organizations::list_organizations,
+        organizations::get_organization,
         users::create_user, users::list_users, users::update_user,
         subjects::create_subject, subjects::list_subjects, subjects::get_subject,
         subjects::update_subject, subjects::change_identifier,
         violations::record_violation, violations::list_violations, violations::get_violation,
-        violations::revoke_violation,
+        violations::revoke_violation, violations::decide_penalty,
         scores::get_score,
         listings::propose_listing, listings::list_listings, listings::get_listing,
-        listings::serve_notice, listings::lodge_objection, listings::decide_listing,
+        listings::serve_notice, listings::lodge_objection, listings::record_hearing,
+        listings::withdraw_hearing, listings::give_consent, listings::decide_listing,
+        listings::get_document,
+        review::list_review_flags, review::clear_review_flag, review::convert_review_flag,
+        reference::listing_grounds, reference::measures,
         listings::apply_for_repair, listings::decide_repair, listings::reinstate_listing,
         listings::revoke_listing,
         audit::list_audit, audit::verify_audit,
@@ -214,6 +232,7 @@ impl Modify for BearerAuth {
         (name = "violations", description = "Violations: append-only, revocable with a reason"),
         (name = "listings", description = "The blacklist procedure: notice, objections, decision, credit repair, revocation"),
         (name = "public", description = "The published blacklist: no login needed"),
+        (name = "reference", description = "Reference data from the law (Order 44): listing grounds and measures; no login needed"),
         (name = "screening", description = "Screening anchors and merchants before onboarding (platforms)"),
         (name = "watchlist", description = "Watched subjects and their events (platforms)"),
         (name = "webhooks", description = "Signed event deliveries (platforms)"),

@@ -5,7 +5,7 @@ use actix_web::{get, post, web, HttpResponse};
 use super::idempotency::{self, IdempotencyKey};
 use super::json::ApiJson;
 use super::pagination::PageParams;
-use crate::auth::Admin;
+use crate::auth::{Admin, Reader};
 use crate::db::Db;
 use crate::error::ApiResult;
 use crate::page_type;
@@ -60,4 +60,26 @@ pub async fn list_organizations(
         .run(move |conn| accounts::list_organizations(conn, &actor, &page))
         .await?;
     Ok(web::Json(page.into()))
+}
+
+/// One organization (with a regulator's level and parent bureau).
+#[utoipa::path(get, path = "/v1/organizations/{id}", tag = "organizations", operation_id = "getOrganization",
+    params(("id" = String, Path, description = "Organization id")), security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The organization", body = OrganizationView),
+        (status = 401, response = crate::api::Unauthorized),
+        (status = 403, response = crate::api::Forbidden),
+        (status = 404, response = crate::api::NotFound),
+    ))]
+#[get("/v1/organizations/{id}")]
+pub async fn get_organization(
+    Reader(user): Reader,
+    id: web::Path<String>,
+    db: web::Data<Db>,
+) -> ApiResult<web::Json<OrganizationView>> {
+    let (actor, id) = (user.actor(), id.into_inner());
+    Ok(web::Json(
+        db.run(move |conn| accounts::get_organization(conn, &actor, &id))
+            .await?,
+    ))
 }

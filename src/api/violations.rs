@@ -9,7 +9,9 @@ use crate::auth::{Reader, Regulator};
 use crate::db::Db;
 use crate::error::ApiResult;
 use crate::page_type;
-use crate::service::violations::{self, RecordViolation, RevokeViolation, ViolationView};
+use crate::service::violations::{
+    self, DecidePenalty, RecordViolation, RevokeViolation, ViolationView,
+};
 
 page_type!(ViolationPage, ViolationView);
 
@@ -19,7 +21,7 @@ page_type!(ViolationPage, ViolationView);
         ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response")),
     request_body = RecordViolation, security(("bearer" = [])),
     responses(
-        (status = 201, description = "Recorded; `status` is `effective`", body = ViolationView),
+        (status = 201, description = "Recorded; `status` is `effective`, or `pending` for a penalty not yet decided", body = ViolationView),
         (status = 400, response = crate::api::BadRequest),
         (status = 401, response = crate::api::Unauthorized),
         (status = 403, response = crate::api::Forbidden),
@@ -112,6 +114,33 @@ pub async fn revoke_violation(
     let (actor, id, input) = (user.actor(), id.into_inner(), body.0);
     let view = db
         .write(move |conn| violations::revoke(conn, &actor, &id, input))
+        .await?;
+    Ok(web::Json(view))
+}
+
+/// Enter the decision of a pending penalty: it becomes effective and counts from now on.
+#[utoipa::path(post, path = "/v1/violations/{id}/decide", tag = "violations", operation_id = "decidePenalty",
+    params(("id" = String, Path, description = "Violation id")),
+    request_body = DecidePenalty, security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Effective", body = ViolationView),
+        (status = 400, response = crate::api::BadRequest),
+        (status = 401, response = crate::api::Unauthorized),
+        (status = 403, response = crate::api::Forbidden),
+        (status = 404, response = crate::api::NotFound),
+        (status = 409, response = crate::api::Conflict),
+        (status = 422, response = crate::api::Unprocessable),
+    ))]
+#[post("/v1/violations/{id}/decide")]
+pub async fn decide_penalty(
+    Regulator(user): Regulator,
+    id: web::Path<String>,
+    body: ApiJson<DecidePenalty>,
+    db: web::Data<Db>,
+) -> ApiResult<web::Json<ViolationView>> {
+    let (actor, id, input) = (user.actor(), id.into_inner(), body.0);
+    let view = db
+        .write(move |conn| violations::decide(conn, &actor, &id, input))
         .await?;
     Ok(web::Json(view))
 }

@@ -5,8 +5,9 @@ use diesel::prelude::*;
 
 use super::schema::{login_throttle, organizations, refresh_tokens, users};
 use super::typed::name_row;
+use super::typed::Maybe;
 use super::{DbConn, DbResult};
-use crate::domain::accounts::{OrganizationKind, Role};
+use crate::domain::accounts::{OrganizationKind, OrganizationLevel, Role};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = organizations, treat_none_as_default_value = false)]
@@ -17,6 +18,10 @@ pub struct Organization {
     pub kind: OrganizationKind,
     pub region_code: Option<String>,
     pub created_at: NaiveDateTime,
+    #[diesel(deserialize_as = Option<String>, serialize_as = Option<String>)]
+    pub level: Maybe<OrganizationLevel>,
+    /// The next-higher bureau (regulators).
+    pub parent_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -32,6 +37,8 @@ pub struct User {
     pub disabled: bool,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// The head of the bureau (负责人) or the official empowered to approve in their place.
+    pub can_approve: bool,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -153,12 +160,14 @@ pub fn update_user_role_and_state(
     id: &str,
     role: Role,
     disabled: bool,
+    can_approve: bool,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
     diesel::update(users::table.find(id))
         .set((
             users::role.eq(role.as_str()),
             users::disabled.eq(disabled),
+            users::can_approve.eq(can_approve),
             users::updated_at.eq(now),
         ))
         .execute(conn)

@@ -7,11 +7,15 @@ use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
 
-use super::listings::{HistoryEntry, Listing, ListingViolation, Objection, RepairApplication};
+use super::listings::{
+    ConsentRecord, HistoryEntry, Listing, ListingViolation, Objection, RepairApplication,
+    ReviewFlag, StoredDocument,
+};
 use super::registry::{Evidence, NameKeyRow, Subject, SubjectAccount, SubjectName, Violation};
 use super::schema::{
-    listing_history, listing_violations, listings, objections, repair_applications,
-    subject_accounts, subject_name_keys, subject_names, subjects, violation_evidence, violations,
+    listing_consents, listing_documents, listing_history, listing_violations, listings, objections,
+    repair_applications, review_flags, subject_accounts, subject_name_keys, subject_names,
+    subjects, violation_evidence, violations,
 };
 use super::DbConn;
 
@@ -32,6 +36,9 @@ pub struct Rows {
     pub history: Vec<HistoryEntry>,
     pub objections: Vec<Objection>,
     pub repairs: Vec<RepairApplication>,
+    pub consents: Vec<ConsentRecord>,
+    pub documents: Vec<StoredDocument>,
+    pub review_flags: Vec<ReviewFlag>,
 }
 
 /// Writes `$rows` (a `Vec`, consumed) into `$table`: binary `COPY` on
@@ -138,6 +145,30 @@ pub fn insert(
         "repair_applications",
         repair_applications::table,
         rows.repairs
+    );
+    bulk_insert!(
+        t,
+        conn,
+        copy,
+        "listing_consents",
+        listing_consents::table,
+        rows.consents
+    );
+    bulk_insert!(
+        t,
+        conn,
+        copy,
+        "listing_documents",
+        listing_documents::table,
+        rows.documents
+    );
+    bulk_insert!(
+        t,
+        conn,
+        copy,
+        "review_flags",
+        review_flags::table,
+        rows.review_flags
     );
     Ok(())
 }

@@ -5,12 +5,15 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::schema::{
-    listing_history, listing_violations, listings, objections, repair_applications, violations,
+    document_numbers, listing_consents, listing_documents, listing_history, listing_violations,
+    listings, objections, repair_applications, review_flags, violations,
 };
-use super::typed::{name_row, Maybe};
+use super::typed::{name_row, Json, Maybe};
 use super::{DbConn, DbResult};
-use crate::domain::procedure::{Action, RemovalReason, RepairOutcome, Status};
-use crate::domain::registry::ViolationStatus;
+use crate::domain::procedure::{
+    Action, ConsentOutcome, Considerations, HearingStatus, RemovalReason, RepairOutcome, Status,
+};
+use crate::domain::registry::{ReviewFlagStatus, ViolationStatus};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = listings, treat_none_as_default_value = false, treat_none_as_null = true)]
@@ -40,6 +43,23 @@ pub struct Listing {
     pub revocation_reason: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    #[diesel(deserialize_as = Option<String>, serialize_as = Option<String>)]
+    pub hearing_status: Maybe<HearingStatus>,
+    /// What the bureau weighed (Order 44 art. 12 ¶1).
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub considerations: Json<Considerations>,
+    /// The party proved it had no intent (art. 12 ¶2).
+    pub no_intent_proven: bool,
+    pub notice_no: Option<String>,
+    /// SHA-256 of the subject's access code (the code itself is shown once).
+    pub access_code_hash: Option<String>,
+    pub decision_no: Option<String>,
+    /// Codes of the Order 44 art. 15 measures applied (JSON list).
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub measures: Json<Vec<String>>,
+    pub published_on: Option<NaiveDate>,
+    /// Order 44 art. 14 ¶1: the decision + 20 working days (the calendar of the day).
+    pub publication_due_by: Option<NaiveDate>,
 }
 
 impl Listing {
@@ -76,8 +96,62 @@ impl Listing {
             revocation_reason: None,
             created_at: at,
             updated_at: at,
+            hearing_status: Maybe(None),
+            considerations: Json(Considerations::default()),
+            no_intent_proven: false,
+            notice_no: None,
+            access_code_hash: None,
+            decision_no: None,
+            measures: Json(Vec::new()),
+            published_on: None,
+            publication_due_by: None,
         }
     }
+}
+
+/// A parent bureau's answer to a request for consent (Order 44 art. 22).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = listing_consents, treat_none_as_default_value = false)]
+pub struct ConsentRecord {
+    pub id: String,
+    pub listing_id: String,
+    pub organization_id: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub outcome: ConsentOutcome,
+    pub reason: String,
+    pub given_by: String,
+    pub given_on: NaiveDate,
+    pub given_at: NaiveDateTime,
+}
+
+/// A document of the procedure as served, its content frozen (JSON).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = listing_documents, treat_none_as_default_value = false)]
+pub struct StoredDocument {
+    pub listing_id: String,
+    /// `notice` or `decision`.
+    pub kind: String,
+    pub number: String,
+    pub content: String,
+    pub created_at: NaiveDateTime,
+}
+
+/// A band-D review flag on a subject.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = review_flags, treat_none_as_default_value = false, treat_none_as_null = true)]
+pub struct ReviewFlag {
+    pub id: String,
+    pub subject_id: String,
+    pub raised_on: NaiveDate,
+    pub score: f64,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub status: ReviewFlagStatus,
+    pub reason: String,
+    pub resolved_by: Option<String>,
+    pub resolved_at: Option<NaiveDateTime>,
+    pub resolution: Option<String>,
+    pub listing_id: Option<String>,
+    pub created_at: NaiveDateTime,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -142,24 +216,25 @@ pub fn in_force_on(
     day: NaiveDate,
 ) -> diesel::dsl::And<
     diesel::dsl::Eq<listings::status, &'static str>,
-    diesel::dsl::Gt<listings::expires_on, NaiveDate>,
+    diesel::dsl::GtEq<listings::expires_on, NaiveDate>,
 > {
+    // In force through `expires_on` itself (domain::procedure::period_ended).
     listings::status
         .eq(Status::Listed.as_str())
-        .and(listings::expires_on.gt(day))
+        .and(listings::expires_on.ge(day))
 }
 
-/// Stored `listed` rows whose period has ended by `day`: expired in every
-/// answer, their expiry not yet recorded.
+/// Stored `listed` rows whose period has ended by `day` (their last day has
+/// passed): expired in every answer, their expiry not yet recorded.
 pub fn ended_unrecorded_on(
     day: NaiveDate,
 ) -> diesel::dsl::And<
     diesel::dsl::Eq<listings::status, &'static str>,
-    diesel::dsl::LtEq<listings::expires_on, NaiveDate>,
+    diesel::dsl::Lt<listings::expires_on, NaiveDate>,
 > {
     listings::status
         .eq(Status::Listed.as_str())
-        .and(listings::expires_on.le(day))
+        .and(listings::expires_on.lt(day))
 }
 
 pub fn insert(conn: &mut DbConn, listing: &Listing, violation_ids: &[String]) -> QueryResult<()> {
@@ -228,6 +303,22 @@ pub fn basis_latest_decided_on(
         .first(conn)
 }
 
+/// Whether a basis penalty of the listing is still pending, and the latest
+/// end of a practice ban or business restriction among the basis penalties
+/// not revoked.
+pub fn basis_state(conn: &mut DbConn, listing_id: &str) -> QueryResult<(bool, Option<NaiveDate>)> {
+    let rows: Vec<(String, Option<NaiveDate>)> = listing_violations::table
+        .inner_join(violations::table)
+        .filter(listing_violations::listing_id.eq(listing_id))
+        .filter(violations::status.ne(ViolationStatus::Revoked.as_str()))
+        .select((violations::status, violations::ban_until))
+        .load(conn)?;
+    let pending = rows
+        .iter()
+        .any(|(status, _)| status == ViolationStatus::Pending.as_str());
+    Ok((pending, rows.iter().filter_map(|(_, until)| *until).max()))
+}
+
 /// Listings resting on this violation.
 pub fn listings_of_violation(conn: &mut DbConn, violation_id: &str) -> QueryResult<Vec<String>> {
     listing_violations::table
@@ -236,14 +327,175 @@ pub fn listings_of_violation(conn: &mut DbConn, violation_id: &str) -> QueryResu
         .load(conn)
 }
 
-/// How many of a listing's basis violations are still effective.
-pub fn effective_basis_count(conn: &mut DbConn, listing_id: &str) -> QueryResult<i64> {
+/// Every basis penalty of a listing, revoked ones included: (heavier
+/// penalty, ground, status) — what Order 44 art. 19 weighs.
+pub fn basis_penalties(
+    conn: &mut DbConn,
+    listing_id: &str,
+) -> QueryResult<Vec<(bool, Option<String>, String)>> {
     listing_violations::table
         .inner_join(violations::table)
         .filter(listing_violations::listing_id.eq(listing_id))
-        .filter(violations::status.eq(ViolationStatus::Effective.as_str()))
-        .count()
-        .get_result(conn)
+        .select((
+            violations::heavier_penalty,
+            violations::listing_ground,
+            violations::status,
+        ))
+        .load(conn)
+}
+
+/// The violations a listing rests on, pending ones included.
+pub fn basis_violation_ids(conn: &mut DbConn, listing_id: &str) -> QueryResult<Vec<String>> {
+    listing_violations::table
+        .filter(listing_violations::listing_id.eq(listing_id))
+        .order(listing_violations::violation_id)
+        .select(listing_violations::violation_id)
+        .load(conn)
+}
+
+// ---- consents, documents, numbers ----
+
+pub fn insert_consent(conn: &mut DbConn, consent: &ConsentRecord) -> QueryResult<()> {
+    diesel::insert_into(listing_consents::table)
+        .values(consent.clone())
+        .execute(conn)
+        .map(drop)
+}
+
+/// The consents given on each of these listings, oldest first (one query).
+pub fn consents_of(conn: &mut DbConn, listing_ids: &[&str]) -> DbResult<Vec<ConsentRecord>> {
+    let found = listing_consents::table
+        .filter(listing_consents::listing_id.eq_any(listing_ids))
+        .order(listing_consents::id)
+        .select(ConsentRecord::as_select())
+        .load(conn);
+    name_row(conn, "listing_consents", found)
+}
+
+/// Stores a document, replacing one of the same kind (a notice served again).
+pub fn put_document(conn: &mut DbConn, document: &StoredDocument) -> QueryResult<()> {
+    diesel::delete(
+        listing_documents::table
+            .filter(listing_documents::listing_id.eq(&document.listing_id))
+            .filter(listing_documents::kind.eq(&document.kind)),
+    )
+    .execute(conn)?;
+    diesel::insert_into(listing_documents::table)
+        .values(document)
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn document(
+    conn: &mut DbConn,
+    listing_id: &str,
+    kind: &str,
+) -> QueryResult<Option<StoredDocument>> {
+    listing_documents::table
+        .find((listing_id, kind))
+        .select(StoredDocument::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The next number of a document kind for an authority in a year (1, 2, …):
+/// one upsert that takes the counter's row lock, so that no two documents
+/// share a number however many transactions count at once.
+pub fn next_document_number(
+    conn: &mut DbConn,
+    authority_id: &str,
+    kind: &str,
+    year: i32,
+) -> QueryResult<i32> {
+    let row = (
+        document_numbers::authority_id.eq(authority_id),
+        document_numbers::kind.eq(kind),
+        document_numbers::year.eq(year),
+        document_numbers::last.eq(1),
+    );
+    let key = (
+        document_numbers::authority_id,
+        document_numbers::kind,
+        document_numbers::year,
+    );
+    let bump = document_numbers::last.eq(document_numbers::last + 1);
+    // The upsert's DSL is per backend (the multi-backend connection lacks it).
+    match conn {
+        DbConn::Pg(c) => diesel::insert_into(document_numbers::table)
+            .values(row)
+            .on_conflict(key)
+            .do_update()
+            .set(bump)
+            .execute(c)?,
+        DbConn::Sqlite(c) => diesel::insert_into(document_numbers::table)
+            .values(row)
+            .on_conflict(key)
+            .do_update()
+            .set(bump)
+            .execute(c)?,
+    };
+    document_numbers::table
+        .find((authority_id, kind, year))
+        .select(document_numbers::last)
+        .first(conn)
+}
+
+// ---- review flags ----
+
+pub fn insert_review_flag(conn: &mut DbConn, flag: &ReviewFlag) -> QueryResult<()> {
+    diesel::insert_into(review_flags::table)
+        .values(flag.clone())
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn save_review_flag(conn: &mut DbConn, flag: &ReviewFlag) -> QueryResult<()> {
+    diesel::update(review_flags::table.find(&flag.id))
+        .set(flag.clone())
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn find_review_flag(conn: &mut DbConn, id: &str) -> DbResult<Option<ReviewFlag>> {
+    let found = review_flags::table
+        .find(id)
+        .select(ReviewFlag::as_select())
+        .first(conn)
+        .optional();
+    name_row(conn, "review_flags", found)
+}
+
+/// The open flag of a subject, if any.
+pub fn open_review_flag(conn: &mut DbConn, subject_id: &str) -> DbResult<Option<ReviewFlag>> {
+    let found = review_flags::table
+        .filter(review_flags::subject_id.eq(subject_id))
+        .filter(review_flags::status.eq(ReviewFlagStatus::Open.as_str()))
+        .select(ReviewFlag::as_select())
+        .first(conn)
+        .optional();
+    name_row(conn, "review_flags", found)
+}
+
+/// One page of flags in id order, optionally of one status.
+pub fn review_flags(
+    conn: &mut DbConn,
+    status: Option<ReviewFlagStatus>,
+    after: Option<&str>,
+    limit: i64,
+) -> DbResult<Vec<ReviewFlag>> {
+    let mut query = review_flags::table
+        .select(ReviewFlag::as_select())
+        .order(review_flags::id)
+        .limit(limit)
+        .into_boxed();
+    if let Some(status) = status {
+        query = query.filter(review_flags::status.eq(status.as_str()));
+    }
+    if let Some(after) = after {
+        query = query.filter(review_flags::id.gt(after.to_owned()));
+    }
+    let found = query.load(conn);
+    name_row(conn, "review_flags", found)
 }
 
 /// Open proposals (proposed or noticed) and stored listed rows of a subject.

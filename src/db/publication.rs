@@ -15,6 +15,7 @@ use crate::domain::registry::{cst, SubjectKind};
 #[derive(Debug, Clone, Queryable)]
 pub struct EntryRow {
     pub listing_id: String,
+    pub decision_no: Option<String>,
     pub reason: String,
     pub legal_basis: String,
     pub listed_on: Option<NaiveDate>,
@@ -106,6 +107,7 @@ pub fn active_entries(
                 .limit(limit)
                 .select((
                     listings::id,
+                    listings::decision_no,
                     listings::reason,
                     listings::legal_basis,
                     listings::listed_on,
@@ -259,12 +261,13 @@ pub fn version(conn: &mut DbConn, today: NaiveDate) -> QueryResult<(i64, NaiveDa
         .filter(ended_unrecorded_on(today))
         .select(listings::expires_on)
         .load(conn)?;
-    // An unrecorded expiry changed the list at the start of its day (CST).
+    // An unrecorded expiry changed the list at the start of the day after
+    // the entry's last day (CST).
     let latest_expiry = pending
         .iter()
         .flatten()
         .max()
-        .map(|d| d.and_time(NaiveTime::MIN) - cst_offset())
+        .map(|d| d.succ_opt().unwrap_or(*d).and_time(NaiveTime::MIN) - cst_offset())
         .unwrap_or(NaiveDateTime::MIN);
     Ok((
         counter + pending.len() as i64,

@@ -7,8 +7,9 @@ use super::schema::{
     listings, subject_accounts, subject_name_keys, subject_names, subjects, violation_evidence,
     violations,
 };
-use super::typed::name_row;
+use super::typed::{name_row, Json};
 use super::{DbConn, DbResult};
+use crate::domain::penalties::PenaltyKind;
 use crate::domain::procedure::Status;
 use crate::domain::registry::{SubjectKind, ViolationStatus};
 use crate::domain::scoring::{Band, Category, Severity};
@@ -323,7 +324,8 @@ pub struct Violation {
     pub category: Category,
     #[diesel(deserialize_as = String, serialize_as = String)]
     pub severity: Severity,
-    pub decided_on: NaiveDate,
+    /// The day of the penalty decision; `None` while the penalty is pending.
+    pub decided_on: Option<NaiveDate>,
     pub description: String,
     pub decision_no: Option<String>,
     pub fine_cents: Option<i64>,
@@ -337,6 +339,18 @@ pub struct Violation {
     pub revoked_at: Option<NaiveDateTime>,
     pub revoked_by: Option<String>,
     pub revocation_reason: Option<String>,
+    /// The kinds of administrative penalty imposed (JSON list).
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub penalty_kinds: Json<Vec<PenaltyKind>>,
+    /// Any kind is a heavier penalty of Order 44 art. 2 (kept for queries).
+    pub heavier_penalty: bool,
+    /// The end of a practice ban or business restriction.
+    pub ban_until: Option<NaiveDate>,
+    /// The Order 44 ground (`art9.1` …) the act falls under.
+    pub listing_ground: Option<String>,
+    /// For a penalty recorded pending: when its decision was entered, and by whom.
+    pub decided_at: Option<NaiveDateTime>,
+    pub decided_by: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -384,6 +398,15 @@ pub fn violations_by_ids(conn: &mut DbConn, ids: &[String]) -> DbResult<Vec<Viol
 }
 
 impl Violation {
+    /// Records the decision of a pending penalty.
+    pub fn decide(&mut self, decision_no: &str, on: NaiveDate, at: NaiveDateTime, by: &str) {
+        self.status = ViolationStatus::Effective;
+        self.decision_no = Some(decision_no.to_owned());
+        self.decided_on = Some(on);
+        self.decided_at = Some(at);
+        self.decided_by = Some(by.to_owned());
+    }
+
     /// Records the annulment of the penalty (the row is never deleted).
     pub fn revoke(&mut self, on: NaiveDate, at: NaiveDateTime, by: &str, reason: &str) {
         self.status = ViolationStatus::Revoked;
@@ -394,13 +417,32 @@ impl Violation {
     }
 }
 
+/// Stores the decision of a pending penalty (status, number, date), unless
+/// it is no longer pending; returns whether it changed.
+pub fn save_decision(conn: &mut DbConn, v: &Violation) -> QueryResult<bool> {
+    let changed = diesel::update(
+        violations::table
+            .find(&v.id)
+            .filter(violations::status.eq(ViolationStatus::Pending.as_str())),
+    )
+    .set((
+        violations::status.eq(v.status.as_str()),
+        violations::decision_no.eq(&v.decision_no),
+        violations::decided_on.eq(v.decided_on),
+        violations::decided_at.eq(v.decided_at),
+        violations::decided_by.eq(&v.decided_by),
+    ))
+    .execute(conn)?;
+    Ok(changed == 1)
+}
+
 /// Stores a revocation made with [`Violation::revoke`], unless the stored
 /// row is revoked already; returns whether it changed.
 pub fn save_revocation(conn: &mut DbConn, v: &Violation) -> QueryResult<bool> {
     let changed = diesel::update(
         violations::table
             .find(&v.id)
-            .filter(violations::status.eq(ViolationStatus::Effective.as_str())),
+            .filter(violations::status.ne(ViolationStatus::Revoked.as_str())),
     )
     .set((
         violations::status.eq(v.status.as_str()),

@@ -8,6 +8,8 @@ diesel::table! {
         kind -> Text,
         region_code -> Nullable<Text>,
         created_at -> Timestamp,
+        level -> Nullable<Text>,
+        parent_id -> Nullable<Text>,
     }
 }
 
@@ -22,6 +24,7 @@ diesel::table! {
         disabled -> Bool,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        can_approve -> Bool,
     }
 }
 
@@ -126,7 +129,7 @@ diesel::table! {
         subject_id -> Text,
         category -> Text,
         severity -> Text,
-        decided_on -> Date,
+        decided_on -> Nullable<Date>,
         description -> Text,
         decision_no -> Nullable<Text>,
         fine_cents -> Nullable<BigInt>,
@@ -139,6 +142,12 @@ diesel::table! {
         revoked_at -> Nullable<Timestamp>,
         revoked_by -> Nullable<Text>,
         revocation_reason -> Nullable<Text>,
+        penalty_kinds -> Text,
+        heavier_penalty -> Bool,
+        ban_until -> Nullable<Date>,
+        listing_ground -> Nullable<Text>,
+        decided_at -> Nullable<Timestamp>,
+        decided_by -> Nullable<Text>,
     }
 }
 
@@ -186,6 +195,63 @@ diesel::table! {
         revocation_reason -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        hearing_status -> Nullable<Text>,
+        considerations -> Text,
+        no_intent_proven -> Bool,
+        notice_no -> Nullable<Text>,
+        access_code_hash -> Nullable<Text>,
+        decision_no -> Nullable<Text>,
+        measures -> Text,
+        published_on -> Nullable<Date>,
+        publication_due_by -> Nullable<Date>,
+    }
+}
+
+diesel::table! {
+    listing_consents (id) {
+        id -> Text,
+        listing_id -> Text,
+        organization_id -> Text,
+        outcome -> Text,
+        reason -> Text,
+        given_by -> Text,
+        given_on -> Date,
+        given_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    listing_documents (listing_id, kind) {
+        listing_id -> Text,
+        kind -> Text,
+        number -> Text,
+        content -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    document_numbers (authority_id, kind, year) {
+        authority_id -> Text,
+        kind -> Text,
+        year -> Integer,
+        last -> Integer,
+    }
+}
+
+diesel::table! {
+    review_flags (id) {
+        id -> Text,
+        subject_id -> Text,
+        raised_on -> Date,
+        score -> Double,
+        status -> Text,
+        reason -> Text,
+        resolved_by -> Nullable<Text>,
+        resolved_at -> Nullable<Timestamp>,
+        resolution -> Nullable<Text>,
+        listing_id -> Nullable<Text>,
+        created_at -> Timestamp,
     }
 }
 
@@ -349,6 +415,9 @@ diesel::joinable!(listings -> subjects (subject_id));
 diesel::joinable!(listing_violations -> listings (listing_id));
 diesel::joinable!(listing_violations -> violations (violation_id));
 diesel::joinable!(listing_history -> listings (listing_id));
+diesel::joinable!(listing_consents -> listings (listing_id));
+diesel::joinable!(listing_documents -> listings (listing_id));
+diesel::joinable!(review_flags -> subjects (subject_id));
 diesel::joinable!(objections -> listings (listing_id));
 diesel::joinable!(repair_applications -> listings (listing_id));
 diesel::joinable!(subject_names -> subjects (subject_id));
@@ -373,6 +442,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     listings,
     listing_violations,
     listing_history,
+    listing_consents,
+    listing_documents,
+    document_numbers,
+    review_flags,
     objections,
     repair_applications,
     events,

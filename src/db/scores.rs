@@ -56,17 +56,20 @@ pub fn add_policy(conn: &mut DbConn, policy: &ScoringPolicy) -> QueryResult<()> 
         .map(drop)
 }
 
-/// What scoring needs to know of each violation.
+/// What scoring needs to know of each violation decided. A pending penalty
+/// counts in no score until it is decided.
 pub fn facts(violations: &[Violation]) -> Vec<ViolationFacts> {
     violations
         .iter()
-        .map(|v| ViolationFacts {
-            id: v.id.clone(),
-            category: v.category,
-            severity: v.severity,
-            decided_on: v.decided_on,
-            recorded_at: v.recorded_at,
-            revoked_on: v.revoked_on,
+        .filter_map(|v| {
+            Some(ViolationFacts {
+                id: v.id.clone(),
+                category: v.category,
+                severity: v.severity,
+                decided_on: v.decided_on?,
+                recorded_at: v.recorded_at,
+                revoked_on: v.revoked_on,
+            })
         })
         .collect()
 }

@@ -49,6 +49,33 @@ impl<T: Into<String>> From<Maybe<T>> for Option<String> {
     }
 }
 
+/// A text column holding JSON (a list of penalty kinds, the considerations of a
+/// listing): parsed on read, so a stored document that does not parse is an
+/// error like an unknown word.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Json<T>(pub T);
+
+impl<T> std::ops::Deref for Json<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: serde::de::DeserializeOwned> TryFrom<String> for Json<T> {
+    type Error = serde_json::Error;
+    fn try_from(text: String) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(&text).map(Json)
+    }
+}
+
+impl<T: serde::Serialize> From<Json<T>> for String {
+    fn from(value: Json<T>) -> String {
+        // Serialising plain data (lists, maps of strings) cannot fail.
+        serde_json::to_string(&value.0).unwrap_or_else(|_| "null".to_owned())
+    }
+}
+
 /// A text column that holds the names of a value set.
 struct TypedColumn {
     table: &'static str,
@@ -65,9 +92,11 @@ macro_rules! names_of {
 /// Every typed text column of the schema (tables keyed by a text `id`).
 const COLUMNS: &[TypedColumn] = {
     use super::watch::DeliveryStatus;
-    use crate::domain::accounts::{OrganizationKind, Role};
-    use crate::domain::procedure::{Action, RemovalReason, RepairOutcome, Status};
-    use crate::domain::registry::{SubjectKind, ViolationStatus};
+    use crate::domain::accounts::{OrganizationKind, OrganizationLevel, Role};
+    use crate::domain::procedure::{
+        Action, ConsentOutcome, HearingStatus, RemovalReason, RepairOutcome, Status,
+    };
+    use crate::domain::registry::{ReviewFlagStatus, SubjectKind, ViolationStatus};
     use crate::domain::scoring::{Band, Category, Severity};
     use crate::domain::screening::Decision;
     &[
@@ -75,6 +104,11 @@ const COLUMNS: &[TypedColumn] = {
             table: "organizations",
             column: "kind",
             names: names_of!(OrganizationKind),
+        },
+        TypedColumn {
+            table: "organizations",
+            column: "level",
+            names: names_of!(OrganizationLevel),
         },
         TypedColumn {
             table: "users",
@@ -115,6 +149,21 @@ const COLUMNS: &[TypedColumn] = {
             table: "listings",
             column: "removal_reason",
             names: names_of!(RemovalReason),
+        },
+        TypedColumn {
+            table: "listings",
+            column: "hearing_status",
+            names: names_of!(HearingStatus),
+        },
+        TypedColumn {
+            table: "listing_consents",
+            column: "outcome",
+            names: names_of!(ConsentOutcome),
+        },
+        TypedColumn {
+            table: "review_flags",
+            column: "status",
+            names: names_of!(ReviewFlagStatus),
         },
         TypedColumn {
             table: "listing_history",

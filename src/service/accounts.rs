@@ -12,8 +12,11 @@ use crate::auth::password;
 use crate::auth::tokens::{self, TokenService, ACCESS_TOKEN_SECONDS, REFRESH_TOKEN_DAYS};
 use crate::db::accounts::{self as store, Organization, RefreshToken, User};
 use crate::db::audit::{self, AuditActor, Event};
+use crate::db::typed::Maybe;
 use crate::db::{write_tx, Db, DbConn};
-use crate::domain::accounts::{check_password, Email, OrganizationKind, Role};
+use crate::domain::accounts::{
+    check_hierarchy, check_password, Email, OrganizationKind, OrganizationLevel, Role,
+};
 use crate::domain::registry::check_region_code;
 
 /// Name of the organization that holds bootstrap administrators.
@@ -34,6 +37,11 @@ pub struct CreateOrganization {
     pub kind: OrganizationKind,
     /// Administrative division code (GB/T 2260), six digits.
     pub region_code: Option<String>,
+    /// Regulators only: where the bureau stands (`national`, `provincial`, `city`, `county`).
+    pub level: Option<OrganizationLevel>,
+    /// Regulators only: the next-higher bureau, required for `city` and `county` bureaus (its
+    /// consent is needed for their listings, Order 44 art. 22).
+    pub parent_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -42,6 +50,10 @@ pub struct OrganizationView {
     pub name: String,
     pub kind: OrganizationKind,
     pub region_code: Option<String>,
+    /// Regulators: the bureau's level; null when not recorded.
+    pub level: Option<OrganizationLevel>,
+    /// Regulators: the next-higher bureau.
+    pub parent_id: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -52,9 +64,65 @@ impl From<Organization> for OrganizationView {
             name: o.name,
             kind: o.kind,
             region_code: o.region_code,
+            level: o.level.0,
+            parent_id: o.parent_id,
             created_at: o.created_at.and_utc(),
         }
     }
+}
+
+/// Checks a regulator's level and parent against the hierarchy; other kinds
+/// of organization have neither.
+fn check_place(
+    conn: &mut DbConn,
+    kind: OrganizationKind,
+    level: Option<OrganizationLevel>,
+    parent_id: Option<&str>,
+) -> ServiceResult<()> {
+    if kind != OrganizationKind::Regulator {
+        if level.is_some() {
+            return Err(ServiceError::invalid(
+                "level",
+                "only regulators have a level",
+            ));
+        }
+        if parent_id.is_some() {
+            return Err(ServiceError::invalid(
+                "parent_id",
+                "only regulators have a parent bureau",
+            ));
+        }
+        return Ok(());
+    }
+    let parent = match parent_id {
+        Some(id) => Some(
+            store::find_organization(conn, id)?
+                .ok_or_else(|| ServiceError::invalid("parent_id", "no such organization"))?,
+        ),
+        None => None,
+    };
+    let Some(level) = level else {
+        if parent.is_some() {
+            return Err(ServiceError::invalid(
+                "level",
+                "give the level of a bureau that has a parent",
+            ));
+        }
+        return Ok(());
+    };
+    let parent_level = match &parent {
+        Some(p) if p.kind != OrganizationKind::Regulator => {
+            return Err(ServiceError::invalid(
+                "parent_id",
+                "the parent must be a regulator",
+            ))
+        }
+        Some(p) => Some(p.level.0.ok_or_else(|| {
+            ServiceError::invalid("parent_id", "the parent bureau has no level recorded")
+        })?),
+        None => None,
+    };
+    check_hierarchy(level, parent_level).map_err(|m| ServiceError::invalid("parent_id", m))
 }
 
 impl CreateOrganization {
@@ -74,12 +142,18 @@ impl CreateOrganization {
         if let Some(code) = &region_code {
             problems.check("region_code", check_region_code(code));
         }
+        let parent_id = self
+            .parent_id
+            .map(|p| p.trim().to_owned())
+            .filter(|p| !p.is_empty());
         problems.finish(Organization {
             id: new_id(),
             name,
             kind: self.kind,
             region_code,
             created_at: Utc::now().naive_utc(),
+            level: Maybe(self.level),
+            parent_id,
         })
     }
 }
@@ -98,7 +172,8 @@ fn insert_organization(
         ));
     }
     store::insert_organization(conn, org)?;
-    let mut details = json!({"name": org.name, "kind": org.kind, "region_code": org.region_code});
+    let mut details = json!({"name": org.name, "kind": org.kind, "region_code": org.region_code,
+        "level": org.level.0, "parent_id": org.parent_id});
     if let Some(via) = via {
         details["via"] = json!(via);
     }
@@ -122,6 +197,7 @@ pub fn create_organization(
 ) -> ServiceResult<OrganizationView> {
     actor.require(roles::ADMINS)?;
     let org = input.parse()?;
+    check_place(conn, org.kind, org.level.0, org.parent_id.as_deref())?;
     insert_organization(conn, actor, &org, None)?;
     Ok(org.into())
 }
@@ -138,6 +214,19 @@ pub fn list_organizations(
         .map(OrganizationView::from))
 }
 
+/// One organization, for anyone on the staff (authorities are named on the
+/// public list anyway).
+pub fn get_organization(
+    conn: &mut DbConn,
+    actor: &Actor,
+    id: &str,
+) -> ServiceResult<OrganizationView> {
+    actor.require(roles::READERS)?;
+    store::find_organization(conn, id)?
+        .map(OrganizationView::from)
+        .ok_or_else(|| ServiceError::not_found("no such organization"))
+}
+
 /// Finds or creates the organization that holds system administrators.
 pub fn system_organization(conn: &mut DbConn) -> ServiceResult<String> {
     if let Some(org) = store::find_organization_by_name(conn, SYSTEM_ORGANIZATION)? {
@@ -149,9 +238,21 @@ pub fn system_organization(conn: &mut DbConn) -> ServiceResult<String> {
         kind: OrganizationKind::Regulator,
         region_code: None,
         created_at: Utc::now().naive_utc(),
+        level: Maybe(None),
+        parent_id: None,
     };
     insert_organization(conn, &Actor::System, &org, Some("system"))?;
     Ok(org.id)
+}
+
+/// Where a new organization stands: its kind, region and, for regulators,
+/// level and parent bureau.
+#[derive(Debug, Clone, Copy)]
+pub struct Place<'a> {
+    pub kind: OrganizationKind,
+    pub region_code: Option<&'a str>,
+    pub level: Option<OrganizationLevel>,
+    pub parent_id: Option<&'a str>,
 }
 
 /// Finds an organization by name, or creates it (for tools that set up
@@ -159,19 +260,21 @@ pub fn system_organization(conn: &mut DbConn) -> ServiceResult<String> {
 pub fn ensure_organization(
     conn: &mut DbConn,
     name: &str,
-    kind: OrganizationKind,
-    region_code: Option<&str>,
+    place: Place<'_>,
     via: &str,
 ) -> ServiceResult<(Organization, bool)> {
     if let Some(org) = store::find_organization_by_name(conn, name)? {
         return Ok((org, false));
     }
+    check_place(conn, place.kind, place.level, place.parent_id)?;
     let org = Organization {
         id: new_id(),
         name: name.to_owned(),
-        kind,
-        region_code: region_code.map(str::to_owned),
+        kind: place.kind,
+        region_code: place.region_code.map(str::to_owned),
         created_at: Utc::now().naive_utc(),
+        level: Maybe(place.level),
+        parent_id: place.parent_id.map(str::to_owned),
     };
     insert_organization(conn, &Actor::System, &org, Some(via))?;
     Ok((org, true))
@@ -188,6 +291,10 @@ pub struct CreateUser {
     pub role: Role,
     pub organization_id: String,
     pub display_name: Option<String>,
+    /// Regulators only: the head of the bureau (负责人) or the official they empower to approve
+    /// in their place (credit repair decisions). Default false.
+    #[serde(default)]
+    pub can_approve: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -196,6 +303,8 @@ pub struct UpdateUser {
     pub role: Option<Role>,
     /// A disabled user's tokens stop working at once.
     pub disabled: Option<bool>,
+    /// Regulators only (see `CreateUser.can_approve`).
+    pub can_approve: Option<bool>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -206,6 +315,8 @@ pub struct UserView {
     pub organization_id: String,
     pub display_name: Option<String>,
     pub disabled: bool,
+    /// The head of the bureau or the official empowered to approve in their place.
+    pub can_approve: bool,
     pub created_at: DateTime<Utc>,
 }
 
@@ -218,6 +329,7 @@ impl From<User> for UserView {
             organization_id: u.organization_id,
             display_name: u.display_name,
             disabled: u.disabled,
+            can_approve: u.can_approve,
             created_at: u.created_at.and_utc(),
         }
     }
@@ -247,13 +359,9 @@ impl CreateUser {
             ServiceError::internal("an e-mail address that failed to parse was not reported")
         })?;
         let hash = password::hash(&self.password).map_err(ServiceError::Internal)?;
-        Ok(new_user(
-            &email,
-            hash,
-            self.role,
-            self.organization_id,
-            display_name,
-        ))
+        let mut user = new_user(&email, hash, self.role, self.organization_id, display_name);
+        user.can_approve = self.can_approve;
+        Ok(user)
     }
 }
 
@@ -276,7 +384,19 @@ pub fn new_user(
         disabled: false,
         created_at: now,
         updated_at: now,
+        can_approve: false,
     }
+}
+
+/// Only a regulator approves.
+fn check_can_approve(role: Role, can_approve: bool) -> ServiceResult<()> {
+    if can_approve && role != Role::Regulator {
+        return Err(ServiceError::invalid(
+            "can_approve",
+            "only a regulator may approve (the head of a bureau or the official they empower)",
+        ));
+    }
+    Ok(())
 }
 
 /// Stores a user (prepared by [`CreateUser::into_user`]) after checking its
@@ -289,6 +409,7 @@ pub fn create_user(
     via: Option<&str>,
 ) -> ServiceResult<UserView> {
     actor.require(roles::ADMINS)?;
+    check_can_approve(user.role, user.can_approve)?;
     let org = store::find_organization(conn, &user.organization_id)?
         .ok_or_else(|| ServiceError::invalid("organization_id", "no such organization"))?;
     if !user.role.may_belong_to(org.kind) {
@@ -308,8 +429,8 @@ pub fn create_user(
         ));
     }
     store::insert_user(conn, user)?;
-    let mut details =
-        json!({"email": user.email, "role": user.role, "organization_id": user.organization_id});
+    let mut details = json!({"email": user.email, "role": user.role,
+        "organization_id": user.organization_id, "can_approve": user.can_approve});
     if let Some(via) = via {
         details["via"] = json!(via);
     }
@@ -344,8 +465,11 @@ pub fn update_user(
     change: UpdateUser,
 ) -> ServiceResult<UserView> {
     let admin = actor.staff(roles::ADMINS)?;
-    if change.role.is_none() && change.disabled.is_none() {
-        return Err(ServiceError::invalid("body", "give role, disabled or both"));
+    if change.role.is_none() && change.disabled.is_none() && change.can_approve.is_none() {
+        return Err(ServiceError::invalid(
+            "body",
+            "give role, disabled, can_approve or several",
+        ));
     }
     let user =
         store::find_user(conn, id)?.ok_or_else(|| ServiceError::not_found("no such user"))?;
@@ -371,8 +495,13 @@ pub fn update_user(
         }
     }
     let disabled = change.disabled.unwrap_or(user.disabled);
+    // A regulator moved to another role loses the approval with the role.
+    let can_approve = change
+        .can_approve
+        .unwrap_or(user.can_approve && role == Role::Regulator);
+    check_can_approve(role, can_approve)?;
     let now = Utc::now().naive_utc();
-    store::update_user_role_and_state(conn, &user.id, role, disabled, now)?;
+    store::update_user_role_and_state(conn, &user.id, role, disabled, can_approve, now)?;
     audit::append(
         conn,
         &actor.audit(),
@@ -383,6 +512,7 @@ pub fn update_user(
             details: json!({
                 "role": {"from": user.role, "to": role},
                 "disabled": {"from": user.disabled, "to": disabled},
+                "can_approve": {"from": user.can_approve, "to": can_approve},
             }),
         },
     )?;

@@ -95,6 +95,15 @@ impl ServiceError {
             extra: extra.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
         }
     }
+    /// A 409 naming the condition that refused the step: the problem carries
+    /// `condition: "<name>"` and a member `<name>` with what the client needs
+    /// to know about it (e.g. `hearing_pending: true`).
+    pub fn refused(condition: &'static str, detail: impl Into<String>, value: Value) -> Self {
+        Self::conflict_with(
+            detail,
+            [("condition", Value::from(condition)), (condition, value)],
+        )
+    }
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self::Invalid(vec![FieldError::new(field, message)])
     }
@@ -196,6 +205,9 @@ impl From<ProcedureError> for ServiceError {
                 ],
             ),
             (ErrorKind::Conflict, _) => Self::conflict(message),
+            (ErrorKind::Refused { condition }, e) => {
+                Self::refused(condition, message, e.refusal_value())
+            }
             (ErrorKind::Forbidden, _) => Self::forbidden(message),
             (ErrorKind::Validation { field }, _) => Self::invalid(field, message),
             (ErrorKind::Internal, _) => Self::internal(message),

@@ -8,9 +8,11 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod documents;
 pub mod error;
 pub mod listings;
 pub mod publication;
+pub mod review;
 pub mod scores;
 pub mod screening;
 pub mod subjects;

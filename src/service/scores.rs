@@ -96,6 +96,9 @@ pub fn refresh(
     today: NaiveDate,
 ) -> ServiceResult<(ScoreReport, Option<BandChange>)> {
     let (report, change) = store::refresh(conn, subject_id, today)?;
+    if change.is_some_and(|c| c.to == Band::D) {
+        super::review::raise(conn, subject_id, &report, today)?;
+    }
     if let Some(change) = change {
         events::emit_all(
             conn,

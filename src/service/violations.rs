@@ -12,10 +12,13 @@ use super::{listings, new_id, roles, scores, Actor, Problems, ServiceError, Serv
 use crate::db::audit::{self, Event};
 use crate::db::events;
 use crate::db::registry::{self as store, Evidence, Violation};
+use crate::db::typed::Json;
 use crate::db::{accounts, scores as score_store, DbConn};
+use crate::domain::grounds;
+use crate::domain::penalties::{self, PenaltyKind};
 use crate::domain::registry::{
-    check_effective_date, check_uri, clean_media_type, clean_sha256, clean_text, ViolationStatus,
-    MAX_EVIDENCE, MAX_TEXT_CHARS,
+    check_effective_date, check_uri, clean_media_type, clean_sha256, clean_text, today_cst,
+    ViolationStatus, MAX_EVIDENCE, MAX_TEXT_CHARS,
 };
 use crate::domain::scoring::{Category, Severity};
 
@@ -37,7 +40,19 @@ pub struct RecordViolation {
     pub category: Category,
     pub severity: Severity,
     /// Date of the penalty decision (China Standard Time); default today; never in the future.
+    /// Not given for a pending penalty.
     pub decided_on: Option<NaiveDate>,
+    /// The penalty was notified but not yet decided: it counts nowhere until
+    /// `POST /v1/violations/{id}/decide` or the listing decision takes its decision.
+    #[serde(default)]
+    pub pending: bool,
+    /// The kinds of administrative penalty imposed (or, while pending, intended).
+    #[serde(default)]
+    pub penalty_kinds: Vec<PenaltyKind>,
+    /// The end of a practice ban (required with `practice_ban`) or of a business restriction.
+    pub ban_until: Option<NaiveDate>,
+    /// The Order 44 ground the act falls under: a `code` of `GET /v1/reference/listing-grounds`.
+    pub listing_ground: Option<String>,
     pub description: String,
     /// Number of the penalty decision, e.g. `杭市监处罚〔2026〕123号`.
     pub decision_no: Option<String>,
@@ -47,6 +62,15 @@ pub struct RecordViolation {
     pub legal_basis: Option<String>,
     #[serde(default)]
     pub evidence: Vec<EvidenceItem>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DecidePenalty {
+    /// Number of the penalty decision.
+    pub decision_no: String,
+    /// Default today; never in the future, not before the day the penalty was recorded.
+    pub decided_on: Option<NaiveDate>,
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -65,7 +89,7 @@ pub struct AuthorityView {
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ViolationHistoryEntry {
-    /// `recorded` or `revoked`.
+    /// `recorded`, `decided` (a pending penalty's decision) or `revoked`.
     pub action: String,
     pub actor_user_id: String,
     pub effective_on: NaiveDate,
@@ -79,16 +103,23 @@ pub struct ViolationView {
     pub subject_id: String,
     pub category: Category,
     pub severity: Severity,
-    pub decided_on: NaiveDate,
+    /// Null while the penalty is pending.
+    pub decided_on: Option<NaiveDate>,
     pub description: String,
     pub decision_no: Option<String>,
     pub fine_cents: Option<i64>,
     pub legal_basis: Option<String>,
+    pub penalty_kinds: Vec<PenaltyKind>,
+    /// Some kind is a heavier penalty in the sense of Order 44 art. 2 (read-only).
+    pub heavier_penalty: bool,
+    pub ban_until: Option<NaiveDate>,
+    pub listing_ground: Option<String>,
     pub evidence: Vec<EvidenceItem>,
+    /// `pending`, `effective` or `revoked`.
     pub status: ViolationStatus,
     /// User id of the regulator who recorded it.
     pub recorded_by: String,
-    /// The recording regulator's organization.
+    /// The bureau that imposed the penalty (the recording regulator's organization).
     pub authority: AuthorityView,
     pub recorded_at: DateTime<Utc>,
     pub revoked_on: Option<NaiveDate>,
@@ -122,13 +153,26 @@ pub fn views(conn: &mut DbConn, rows: Vec<Violation>) -> ServiceResult<Vec<Viola
                         name: o.name.clone(),
                     },
                 );
+            let recorded_on = today_cst(v.recorded_at.and_utc());
             let mut history = vec![ViolationHistoryEntry {
                 action: "recorded".into(),
                 actor_user_id: v.recorded_by.clone(),
-                effective_on: v.decided_on,
+                effective_on: match (v.decided_at, v.decided_on) {
+                    (None, Some(decided_on)) => decided_on,
+                    _ => recorded_on,
+                },
                 at: v.recorded_at.and_utc(),
                 reason: None,
             }];
+            if let (Some(on), Some(at), Some(by)) = (v.decided_on, v.decided_at, &v.decided_by) {
+                history.push(ViolationHistoryEntry {
+                    action: "decided".into(),
+                    actor_user_id: by.clone(),
+                    effective_on: on,
+                    at: at.and_utc(),
+                    reason: v.decision_no.clone(),
+                });
+            }
             if let (Some(on), Some(at), Some(by)) = (v.revoked_on, v.revoked_at, &v.revoked_by) {
                 history.push(ViolationHistoryEntry {
                     action: "revoked".into(),
@@ -159,6 +203,10 @@ pub fn views(conn: &mut DbConn, rows: Vec<Violation>) -> ServiceResult<Vec<Viola
                 decision_no: v.decision_no,
                 fine_cents: v.fine_cents,
                 legal_basis: v.legal_basis,
+                penalty_kinds: v.penalty_kinds.0,
+                heavier_penalty: v.heavier_penalty,
+                ban_until: v.ban_until,
+                listing_ground: v.listing_ground,
                 recorded_by: v.recorded_by,
                 authority,
                 recorded_at: v.recorded_at.and_utc(),
@@ -239,17 +287,22 @@ pub fn evidence_rows(violation_id: &str, items: &[EvidenceItem]) -> Vec<Evidence
         .collect()
 }
 
-/// A violation row as recorded: effective, by `recorded_by` of `authority_id`.
+/// A violation row as recorded, by `recorded_by` of `authority_id`:
+/// effective when `decided_on` is given, else pending.
 pub struct NewViolation {
     pub id: String,
     pub subject_id: String,
     pub category: Category,
     pub severity: Severity,
-    pub decided_on: NaiveDate,
+    /// `None` records a pending penalty.
+    pub decided_on: Option<NaiveDate>,
     pub description: String,
     pub decision_no: Option<String>,
     pub fine_cents: Option<i64>,
     pub legal_basis: Option<String>,
+    pub penalty_kinds: Vec<PenaltyKind>,
+    pub ban_until: Option<NaiveDate>,
+    pub listing_ground: Option<String>,
     pub recorded_by: String,
     pub authority_id: String,
     pub recorded_at: NaiveDateTime,
@@ -262,12 +315,20 @@ impl NewViolation {
             subject_id: self.subject_id,
             category: self.category,
             severity: self.severity,
+            status: if self.decided_on.is_some() {
+                ViolationStatus::Effective
+            } else {
+                ViolationStatus::Pending
+            },
             decided_on: self.decided_on,
             description: self.description,
             decision_no: self.decision_no,
             fine_cents: self.fine_cents,
             legal_basis: self.legal_basis,
-            status: ViolationStatus::Effective,
+            heavier_penalty: penalties::heavier_penalty(&self.penalty_kinds),
+            penalty_kinds: Json(self.penalty_kinds),
+            ban_until: self.ban_until,
+            listing_ground: self.listing_ground,
             recorded_by: self.recorded_by,
             authority_id: self.authority_id,
             recorded_at: self.recorded_at,
@@ -275,6 +336,33 @@ impl NewViolation {
             revoked_at: None,
             revoked_by: None,
             revocation_reason: None,
+            decided_at: None,
+            decided_by: None,
+        }
+    }
+}
+
+/// Checks the penalty's kinds, its end date and its ground, naming each bad field.
+fn check_penalty_fields(
+    kinds: &[PenaltyKind],
+    ban_until: Option<NaiveDate>,
+    decided_on: Option<NaiveDate>,
+    ground: Option<&str>,
+    problems: &mut Problems,
+) {
+    if let Err(e) = penalties::check_penalty(kinds, ban_until, decided_on) {
+        let field = match e {
+            penalties::PenaltyError::Duplicate(_) => "penalty_kinds",
+            _ => "ban_until",
+        };
+        problems.add(field, e.to_string());
+    }
+    if let Some(code) = ground {
+        if grounds::ground(code).is_none() {
+            problems.add(
+                "listing_ground",
+                format!("`{code}` is no ground of Order 44 art. 5–11; see GET /v1/reference/listing-grounds"),
+            );
         }
     }
 }
@@ -303,8 +391,18 @@ pub fn record(
     let today = super::today();
     let id = new_id();
     let mut problems = Problems::new();
-    let decided_on = input.decided_on.unwrap_or(today);
-    problems.check("decided_on", check_effective_date(decided_on, today, None));
+    let decided_on = match (input.pending, input.decided_on) {
+        (true, Some(_)) => {
+            problems.add("decided_on", "a pending penalty has no decision date yet");
+            None
+        }
+        (true, None) => None,
+        (false, given) => {
+            let decided_on = given.unwrap_or(today);
+            problems.check("decided_on", check_effective_date(decided_on, today, None));
+            Some(decided_on)
+        }
+    };
     let description = problems
         .check(
             "description",
@@ -316,6 +414,17 @@ pub fn record(
     if input.fine_cents.is_some_and(|f| f < 0) {
         problems.add("fine_cents", "must not be negative");
     }
+    let listing_ground = input
+        .listing_ground
+        .map(|g| g.trim().to_owned())
+        .filter(|g| !g.is_empty());
+    check_penalty_fields(
+        &input.penalty_kinds,
+        input.ban_until,
+        decided_on,
+        listing_ground.as_deref(),
+        &mut problems,
+    );
     let evidence = evidence_rows(&id, &clean_evidence(input.evidence, &mut problems));
     problems.finish(())?;
     let violation = NewViolation {
@@ -328,6 +437,9 @@ pub fn record(
         decision_no,
         fine_cents: input.fine_cents,
         legal_basis,
+        penalty_kinds: input.penalty_kinds,
+        ban_until: input.ban_until,
+        listing_ground,
         recorded_by: official.id.clone(),
         authority_id: official.organization_id.clone(),
         recorded_at: now.naive_utc(),
@@ -348,18 +460,111 @@ pub fn record(
             details: json!({
                 "subject_id": violation.subject_id, "category": violation.category,
                 "severity": violation.severity, "decided_on": violation.decided_on,
-                "decision_no": violation.decision_no, "fine_cents": violation.fine_cents,
+                "status": violation.status, "decision_no": violation.decision_no,
+                "fine_cents": violation.fine_cents, "penalty_kinds": violation.penalty_kinds.0,
+                "ban_until": violation.ban_until, "listing_ground": violation.listing_ground,
                 "evidence_sha256": evidence.iter().map(|e| e.sha256.as_str()).collect::<Vec<_>>(),
             }),
         },
     )?;
+    if violation.status == ViolationStatus::Effective {
+        took_effect(conn, &violation, today)?;
+    } else {
+        listings::propose_after_violation(conn, &violation, today)?;
+    }
+    view(conn, &violation.id)
+}
+
+/// A penalty that took effect (recorded decided, or its decision entered):
+/// it is announced to watchers, counts in the score from now on, and may
+/// lead to a system proposal or a review flag. Call with the subject locked.
+pub fn took_effect(
+    conn: &mut DbConn,
+    violation: &Violation,
+    today: NaiveDate,
+) -> ServiceResult<()> {
     events::emit_all(
         conn,
-        vec![violation_event(events::VIOLATION_RECORDED, &violation)],
+        vec![violation_event(events::VIOLATION_RECORDED, violation)],
     )?;
-    let (report, change) = scores::refresh(conn, subject_id, today)?;
-    listings::propose_after_violation(conn, &violation, &report, change, today)?;
-    view(conn, &violation.id)
+    scores::refresh(conn, &violation.subject_id, today)?;
+    listings::propose_after_violation(conn, violation, today)?;
+    Ok(())
+}
+
+/// The violation locked for a change by an official of its authority: only
+/// the bureau that imposed the penalty records its decision or annulment.
+fn lock_for_authority(
+    conn: &mut DbConn,
+    official: &super::Staff,
+    id: &str,
+) -> ServiceResult<Violation> {
+    let v = find(conn, id)?;
+    score_store::lock_subject(conn, &v.subject_id)?;
+    let v = find(conn, id)?;
+    if v.authority_id != official.organization_id {
+        return Err(ServiceError::forbidden(
+            "only officials of the bureau that imposed the penalty act on it (Order 44 art. 13)",
+        ));
+    }
+    Ok(v)
+}
+
+/// Enters the decision of a pending penalty: it becomes effective and counts
+/// from now on.
+pub fn decide(
+    conn: &mut DbConn,
+    actor: &Actor,
+    id: &str,
+    input: DecidePenalty,
+) -> ServiceResult<ViolationView> {
+    let official = actor.staff(roles::REGULATORS)?;
+    let decision_no =
+        clean_text(&input.decision_no, 100).map_err(|m| ServiceError::invalid("decision_no", m))?;
+    let now = Utc::now();
+    let today = super::today();
+    let mut v = lock_for_authority(conn, official, id)?;
+    if v.status != ViolationStatus::Pending {
+        return Err(ServiceError::conflict_with(
+            format!("the penalty is {}, not pending", v.status),
+            [("current_status", v.status.as_str().into())],
+        ));
+    }
+    let decided_on = input.decided_on.unwrap_or(today);
+    let recorded_on = today_cst(v.recorded_at.and_utc());
+    check_effective_date(decided_on, today, Some(recorded_on))
+        .map_err(|m| ServiceError::invalid("decided_on", m))?;
+    penalties::check_penalty(&v.penalty_kinds.0, v.ban_until, Some(decided_on))
+        .map_err(|e| ServiceError::invalid("decided_on", e.to_string()))?;
+    v.decide(&decision_no, decided_on, now.naive_utc(), &official.id);
+    decide_pending(conn, actor, &v, "violation.decided")?;
+    took_effect(conn, &v, today)?;
+    view(conn, &v.id)
+}
+
+/// Stores a pending penalty's decision (made with [`Violation::decide`]) with
+/// its audit entry. The caller announces it ([`took_effect`]).
+pub fn decide_pending(
+    conn: &mut DbConn,
+    actor: &Actor,
+    v: &Violation,
+    audit_action: &str,
+) -> ServiceResult<()> {
+    if !store::save_decision(conn, v)? {
+        return Err(ServiceError::conflict("the penalty is no longer pending"));
+    }
+    audit::append(
+        conn,
+        &actor.audit(),
+        Event {
+            action: audit_action,
+            target_type: "violation",
+            target_id: &v.id,
+            details: json!({"subject_id": v.subject_id, "decision_no": v.decision_no,
+                "decided_on": v.decided_on}),
+        },
+    )?;
+    Ok(())
 }
 
 /// A subject's violations, revoked ones included, in recording order.
@@ -397,14 +602,16 @@ pub fn revoke(
     let now = Utc::now();
     let today = super::today();
     let revoked_on = input.revoked_on.unwrap_or(today);
-    let v = find(conn, id)?;
-    score_store::lock_subject(conn, &v.subject_id)?;
-    let mut v = find(conn, id)?;
+    let mut v = lock_for_authority(conn, official, id)?;
     if v.status == ViolationStatus::Revoked {
         return Err(ServiceError::conflict("the violation is already revoked"));
     }
-    check_effective_date(revoked_on, today, Some(v.decided_on))
+    let earliest = v
+        .decided_on
+        .unwrap_or_else(|| today_cst(v.recorded_at.and_utc()));
+    check_effective_date(revoked_on, today, Some(earliest))
         .map_err(|m| ServiceError::invalid("revoked_on", m))?;
+    let was_pending = v.status == ViolationStatus::Pending;
     v.revoke(revoked_on, now.naive_utc(), &official.id, &reason);
     store::save_revocation(conn, &v)?;
     audit::append(
@@ -417,8 +624,11 @@ pub fn revoke(
             details: json!({"subject_id": v.subject_id, "revoked_on": revoked_on, "reason": reason}),
         },
     )?;
-    events::emit_all(conn, vec![violation_event(events::VIOLATION_REVOKED, &v)])?;
-    scores::refresh(conn, &v.subject_id, today)?;
+    if !was_pending {
+        // A pending penalty was never announced nor counted.
+        events::emit_all(conn, vec![violation_event(events::VIOLATION_REVOKED, &v)])?;
+        scores::refresh(conn, &v.subject_id, today)?;
+    }
     listings::revoke_after_violation(conn, &v, today)?;
     view(conn, &v.id)
 }

@@ -5,6 +5,8 @@
 //! The search runs the same query as `GET /v1/public/blacklist`, so the page
 //! and the API never disagree about what is listed.
 
+pub mod documents;
+
 use std::fmt::Write as _;
 
 use actix_web::http::{header, StatusCode};
@@ -32,7 +34,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     let read = || web::route().guard(guard::Any(guard::Get()).or(guard::Head()));
     cfg.route("/", read().to(search))
         .route("/entries/{listing_id}", read().to(entry))
-        .route("/assets/site.css", read().to(stylesheet));
+        .route("/assets/site.css", read().to(stylesheet))
+        .route("/assets/document.css", read().to(document_stylesheet));
 }
 
 /// The search form's fields, all optional and taken as text so that no
@@ -106,13 +109,22 @@ async fn entry(req: HttpRequest, db: ReadDb) -> HttpResponse {
 }
 
 async fn stylesheet() -> HttpResponse {
+    css(STYLESHEET)
+}
+
+async fn document_stylesheet() -> HttpResponse {
+    css(documents::STYLESHEET)
+}
+
+fn css(text: &'static str) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "text/css; charset=utf-8"))
         .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
-        .body(STYLESHEET)
+        .body(text)
 }
 
-fn html(status: StatusCode, body: String) -> HttpResponse {
+/// A whole HTML page as an answer, with the pages' headers (strict CSP).
+pub fn html(status: StatusCode, body: String) -> HttpResponse {
     HttpResponse::build(status)
         .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
         .insert_header((header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY))
@@ -176,10 +188,7 @@ fn bilingual(zh: &str, en: &str) -> String {
 }
 
 fn kind_label(kind: SubjectKind) -> (&'static str, &'static str) {
-    match kind {
-        SubjectKind::Anchor => ("主播", "Anchor"),
-        SubjectKind::Merchant => ("商家", "Merchant"),
-    }
+    kind.labels()
 }
 
 fn platform_label(platform: &str) -> Option<&'static str> {

@@ -248,6 +248,25 @@ impl TestApp {
         };
         let suffix = uuid::Uuid::now_v7().simple().to_string();
         let org = self.create_org(&format!("{role} org {suffix}"), kind).await;
+        self.user_in(&org, role).await
+    }
+
+    /// Two regulators of one bureau: (id, token) each. The procedure needs
+    /// two officials of the authority (one proposes, the other decides).
+    pub async fn two_officials(&self) -> ((String, String), (String, String)) {
+        let suffix = uuid::Uuid::now_v7().simple().to_string();
+        let org = self
+            .create_org(&format!("bureau {suffix}"), "regulator")
+            .await;
+        (
+            self.user_in(&org, "regulator").await,
+            self.user_in(&org, "regulator").await,
+        )
+    }
+
+    /// A user with `role` in the organization `org`: (id, token).
+    pub async fn user_in(&self, org: &str, role: &str) -> (String, String) {
+        let suffix = uuid::Uuid::now_v7().simple().to_string();
         let email = format!("{role}-{suffix}@livecredit.test");
         let r = self
             .post(
@@ -376,8 +395,9 @@ impl TestApp {
 
 impl TestApp {
     /// Registers `subject` and takes it through the procedure to an active
-    /// listing (violation decided 2026-06-01, notice the same day, decided
-    /// 2026-06-09 by the second official `b`); returns (subject, listing).
+    /// listing (an aggravated fine for false advertising, Order 44 art. 9
+    /// item 5, decided 2026-06-01; notice the same day; decided 2026-06-09
+    /// by `b`, a second official of `a`'s bureau); returns (subject, listing).
     pub async fn publish_listing(&self, a: &str, b: &str, subject: Value) -> (String, String) {
         let subject_id = self.create_subject(a, subject).await;
         let violation = self
@@ -385,7 +405,8 @@ impl TestApp {
                 a,
                 &subject_id,
                 json!({"category": "false_advertising", "severity": "serious",
-                    "decided_on": "2026-06-01", "description": "夸大宣传"}),
+                    "decided_on": "2026-06-01", "description": "夸大宣传",
+                    "penalty_kinds": ["fine_aggravated"], "listing_ground": "art9.5"}),
             )
             .await;
         let r = self

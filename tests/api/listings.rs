@@ -7,7 +7,9 @@ fn today() -> chrono::NaiveDate {
     livecredit::domain::registry::today_cst(chrono::Utc::now())
 }
 
-/// A subject with one violation decided on `decided_on`; returns (subject, violation).
+/// A subject with one violation that carries a listing (an aggravated fine
+/// for false advertising, Order 44 art. 9 item 5) decided on `decided_on`;
+/// returns (subject, violation).
 async fn subject_with_violation(
     app: &TestApp,
     reg: &str,
@@ -22,7 +24,8 @@ async fn subject_with_violation(
             reg,
             &subject,
             json!({"category": "false_advertising", "severity": "serious",
-            "decided_on": decided_on, "description": "虚假宣传"}),
+            "decided_on": decided_on, "description": "虚假宣传",
+            "penalty_kinds": ["fine_aggravated"], "listing_ground": "art9.5"}),
         )
         .await;
     (subject, violation)
@@ -48,8 +51,7 @@ fn actions(listing: &Value) -> Vec<String> {
 }
 
 async fn the_procedure_runs_notice_objection_decision_and_expiry(app: TestApp) {
-    let (a_id, a) = app.user_with_role("regulator").await;
-    let (b_id, b) = app.user_with_role("regulator").await;
+    let ((a_id, a), (b_id, b)) = app.two_officials().await;
     let (subject, violation) = subject_with_violation(&app, &a, "韩十六", "2023-01-05").await;
     let listing = propose(&app, &a, &subject, &[&violation]).await;
     let id = listing["id"].as_str().unwrap().to_owned();
@@ -109,6 +111,26 @@ async fn the_procedure_runs_notice_objection_decision_and_expiry(app: TestApp) {
         .await;
     assert_problem(&late, 409);
 
+    // The hearing asked for stops the decision until it is held.
+    let waiting = app
+        .post(
+            format!("/v1/listings/{id}/decision"),
+            &b,
+            json!({"outcome": "list", "reason": "r", "decided_on": "2023-01-16"}),
+        )
+        .await;
+    assert_problem(&waiting, 409);
+    assert_eq!(waiting.body["hearing_pending"], true);
+    let held = app
+        .post(
+            format!("/v1/listings/{id}/hearing"),
+            &b,
+            json!({"held_on": "2023-01-16", "summary": "当事人到场陈述"}),
+        )
+        .await;
+    assert_eq!(held.status, 200, "{:?}", held.body);
+    assert_eq!(held.body["hearing_status"], "held");
+
     // Two officials: the proposer may not decide.
     let own = app
         .post(
@@ -139,16 +161,24 @@ async fn the_procedure_runs_notice_objection_decision_and_expiry(app: TestApp) {
     assert_eq!(decided.body["decided_by"], b_id.as_str());
     assert_eq!(decided.body["decision_reason"], "异议不成立");
     // Three years are over: expired in the decision's own answer already,
-    // and the expiry is recorded with it, dated expires_on, by the system.
+    // and the expiry is recorded with it, by the system, dated the day after
+    // the last day in force (民法典 art. 201–202: the period ends on the anniversary).
     assert_eq!(decided.body["status"], "expired");
     assert_eq!(
         actions(&decided.body),
-        ["propose", "notice", "objection", "decision", "expire"]
+        [
+            "propose",
+            "notice",
+            "objection",
+            "hearing",
+            "decision",
+            "expire"
+        ]
     );
-    let expiry = &decided.body["history"][4];
+    let expiry = &decided.body["history"][5];
     assert!(expiry["actor_user_id"].is_null());
-    assert_eq!(expiry["effective_on"], "2026-01-16");
-    let h = &decided.body["history"][3];
+    assert_eq!(expiry["effective_on"], "2026-01-17");
+    let h = &decided.body["history"][4];
     assert_eq!(
         (h["from_status"].as_str(), h["to_status"].as_str()),
         (Some("noticed"), Some("listed"))
@@ -190,7 +220,14 @@ async fn the_procedure_runs_notice_objection_decision_and_expiry(app: TestApp) {
     let after = app.get(format!("/v1/listings/{id}"), &a).await;
     assert_eq!(
         actions(&after.body),
-        ["propose", "notice", "objection", "decision", "expire"]
+        [
+            "propose",
+            "notice",
+            "objection",
+            "hearing",
+            "decision",
+            "expire"
+        ]
     );
     assert_eq!(after.body["status"], "expired");
     let audit = app
@@ -208,6 +245,7 @@ async fn the_procedure_runs_notice_objection_decision_and_expiry(app: TestApp) {
             "listing.propose",
             "listing.notice",
             "listing.objection",
+            "listing.hearing",
             "listing.decision",
             "listing.expire"
         ]
@@ -219,8 +257,7 @@ both_backends!(
 );
 
 async fn a_friday_notice_keeps_the_window_open_over_the_weekend(app: TestApp) {
-    let (_, a) = app.user_with_role("regulator").await;
-    let (_, b) = app.user_with_role("regulator").await;
+    let ((_, a), (_, b)) = app.two_officials().await;
     let (subject, violation) = subject_with_violation(&app, &a, "杨十七", "2026-11-20").await;
     let id = propose(&app, &a, &subject, &[&violation]).await["id"]
         .as_str()
@@ -289,8 +326,7 @@ both_backends!(
 );
 
 async fn credit_repair_after_a_year_and_reinstatement_restart_the_period(app: TestApp) {
-    let (_, a) = app.user_with_role("regulator").await;
-    let (_, b) = app.user_with_role("regulator").await;
+    let ((_, a), (_, b)) = app.two_officials().await;
     let (subject, violation) = subject_with_violation(&app, &a, "秦十九", "2024-06-03").await;
     let id = propose(&app, &a, &subject, &[&violation]).await["id"]
         .as_str()
@@ -325,15 +361,16 @@ async fn credit_repair_after_a_year_and_reinstatement_restart_the_period(app: Te
         .post(
             format!("/v1/listings/{id}/repair"),
             &a,
-            json!({"statement": "已履行", "applied_on": "2025-06-10"}),
+            json!({"statement": "已履行", "applied_on": "2025-06-11"}),
         )
         .await;
     assert_problem(&too_early, 409);
+    assert_eq!(too_early.body["too_early"]["earliest"], "2025-06-12");
     let applied = app
         .post(
             format!("/v1/listings/{id}/repair"),
             &a,
-            json!({"statement": "已缴纳罚款并赔偿消费者", "applied_on": "2025-06-11",
+            json!({"statement": "已缴纳罚款并赔偿消费者", "applied_on": "2025-06-12",
             "evidence": [{"sha256": "a".repeat(64), "media_type": "application/pdf"}]}),
         )
         .await;
@@ -344,7 +381,7 @@ async fn credit_repair_after_a_year_and_reinstatement_restart_the_period(app: Te
         .post(
             format!("/v1/listings/{id}/repair"),
             &a,
-            json!({"statement": "再次", "applied_on": "2025-06-12"}),
+            json!({"statement": "再次", "applied_on": "2025-06-13"}),
         )
         .await;
     assert_problem(&again, 409);
@@ -422,11 +459,16 @@ both_backends!(
 );
 
 async fn revoking_every_basis_violation_revokes_the_listing(app: TestApp) {
-    let (_, a) = app.user_with_role("regulator").await;
-    let (_, b) = app.user_with_role("regulator").await;
+    let ((_, a), (_, b)) = app.two_officials().await;
     let (subject, first) = subject_with_violation(&app, &a, "尤二十", "2025-03-03").await;
     let second = app
-        .record_violation(&a, &subject, json!({"category": "price_fraud", "severity": "general", "decided_on": "2025-03-04", "description": "d"}))
+        .record_violation(
+            &a,
+            &subject,
+            json!({"category": "price_fraud", "severity": "serious",
+            "decided_on": "2025-03-04", "description": "d",
+            "penalty_kinds": ["fine_aggravated", "confiscation"], "listing_ground": "art9.3"}),
+        )
         .await;
     let id = propose(&app, &a, &subject, &[&first, &second]).await["id"]
         .as_str()
@@ -474,14 +516,22 @@ async fn revoking_every_basis_violation_revokes_the_listing(app: TestApp) {
     assert_eq!(last["action"], "revoke");
     assert!(last["actor_user_id"].is_null());
 
-    // Proposals must rest on effective violations of the same subject.
+    // Proposals must rest on standing violations of the same subject.
     let other = app
         .create_subject(&a, json!({"kind": "anchor", "name": "许二一"}))
         .await;
     let r = app.post("/v1/listings", &a, json!({"subject_id": other, "violation_ids": [second], "reason": "r", "legal_basis": "l"})).await;
-    assert_invalid_field(&r, "violation_ids[0]");
+    assert_invalid_field(&r, "violation_ids");
+    assert!(r.body["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("belongs to another subject"));
     let r = app.post("/v1/listings", &a, json!({"subject_id": subject, "violation_ids": [first], "reason": "r", "legal_basis": "l"})).await;
-    assert_invalid_field(&r, "violation_ids[0]");
+    assert_invalid_field(&r, "violation_ids");
+    assert!(r.body["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("is revoked"));
     let r = app
         .post(
             "/v1/listings",
@@ -500,8 +550,7 @@ both_backends!(
 );
 
 async fn the_system_proposes_and_two_officials_still_decide(app: TestApp) {
-    let (_, a) = app.user_with_role("regulator").await;
-    let (_, b) = app.user_with_role("regulator").await;
+    let ((_, a), (_, b)) = app.two_officials().await;
     let subject = app
         .create_subject(&a, json!({"kind": "merchant", "name": "何氏商行"}))
         .await;
@@ -510,7 +559,8 @@ async fn the_system_proposes_and_two_officials_still_decide(app: TestApp) {
             &a,
             &subject,
             json!({"category": "substandard_product", "severity": "especially_serious",
-            "decided_on": "2026-10-08", "description": "销售假冒伪劣商品"}),
+            "decided_on": "2026-10-08", "description": "销售假冒伪劣商品",
+            "penalty_kinds": ["fine_aggravated", "license_revoked"], "listing_ground": "art7.2"}),
         )
         .await;
     let proposals = app
@@ -524,7 +574,8 @@ async fn the_system_proposes_and_two_officials_still_decide(app: TestApp) {
     assert_eq!(listing["violation_ids"], json!([grave]));
     let id = listing["id"].as_str().unwrap().to_owned();
     // One open proposal at most.
-    app.record_violation(&a, &subject, json!({"category": "other", "severity": "especially_serious", "decided_on": "2026-10-09", "description": "d"})).await;
+    app.record_violation(&a, &subject, json!({"category": "other", "severity": "especially_serious", "decided_on": "2026-10-09", "description": "d",
+        "penalty_kinds": ["business_restricted"], "listing_ground": "art9.6"})).await;
     assert_eq!(
         app.get(format!("/v1/listings?subject_id={subject}"), &a)
             .await
@@ -558,7 +609,8 @@ async fn the_system_proposes_and_two_officials_still_decide(app: TestApp) {
         .await;
     assert_eq!(ok.body["status"], "listed", "{:?}", ok.body);
 
-    // Falling to band D proposes too: two serious off-platform deals today cost 18 + 27 points.
+    // Falling to band D proposes nothing: a score is no legal ground. It raises a
+    // review flag for a regulator (two serious off-platform deals today cost 18 + 27 points).
     let anchor = app
         .create_subject(&a, json!({"kind": "anchor", "name": "吕二二"}))
         .await;
@@ -580,19 +632,18 @@ async fn the_system_proposes_and_two_officials_still_decide(app: TestApp) {
     assert_eq!(subject_view.body["band"], "D");
     assert_eq!(subject_view.body["score"], 55.0);
     let proposed = app
-        .get(
-            format!("/v1/listings?subject_id={anchor}&status=proposed"),
-            &a,
-        )
+        .get(format!("/v1/listings?subject_id={anchor}"), &a)
         .await;
-    assert_eq!(proposed.body["items"].as_array().unwrap().len(), 1);
-    assert_eq!(
-        proposed.body["items"][0]["violation_ids"]
-            .as_array()
-            .unwrap()
-            .len(),
-        2
-    );
+    assert!(proposed.body["items"].as_array().unwrap().is_empty());
+    let flags = app.get("/v1/review-flags?status=open", &a).await;
+    let flag = flags.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["subject_id"] == anchor.as_str())
+        .expect("a review flag")
+        .clone();
+    assert_eq!(flag["score"], 55.0);
 }
 both_backends!(
     the_system_proposes_and_two_officials_still_decide,

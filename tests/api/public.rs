@@ -74,8 +74,7 @@ async fn export_lines(app: &TestApp, format: &str) -> Vec<String> {
 }
 
 async fn entries_appear_and_disappear_everywhere(app: TestApp) {
-    let (_, a) = app.user_with_role("regulator").await;
-    let (_, b) = app.user_with_role("regulator").await;
+    let ((_, a), (_, b)) = app.two_officials().await;
     let v0 = snapshot_version(&app).await;
     let (_, cursor0) = changes_after(&app, "").await;
 
@@ -125,10 +124,7 @@ async fn entries_appear_and_disappear_everywhere(app: TestApp) {
     );
     assert_eq!(entry["listed_on"], "2026-06-09");
     assert_eq!(entry["expires_on"], "2029-06-09");
-    assert!(entry["authority"]
-        .as_str()
-        .unwrap()
-        .starts_with("regulator org"));
+    assert!(entry["authority"].as_str().unwrap().starts_with("bureau "));
     assert!(!list.body.to_string().contains(&id_number));
 
     let v1 = snapshot_version(&app).await;
@@ -235,8 +231,7 @@ both_backends!(
 );
 
 async fn entries_are_found_by_every_form_of_name_and_identifier(app: TestApp) {
-    let (_, a) = app.user_with_role("regulator").await;
-    let (_, b) = app.user_with_role("regulator").await;
+    let ((_, a), (_, b)) = app.two_officials().await;
     let id_number = resident_id("44010619850505123");
     let code = uscc("91440101MA59ABCDE");
     let (_, anchor) = publish(
@@ -301,8 +296,7 @@ both_backends!(
 );
 
 async fn exports_stream_csv_and_ndjson_with_conditional_requests(app: TestApp) {
-    let (_, a) = app.user_with_role("regulator").await;
-    let (_, b) = app.user_with_role("regulator").await;
+    let ((_, a), (_, b)) = app.two_officials().await;
     publish(&app, &a, &b, json!({"kind": "merchant", "name": "他说\"最低价\", 其实不是", "uscc": uscc("91310101MA1FPX001")})).await;
     let res = app
         .client
@@ -408,8 +402,7 @@ fn verify_snapshot(snapshot: &Value, keys: &Value) {
 }
 
 async fn snapshots_are_signed_and_versioned(app: TestApp) {
-    let (_, a) = app.user_with_role("regulator").await;
-    let (_, b) = app.user_with_role("regulator").await;
+    let ((_, a), (_, b)) = app.two_officials().await;
     let empty = app
         .client
         .get(app.url("/v1/public/snapshot"))
@@ -458,15 +451,15 @@ both_backends!(
 );
 
 async fn the_change_feed_never_skips_or_repeats_under_concurrency(app: TestApp) {
-    let (_, a) = app.user_with_role("regulator").await;
-    let (_, b) = app.user_with_role("regulator").await;
+    let ((_, a), (_, b)) = app.two_officials().await;
     // Prepare noticed listings, then decide them all at once while a reader polls.
     let mut ids = Vec::new();
     for i in 0..12 {
         let subject = app
             .create_subject(&a, json!({"kind": "anchor", "name": format!("并发{i}")}))
             .await;
-        let v = app.record_violation(&a, &subject, json!({"category": "other", "severity": "general", "decided_on": "2026-06-01", "description": "d"})).await;
+        let v = app.record_violation(&a, &subject, json!({"category": "other", "severity": "general", "decided_on": "2026-06-01", "description": "d",
+            "penalty_kinds": ["fine_aggravated"], "listing_ground": "art9.6"})).await;
         let l = app.post("/v1/listings", &a, json!({"subject_id": subject, "violation_ids": [v], "reason": "r", "legal_basis": "l"})).await;
         let id = l.body["id"].as_str().unwrap().to_owned();
         app.post(

@@ -51,8 +51,7 @@ async fn public_reads_and_screening_go_to_a_replica_that_has_the_readers_writes(
         "the monitor never saw the replica"
     );
 
-    let (regulator_id, a) = app.user_with_role("regulator").await;
-    let (_, b) = app.user_with_role("regulator").await;
+    let ((regulator_id, a), (_, b)) = app.two_officials().await;
     let (_, platform) = app.user_with_role("platform").await;
     let (subject, _) = app
         .publish_listing(&a, &b, json!({"kind": "anchor", "name": "复制测试"}))
@@ -117,8 +116,7 @@ async fn a_replica_that_does_not_answer_costs_no_request_an_error() {
     else {
         return;
     };
-    let (_, a) = app.user_with_role("regulator").await;
-    let (_, b) = app.user_with_role("regulator").await;
+    let ((_, a), (_, b)) = app.two_officials().await;
     let (_, platform) = app.user_with_role("platform").await;
     app.publish_listing(&a, &b, json!({"kind": "anchor", "name": "备用测试"}))
         .await;

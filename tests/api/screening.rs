@@ -28,8 +28,7 @@ fn matched(result: &Value) -> Vec<String> {
 }
 
 async fn decisions_follow_the_contract(app: TestApp) {
-    let (_, a) = app.user_with_role("regulator").await;
-    let (_, b) = app.user_with_role("regulator").await;
+    let ((_, a), (_, b)) = app.two_officials().await;
     let (_, platform) = app.user_with_role("platform").await;
     let id_number = resident_id("11010119900101123");
     let code = uscc("91110101MA00QQQQ1");
@@ -191,8 +190,7 @@ async fn decisions_follow_the_contract(app: TestApp) {
 both_backends!(decisions_follow_the_contract, decisions_follow_the_contract);
 
 async fn batches_keep_order_and_equal_single_calls(app: TestApp) {
-    let (_, a) = app.user_with_role("regulator").await;
-    let (_, b) = app.user_with_role("regulator").await;
+    let ((_, a), (_, b)) = app.two_officials().await;
     let (_, platform) = app.user_with_role("platform").await;
     let id_number = resident_id("31010119880808123");
     listed(

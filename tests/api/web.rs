@@ -45,8 +45,7 @@ async fn page(app: &TestApp, path: &str) -> Page {
 }
 
 async fn searches_and_shows_entries(app: TestApp) {
-    let (_, a) = app.user_with_role("regulator").await;
-    let (_, b) = app.user_with_role("regulator").await;
+    let ((_, a), (_, b)) = app.two_officials().await;
 
     let empty = page(&app, "/").await;
     assert_eq!(empty.status, 200);
@@ -134,8 +133,7 @@ async fn searches_and_shows_entries(app: TestApp) {
 both_backends!(searches_and_shows_entries, searches_and_shows_entries);
 
 async fn data_is_escaped(app: TestApp) {
-    let (_, a) = app.user_with_role("regulator").await;
-    let (_, b) = app.user_with_role("regulator").await;
+    let ((_, a), (_, b)) = app.two_officials().await;
     let listing = publish(
         &app,
         &a,

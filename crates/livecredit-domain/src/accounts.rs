@@ -65,6 +65,77 @@ impl OrganizationKind {
 
 crate::named_values!(Role, "role");
 crate::named_values!(OrganizationKind, "organization kind");
+crate::named_values!(OrganizationLevel, "organization level");
+
+/// Where a regulator stands in the hierarchy of market-regulation bureaus.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum OrganizationLevel {
+    /// 国家市场监督管理总局.
+    National,
+    /// A province, autonomous region or municipality directly under the central government.
+    Provincial,
+    /// A city with districts (设区的市).
+    City,
+    /// A county, county-level city or city district.
+    County,
+}
+
+impl OrganizationLevel {
+    pub const ALL: [OrganizationLevel; 4] = [
+        OrganizationLevel::National,
+        OrganizationLevel::Provincial,
+        OrganizationLevel::City,
+        OrganizationLevel::County,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrganizationLevel::National => "national",
+            OrganizationLevel::Provincial => "provincial",
+            OrganizationLevel::City => "city",
+            OrganizationLevel::County => "county",
+        }
+    }
+
+    /// 0 for the national bureau, growing downwards.
+    fn depth(self) -> u8 {
+        self as u8
+    }
+
+    /// Whether a bureau of this level may be the parent (the next-higher bureau) of one of
+    /// `child`'s level. A county district of a municipality answers to the municipal (provincial)
+    /// bureau, so a parent need only stand higher, not exactly one step higher.
+    pub fn may_be_parent_of(self, child: OrganizationLevel) -> bool {
+        self.depth() < child.depth()
+    }
+
+    /// County-level and city-level bureaus decide a listing only with the prior consent of the
+    /// bureau one level up (SAMR Order 44 art. 22).
+    pub fn needs_parent_consent(self) -> bool {
+        matches!(self, OrganizationLevel::City | OrganizationLevel::County)
+    }
+}
+
+/// Checks a regulator's place in the hierarchy: a national bureau has no parent; a provincial
+/// one may have the national bureau above it; city and county bureaus need the parent that
+/// consents to their listings (Order 44 art. 22). `parent_level` is `None` when no parent is given.
+pub fn check_hierarchy(
+    level: OrganizationLevel,
+    parent_level: Option<OrganizationLevel>,
+) -> Result<(), &'static str> {
+    match (level, parent_level) {
+        (OrganizationLevel::National, Some(_)) => Err("a national bureau has no parent"),
+        (l, None) if l.needs_parent_consent() => {
+            Err("a city or county bureau needs its parent bureau (parent_id): its listings need that bureau's consent")
+        }
+        (l, Some(p)) if !p.may_be_parent_of(l) => {
+            Err("the parent bureau must stand higher in the hierarchy")
+        }
+        _ => Ok(()),
+    }
+}
 
 /// An e-mail address, trimmed and lower-cased so that one person has one account.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -126,6 +197,29 @@ mod tests {
         assert!(!Role::Regulator.may_belong_to(OrganizationKind::Platform));
         assert!(!Role::Platform.may_belong_to(OrganizationKind::ConsumerAssociation));
         assert!(Role::Auditor.may_belong_to(OrganizationKind::ConsumerAssociation));
+    }
+
+    #[test]
+    fn the_hierarchy_of_bureaus() {
+        use OrganizationLevel::*;
+        assert!(check_hierarchy(National, None).is_ok());
+        assert!(check_hierarchy(National, Some(National)).is_err());
+        assert!(check_hierarchy(Provincial, None).is_ok());
+        assert!(check_hierarchy(Provincial, Some(National)).is_ok());
+        assert!(check_hierarchy(City, None).is_err());
+        assert!(check_hierarchy(City, Some(Provincial)).is_ok());
+        assert!(check_hierarchy(City, Some(City)).is_err());
+        assert!(check_hierarchy(County, Some(City)).is_ok());
+        assert!(
+            check_hierarchy(County, Some(Provincial)).is_ok(),
+            "a municipality's district"
+        );
+        assert!(check_hierarchy(County, Some(County)).is_err());
+        assert!(!National.needs_parent_consent() && !Provincial.needs_parent_consent());
+        assert!(City.needs_parent_consent() && County.needs_parent_consent());
+        for l in OrganizationLevel::ALL {
+            assert_eq!(l.as_str().parse::<OrganizationLevel>().unwrap(), l);
+        }
     }
 
     #[test]

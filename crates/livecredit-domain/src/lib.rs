@@ -1,9 +1,12 @@
 //! The rules of the registry, free of HTTP and SQL so they can be tested exhaustively.
 
+pub mod access;
 pub mod accounts;
 pub mod calendar;
+pub mod grounds;
 pub mod identifiers;
 pub mod names;
+pub mod penalties;
 pub mod procedure;
 pub mod registry;
 pub mod scoring;

@@ -1,47 +1,64 @@
-//! The listing procedure: the states a blacklist entry goes through and the guards on each step.
+//! The listing procedure: the states a blacklist entry goes through and the guards on each step,
+//! as SAMR Order 44 (2021), the Administrative Penalty Law (行政处罚法) and the Civil Code's rules
+//! on periods (民法典 art. 201–202) require them. `docs/procedure.md` cites the article of each rule.
 //!
 //! ```text
 //! proposed ──notice──▶ noticed ──decision(list)─────▶ listed ──expire──────────────▶ expired
-//!                         │    └─decision(not_list)─▶ not_listed
-//!                         └─objection (stays noticed)  listed ──repair_decision(approve)──▶ removed
-//!                                                      removed ──reinstate──▶ listed (period restarts)
+//!    │                    │    └─decision(not_list)─▶ not_listed
+//!    │                    ├─objection, hearing,      listed ──repair_decision(approve)──▶ removed
+//!    │                    │ hearing withdrawal,      removed ──reinstate──▶ listed (period restarts)
+//!    │                    │ consent (stay noticed)
 //! proposed | noticed | listed | removed ──revoke──▶ revoked
 //! ```
 //!
 //! Everything here is pure: no clock, no calendar, no storage. The caller passes `today`, the
-//! stored [`ListingFacts`] and the action's inputs; each action function answers with the
-//! [`Transition`] to store, or a [`ProcedureError`] whose [`ProcedureError::kind`] says which HTTP
-//! problem it is (409 for order-of-state problems, 403 for the two-officials rule, 422 for a
-//! bad date naming its field).
+//! stored [`ListingFacts`], the acting [`Official`] and the action's inputs; each action function
+//! answers with the [`Transition`] to store, or a [`ProcedureError`] whose
+//! [`ProcedureError::kind`] says which problem it is (409 for order-of-state problems, 403 for
+//! who may act, 422 for a bad input naming its field).
 //!
 //! Decisions recorded here:
-//! - **Expiry is computed on read.** A `listed` listing whose `expires_on` has come
-//!   (`today >= expires_on`) is `expired` in every answer at once ([`effective_status`]), and
-//!   every action judges the *effective* state. The background job's [`expire`] then stores it.
+//! - **The period, counted as the Civil Code counts it.** Three years run from the day after
+//!   `listed_on` and end on the anniversary date, `expires_on` (民法典 art. 201–202; 29 February
+//!   → 28 February). The entry is in force through `expires_on` and `expired` from the next day,
+//!   in every answer at once ([`effective_status`]); the background job's [`expire`] then stores
+//!   it. A practice ban or business restriction running longer sets `expires_on` to its end
+//!   (Order 44 art. 21).
+//! - **Who acts.** Only officials of the authority — the bureau that imposed the penalty — take a
+//!   step (Order 44 art. 13 ¶2); the decider is not the proposer (nor, for a system proposal, the
+//!   official who served the notice), an internal control of the registry; a city or county
+//!   bureau's decision to list needs the prior consent of the bureau one level up (Order 44
+//!   art. 22), given by an official of that bureau.
+//! - **With the penalty procedure** (Order 44 art. 13): the notice may come before the penalty
+//!   decision, and the decision to list takes the penalty decision with it when a basis
+//!   penalty is still pending; the decision is then dated the day of the penalty decision.
+//! - **Hearings** (行政处罚法 art. 63–65): a requested hearing stops the decision until it is
+//!   held or withdrawn.
+//! - **No intent proven** (Order 44 art. 12 ¶2): the only decision left is `not_list`.
 //! - **Revoke** is allowed from `proposed`, `noticed`, `listed` and `removed`: when the penalty
-//!   the listing rests on is annulled, the listing is void whatever stage it reached, and a
-//!   removed entry still sits in the archive as a listing that happened. It is not allowed from
-//!   `not_listed`, `expired` or `revoked`: nothing is left that could be voided.
-//! - **Two officials:** the decider must not be the proposer; for a system proposal (no
-//!   proposer) the decider must not be the official who served the notice. Official ids are
-//!   compared exactly.
+//!   the listing rests on is annulled, the listing is void whatever stage it reached.
 //! - **Working days** stay outside this module: the caller computes the objection deadline
 //!   (served_on + 5 working days) with its calendar and passes it to [`notice`].
-//! - **Objections** do not change the state; the caller records each one. Any number may be
-//!   lodged inside the window.
-//! - **Reinstatement** clears `removed_on`/`removal_reason` on the listing row; the history stays
-//!   in the event log written from each [`Transition`].
 
-use chrono::{Datelike, NaiveDate};
+use chrono::{Datelike, Days, NaiveDate};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-/// Years a listing lasts from its decision (or its reinstatement).
+/// Years a listing lasts from its decision (or its reinstatement) (Order 44 art. 21).
 pub const LISTING_YEARS: u32 = 3;
 /// Years after `listed_on` before the party may apply for credit repair.
 pub const REPAIR_AFTER_YEARS: u32 = 1;
-/// Working days a party has to object after being served notice.
+/// Working days a party has to state its case or ask for a hearing after being served notice
+/// (SAMR's penalty procedure rule, art. 57 ¶2; 行政处罚法 art. 64 (1) with art. 85).
 pub const OBJECTION_WORKING_DAYS: u32 = 5;
+/// Working days from the decision by which the entry must be published (Order 44 art. 14 ¶1).
+pub const PUBLICATION_WORKING_DAYS: u32 = 20;
+/// Days the party has to apply for administrative reconsideration of the decision
+/// (行政复议法 art. 20 ¶1: 六十日).
+pub const RECONSIDERATION_DAYS: u32 = 60;
+/// Months the party has to bring an administrative lawsuit against the decision
+/// (行政诉讼法 art. 46 ¶1: 六个月).
+pub const LAWSUIT_MONTHS: u32 = 6;
 
 pub use crate::UnknownName;
 
@@ -109,6 +126,12 @@ pub enum Action {
     Notice,
     #[serde(rename = "objection")]
     Object,
+    #[serde(rename = "hearing")]
+    Hearing,
+    #[serde(rename = "hearing_withdrawal")]
+    HearingWithdrawal,
+    #[serde(rename = "consent")]
+    Consent,
     #[serde(rename = "decision")]
     Decide,
     #[serde(rename = "repair")]
@@ -124,10 +147,13 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 9] = [
+    pub const ALL: [Action; 12] = [
         Action::Propose,
         Action::Notice,
         Action::Object,
+        Action::Hearing,
+        Action::HearingWithdrawal,
+        Action::Consent,
         Action::Decide,
         Action::ApplyRepair,
         Action::DecideRepair,
@@ -141,6 +167,9 @@ impl Action {
             Action::Propose => "propose",
             Action::Notice => "notice",
             Action::Object => "objection",
+            Action::Hearing => "hearing",
+            Action::HearingWithdrawal => "hearing_withdrawal",
+            Action::Consent => "consent",
             Action::Decide => "decision",
             Action::ApplyRepair => "repair",
             Action::DecideRepair => "repair_decision",
@@ -156,6 +185,9 @@ impl Action {
             Action::Propose => "propose",
             Action::Notice => "serve notice on",
             Action::Object => "object to",
+            Action::Hearing => "record a hearing on",
+            Action::HearingWithdrawal => "record the withdrawal of a hearing request on",
+            Action::Consent => "give consent to",
             Action::Decide => "decide",
             Action::ApplyRepair => "apply for credit repair of",
             Action::DecideRepair => "decide credit repair of",
@@ -171,13 +203,22 @@ crate::named_values!(Action, "action");
 crate::named_values!(DecisionOutcome, "decision outcome");
 crate::named_values!(RepairOutcome, "repair outcome");
 crate::named_values!(RemovalReason, "removal reason");
+crate::named_values!(HearingStatus, "hearing status");
+crate::named_values!(ConsentOutcome, "consent outcome");
 
 /// The actions the graph allows from `status`, judged on the state alone (an action may still
 /// fail its guards). `propose` creates a listing and is allowed from no state.
 pub fn allowed_actions(status: Status) -> &'static [Action] {
     match status {
         Status::Proposed => &[Action::Notice, Action::Revoke],
-        Status::Noticed => &[Action::Object, Action::Decide, Action::Revoke],
+        Status::Noticed => &[
+            Action::Object,
+            Action::Hearing,
+            Action::HearingWithdrawal,
+            Action::Consent,
+            Action::Decide,
+            Action::Revoke,
+        ],
         Status::Listed => &[
             Action::ApplyRepair,
             Action::DecideRepair,
@@ -189,7 +230,7 @@ pub fn allowed_actions(status: Status) -> &'static [Action] {
     }
 }
 
-/// The state to show: a `listed` listing whose `expires_on` has come (`today >= expires_on`) is
+/// The state to show: a `listed` listing whose period has ended (the day after `expires_on`) is
 /// `expired`; every other state is shown as stored. A `listed` row without `expires_on` cannot
 /// expire (it would be inconsistent; the action functions report it).
 pub fn effective_status(stored: Status, expires_on: Option<NaiveDate>, today: NaiveDate) -> Status {
@@ -199,9 +240,10 @@ pub fn effective_status(stored: Status, expires_on: Option<NaiveDate>, today: Na
     }
 }
 
-/// Whether a listing period ending at `expires_on` is over on `day`.
+/// Whether a listing period whose last day is `expires_on` is over on `day`: the entry is in
+/// force through its last day (民法典 art. 202: the corresponding day is the last day).
 pub fn period_ended(expires_on: NaiveDate, day: NaiveDate) -> bool {
-    day >= expires_on
+    day > expires_on
 }
 
 /// Whether a listing stored in `stored` with `expires_on` is published and in
@@ -211,7 +253,8 @@ pub fn in_force(stored: Status, expires_on: Option<NaiveDate>, day: NaiveDate) -
     stored == Status::Listed && expires_on.is_some_and(|e| !period_ended(e, day))
 }
 
-/// The same calendar date `n` years later; 29 February maps to 28 February in a common year.
+/// The same calendar date `n` years later; 29 February maps to 28 February in a common year
+/// (民法典 art. 202: without a corresponding day, the last day of that month).
 /// Saturates at [`NaiveDate::MAX`] past chrono's range.
 pub fn add_years(date: NaiveDate, n: u32) -> NaiveDate {
     let Some(year) = i32::try_from(n)
@@ -222,6 +265,23 @@ pub fn add_years(date: NaiveDate, n: u32) -> NaiveDate {
     };
     date.with_year(year)
         .or_else(|| NaiveDate::from_ymd_opt(year, date.month(), 28))
+        .unwrap_or(NaiveDate::MAX)
+}
+
+/// The last day of a listing decided (or reinstated) on `from`: the anniversary `LISTING_YEARS`
+/// later (民法典 art. 201–202), or the end of a practice ban or business restriction of a basis
+/// penalty when that comes later (Order 44 art. 21).
+pub fn listing_ends_on(from: NaiveDate, restriction_until: Option<NaiveDate>) -> NaiveDate {
+    let anniversary = add_years(from, LISTING_YEARS);
+    restriction_until.map_or(anniversary, |until| until.max(anniversary))
+}
+
+/// The first day credit repair may be applied for: the day after the first anniversary of
+/// `listed_on` (a year "满一年后" has passed only once its last day has).
+pub fn repair_opens_on(listed_on: NaiveDate) -> NaiveDate {
+    let anniversary = add_years(listed_on, REPAIR_AFTER_YEARS);
+    anniversary
+        .checked_add_days(Days::new(1))
         .unwrap_or(NaiveDate::MAX)
 }
 
@@ -280,11 +340,126 @@ impl RemovalReason {
     }
 }
 
+/// Where the party's hearing stands (行政处罚法 art. 63–65).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum HearingStatus {
+    /// The party asked for a hearing: no decision until it is held or withdrawn.
+    Requested,
+    Held,
+    Withdrawn,
+}
+
+impl HearingStatus {
+    pub const ALL: [HearingStatus; 3] = [
+        HearingStatus::Requested,
+        HearingStatus::Held,
+        HearingStatus::Withdrawn,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HearingStatus::Requested => "requested",
+            HearingStatus::Held => "held",
+            HearingStatus::Withdrawn => "withdrawn",
+        }
+    }
+}
+
+/// The parent bureau's answer to a request for consent (Order 44 art. 22).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ConsentOutcome {
+    Agree,
+    Disagree,
+}
+
+impl ConsentOutcome {
+    pub const ALL: [ConsentOutcome; 2] = [ConsentOutcome::Agree, ConsentOutcome::Disagree];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConsentOutcome::Agree => "agree",
+            ConsentOutcome::Disagree => "disagree",
+        }
+    }
+}
+
+/// What the bureau weighed in proposing a listing: the factors of Order 44 art. 12 ¶1, each a
+/// free-text note (all optional).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Considerations {
+    /// 主观恶意.
+    pub intent: Option<String>,
+    /// 违法频次.
+    pub frequency: Option<String>,
+    /// 持续时间.
+    pub duration: Option<String>,
+    /// 处罚类型.
+    pub penalty_type: Option<String>,
+    /// 罚没款数额.
+    pub amount: Option<String>,
+    /// 产品货值金额.
+    pub goods_value: Option<String>,
+    /// 对人民群众生命健康的危害.
+    pub harm: Option<String>,
+    /// 财产损失.
+    pub property_loss: Option<String>,
+    /// 社会影响.
+    pub social_impact: Option<String>,
+}
+
+impl Considerations {
+    /// The factors with their labels, for documents and audit.
+    pub fn factors(&self) -> [(&'static str, &'static str, Option<&str>); 9] {
+        [
+            ("intent", "主观恶意", self.intent.as_deref()),
+            ("frequency", "违法频次", self.frequency.as_deref()),
+            ("duration", "持续时间", self.duration.as_deref()),
+            ("penalty_type", "处罚类型", self.penalty_type.as_deref()),
+            ("amount", "罚没款数额", self.amount.as_deref()),
+            ("goods_value", "产品货值金额", self.goods_value.as_deref()),
+            ("harm", "对人民群众生命健康的危害", self.harm.as_deref()),
+            ("property_loss", "财产损失", self.property_loss.as_deref()),
+            ("social_impact", "社会影响", self.social_impact.as_deref()),
+        ]
+    }
+}
+
+/// An official taking a step: who, and of which bureau.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Official<'a> {
+    pub id: &'a str,
+    pub organization_id: &'a str,
+}
+
+/// Whether the authority's decision to list needs its parent bureau's consent
+/// (Order 44 art. 22: county-level and city-level bureaus).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum Consent {
+    /// A provincial or national bureau decides alone.
+    #[default]
+    NotNeeded,
+    /// A city or county bureau: the parent bureau `parent_id` must agree before the decision.
+    Needed {
+        parent_id: String,
+        /// The parent's latest answer, if it gave one.
+        given: Option<ConsentOutcome>,
+    },
+}
+
 /// What the procedure needs to know about a stored listing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ListingFacts {
     /// The stored state (not yet corrected for expiry; see [`ListingFacts::effective_status`]).
     pub status: Status,
+    /// The bureau that imposed the basis penalties and acts on the listing; `None` only for
+    /// records made before authorities were kept, on which the authority rule cannot be judged.
+    pub authority_id: Option<String>,
     /// The official who proposed it; `None` for a system proposal.
     pub proposed_by: Option<String>,
     /// The official who served the notice.
@@ -292,13 +467,21 @@ pub struct ListingFacts {
     pub served_on: Option<NaiveDate>,
     /// The last day of the objection window (served_on + 5 working days, computed by the caller).
     pub objection_deadline: Option<NaiveDate>,
+    pub hearing: Option<HearingStatus>,
+    pub consent: Consent,
+    /// The party proved it had no intent (Order 44 art. 12 ¶2): the only decision is `not_list`.
+    pub no_intent_proven: bool,
     pub listed_on: Option<NaiveDate>,
     pub expires_on: Option<NaiveDate>,
     /// `applied_on` of the credit repair application awaiting a decision, if any.
     pub pending_repair_applied_on: Option<NaiveDate>,
     pub removed_on: Option<NaiveDate>,
-    /// The latest `decided_on` among the violations the listing rests on.
+    /// The latest `decided_on` among the basis violations already decided.
     pub basis_latest_decided_on: NaiveDate,
+    /// Some basis penalty is still pending: the decision to list must take its decision.
+    pub basis_pending: bool,
+    /// The latest end of a practice ban or business restriction among the basis penalties.
+    pub restriction_until: Option<NaiveDate>,
 }
 
 impl ListingFacts {
@@ -306,15 +489,21 @@ impl ListingFacts {
     pub fn proposed(proposed_by: Option<String>, basis_latest_decided_on: NaiveDate) -> Self {
         ListingFacts {
             status: Status::Proposed,
+            authority_id: None,
             proposed_by,
             noticed_by: None,
             served_on: None,
             objection_deadline: None,
+            hearing: None,
+            consent: Consent::NotNeeded,
+            no_intent_proven: false,
             listed_on: None,
             expires_on: None,
             pending_repair_applied_on: None,
             removed_on: None,
             basis_latest_decided_on,
+            basis_pending: false,
+            restriction_until: None,
         }
     }
 
@@ -331,11 +520,18 @@ impl ListingFacts {
         set.served_on.apply_to(&mut self.served_on);
         set.objection_deadline
             .apply_to(&mut self.objection_deadline);
+        set.hearing_status.apply_to(&mut self.hearing);
         set.listed_on.apply_to(&mut self.listed_on);
         set.expires_on.apply_to(&mut self.expires_on);
         set.pending_repair_applied_on
             .apply_to(&mut self.pending_repair_applied_on);
         set.removed_on.apply_to(&mut self.removed_on);
+        if set.penalty_decided_on.is_set() {
+            self.basis_pending = false;
+        }
+        if let (Consent::Needed { given, .. }, Some(outcome)) = (&mut self.consent, set.consent) {
+            *given = Some(outcome);
+        }
     }
 }
 
@@ -355,6 +551,10 @@ pub enum Update<T> {
 impl<T> Update<T> {
     pub fn is_keep(&self) -> bool {
         matches!(self, Update::Keep)
+    }
+
+    pub fn is_set(&self) -> bool {
+        matches!(self, Update::Set(_))
     }
 
     /// As a diesel-style changeset value: `None` leaves the column, `Some(v)` writes `v`.
@@ -384,12 +584,20 @@ pub struct ListingChanges {
     pub noticed_by: Update<String>,
     pub served_on: Update<NaiveDate>,
     pub objection_deadline: Update<NaiveDate>,
+    pub hearing_status: Update<HearingStatus>,
+    /// The parent bureau's answer (stored with the consent record; the facts keep the latest).
+    pub consent: Option<ConsentOutcome>,
     /// The official who made the listing decision.
     pub decided_by: Update<String>,
     /// The day of the listing decision.
     pub decided_on: Update<NaiveDate>,
+    /// The day of the penalty decision the listing decision took with it (pending basis).
+    pub penalty_decided_on: Update<NaiveDate>,
     pub listed_on: Update<NaiveDate>,
     pub expires_on: Update<NaiveDate>,
+    /// The day the entry is published: the decision to list (Order 44 art. 14).
+    pub published_on: Update<NaiveDate>,
+    pub publication_due_by: Update<NaiveDate>,
     pub pending_repair_applied_on: Update<NaiveDate>,
     pub removed_on: Update<NaiveDate>,
     pub removal_reason: Update<RemovalReason>,
@@ -411,12 +619,14 @@ pub struct Transition {
     pub set: ListingChanges,
 }
 
-/// How a [`ProcedureError`] maps onto an HTTP problem.
+/// How a [`ProcedureError`] maps onto a problem.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {
     /// 409: the step does not fit the listing's state or its dates in the procedure.
     Conflict,
-    /// 403: the two-officials rule.
+    /// 409 naming the condition that refused the step (`hearing_pending`, `consent_required`, …).
+    Refused { condition: &'static str },
+    /// 403: who may act.
     Forbidden,
     /// 422: the named input is invalid on its own terms.
     Validation { field: &'static str },
@@ -427,7 +637,7 @@ pub enum ErrorKind {
 impl ErrorKind {
     pub fn http_status(self) -> u16 {
         match self {
-            ErrorKind::Conflict => 409,
+            ErrorKind::Conflict | ErrorKind::Refused { .. } => 409,
             ErrorKind::Forbidden => 403,
             ErrorKind::Validation { .. } => 422,
             ErrorKind::Internal => 500,
@@ -444,6 +654,10 @@ pub enum ProcedureError {
         current: Status,
         allowed: Vec<Action>,
     },
+    #[error("only officials of the authority that imposed the penalty act on this listing (Order 44 art. 13)")]
+    NotTheAuthority,
+    #[error("the consent must come from the parent bureau of the authority (Order 44 art. 22)")]
+    NotTheParent,
     #[error("the listing must be decided by an official other than the one who proposed it (for a system proposal, other than the one who served the notice)")]
     TwoOfficials,
     #[error("`{field}` must not be after today")]
@@ -459,13 +673,27 @@ pub enum ProcedureError {
         "the listing cannot be decided until the objection window has closed (last day {deadline})"
     )]
     DecisionInsideWindow { deadline: NaiveDate },
+    #[error("the party asked for a hearing: the listing cannot be decided until the hearing is held or the request withdrawn (行政处罚法 art. 63–65)")]
+    HearingPending,
+    #[error("no hearing was requested, or it was already held or withdrawn")]
+    NoHearingRequested,
+    #[error("a city or county bureau's decision to list needs the prior consent of its parent bureau (Order 44 art. 22)")]
+    ConsentRequired { parent_id: String },
+    #[error("this authority decides without a parent bureau's consent (Order 44 art. 22 applies to county and city bureaus)")]
+    ConsentNotNeeded,
+    #[error("the party proved it had no intent: the listing may only be decided not to list (Order 44 art. 12 ¶2)")]
+    NoIntentProven,
+    #[error("`{field}` is required: a basis penalty is still pending, and the decision to list is taken together with the penalty decision (Order 44 art. 13)")]
+    PenaltyDecisionRequired { field: &'static str },
+    #[error("the decision to list is taken together with the penalty decision: `decided_on` must be the penalty decision's date ({penalty_decided_on})")]
+    NotWithThePenalty { penalty_decided_on: NaiveDate },
     #[error("credit repair can be applied for from {earliest}")]
     RepairTooEarly { earliest: NaiveDate },
     #[error("a credit repair application is already pending")]
     RepairPending,
     #[error("there is no pending credit repair application")]
     NoPendingRepair,
-    #[error("the listing does not expire until {expires_on}")]
+    #[error("the listing is in force through {expires_on}")]
     NotYetExpired { expires_on: NaiveDate },
     #[error("`{field}` is required")]
     Required { field: &'static str },
@@ -479,15 +707,50 @@ impl ProcedureError {
             ProcedureError::NotAllowed { .. }
             | ProcedureError::AfterDeadline { .. }
             | ProcedureError::DecisionInsideWindow { .. }
-            | ProcedureError::RepairTooEarly { .. }
+            | ProcedureError::NoHearingRequested
+            | ProcedureError::ConsentNotNeeded
             | ProcedureError::RepairPending
             | ProcedureError::NoPendingRepair
             | ProcedureError::NotYetExpired { .. } => ErrorKind::Conflict,
-            ProcedureError::TwoOfficials => ErrorKind::Forbidden,
+            ProcedureError::HearingPending => ErrorKind::Refused {
+                condition: "hearing_pending",
+            },
+            ProcedureError::ConsentRequired { .. } => ErrorKind::Refused {
+                condition: "consent_required",
+            },
+            ProcedureError::NoIntentProven => ErrorKind::Refused {
+                condition: "no_intent_proven",
+            },
+            ProcedureError::RepairTooEarly { .. } => ErrorKind::Refused {
+                condition: "too_early",
+            },
+            ProcedureError::NotTheAuthority
+            | ProcedureError::NotTheParent
+            | ProcedureError::TwoOfficials => ErrorKind::Forbidden,
             ProcedureError::DateInFuture { field }
             | ProcedureError::DateTooEarly { field, .. }
-            | ProcedureError::Required { field } => ErrorKind::Validation { field },
+            | ProcedureError::Required { field }
+            | ProcedureError::PenaltyDecisionRequired { field } => ErrorKind::Validation { field },
+            ProcedureError::NotWithThePenalty { .. } => ErrorKind::Validation {
+                field: "decided_on",
+            },
             ProcedureError::InconsistentFacts { .. } => ErrorKind::Internal,
+        }
+    }
+}
+
+impl ProcedureError {
+    /// For a refusal ([`ErrorKind::Refused`]): what the client needs to know about the condition,
+    /// the value of the problem member named after it (`true` when there is nothing more to say).
+    pub fn refusal_value(&self) -> serde_json::Value {
+        match self {
+            ProcedureError::ConsentRequired { parent_id } => {
+                serde_json::json!({ "parent_organization_id": parent_id })
+            }
+            ProcedureError::RepairTooEarly { earliest } => {
+                serde_json::json!({ "earliest": earliest })
+            }
+            _ => serde_json::Value::Bool(true),
         }
     }
 }
@@ -525,6 +788,18 @@ fn require(
     }
 }
 
+/// Only officials of the listing's authority act on it (Order 44 art. 13 ¶2). A listing kept
+/// without an authority (records from before authorities were kept) cannot be judged and is
+/// left to any official.
+fn require_authority(facts: &ListingFacts, official: &Official<'_>) -> Result<(), ProcedureError> {
+    match &facts.authority_id {
+        Some(authority) if authority != official.organization_id => {
+            Err(ProcedureError::NotTheAuthority)
+        }
+        _ => Ok(()),
+    }
+}
+
 fn present<T: Clone>(
     value: &Option<T>,
     status: Status,
@@ -559,16 +834,19 @@ fn not_before(
     }
 }
 
-/// `notice`: `proposed → noticed`. `served_on` lies between the latest basis decision and today;
-/// `objection_deadline` (served_on + 5 working days, computed by the caller) lies after it.
+/// `notice`: `proposed → noticed`, by an official of the authority. The notice may be served
+/// before a pending penalty is decided (Order 44 art. 13: notice runs with the penalty
+/// procedure), but not before a basis penalty already decided. `objection_deadline` (served_on
+/// + 5 working days, computed by the caller) lies after it.
 pub fn notice(
     facts: &ListingFacts,
     served_on: NaiveDate,
     objection_deadline: NaiveDate,
-    server: &str,
+    server: &Official<'_>,
     today: NaiveDate,
 ) -> Result<Transition, ProcedureError> {
     let from = require(facts, Action::Notice, today)?;
+    require_authority(facts, server)?;
     not_future(served_on, today, "served_on")?;
     not_before(served_on, facts.basis_latest_decided_on, "served_on")?;
     if objection_deadline <= served_on {
@@ -582,9 +860,9 @@ pub fn notice(
         from,
         to: Status::Noticed,
         effective_on: served_on,
-        by: server.to_owned(),
+        by: server.id.to_owned(),
         set: ListingChanges {
-            noticed_by: Update::Set(server.to_owned()),
+            noticed_by: Update::Set(server.id.to_owned()),
             served_on: Update::Set(served_on),
             objection_deadline: Update::Set(objection_deadline),
             ..ListingChanges::default()
@@ -593,14 +871,17 @@ pub fn notice(
 }
 
 /// `objection`: `noticed → noticed`. Received from `served_on` through `objection_deadline`
-/// inclusive (the deadline day itself is inside the window), and not after today.
+/// inclusive (the deadline day itself is inside the window), and not after today. A request for
+/// a hearing sets the hearing to `requested`, which stops the decision.
 pub fn object(
     facts: &ListingFacts,
     received_on: NaiveDate,
-    recorded_by: &str,
+    hearing_requested: bool,
+    recorder: &Official<'_>,
     today: NaiveDate,
 ) -> Result<Transition, ProcedureError> {
     let from = require(facts, Action::Object, today)?;
+    require_authority(facts, recorder)?;
     let served_on = present(&facts.served_on, from, "served_on")?;
     let deadline = present(&facts.objection_deadline, from, "objection_deadline")?;
     not_future(received_on, today, "received_on")?;
@@ -608,49 +889,182 @@ pub fn object(
     if received_on > deadline {
         return Err(ProcedureError::AfterDeadline { deadline });
     }
+    let set = ListingChanges {
+        hearing_status: if hearing_requested {
+            Update::Set(HearingStatus::Requested)
+        } else {
+            Update::Keep
+        },
+        ..ListingChanges::default()
+    };
     Ok(Transition {
         action: Action::Object,
         from,
         to: Status::Noticed,
         effective_on: received_on,
-        by: recorded_by.to_owned(),
-        set: ListingChanges::default(),
+        by: recorder.id.to_owned(),
+        set,
     })
 }
 
-/// `decision`: `noticed → listed | not_listed`, by a second official, after the objection
-/// window has closed. Listing runs from `decided_on` for [`LISTING_YEARS`].
+/// `hearing` / `hearing_withdrawal`: `noticed → noticed`, closing a requested hearing: held on
+/// `on` (行政处罚法 art. 64), or the request withdrawn (received on `on`). Either lets the
+/// decision go ahead (art. 65: on the hearing record).
+pub fn close_hearing(
+    facts: &ListingFacts,
+    held: bool,
+    on: NaiveDate,
+    recorder: &Official<'_>,
+    today: NaiveDate,
+) -> Result<Transition, ProcedureError> {
+    let action = if held {
+        Action::Hearing
+    } else {
+        Action::HearingWithdrawal
+    };
+    let from = require(facts, action, today)?;
+    require_authority(facts, recorder)?;
+    if facts.hearing != Some(HearingStatus::Requested) {
+        return Err(ProcedureError::NoHearingRequested);
+    }
+    let field = if held { "held_on" } else { "received_on" };
+    let served_on = present(&facts.served_on, from, "served_on")?;
+    not_future(on, today, field)?;
+    not_before(on, served_on, field)?;
+    Ok(Transition {
+        action,
+        from,
+        to: Status::Noticed,
+        effective_on: on,
+        by: recorder.id.to_owned(),
+        set: ListingChanges {
+            hearing_status: Update::Set(if held {
+                HearingStatus::Held
+            } else {
+                HearingStatus::Withdrawn
+            }),
+            ..ListingChanges::default()
+        },
+    })
+}
+
+/// `consent`: the parent bureau of a city or county authority agrees or disagrees to the listing
+/// before it is decided (Order 44 art. 22). The state stays as it is; the latest answer counts.
+pub fn consent(
+    facts: &ListingFacts,
+    outcome: ConsentOutcome,
+    consenter: &Official<'_>,
+    today: NaiveDate,
+) -> Result<Transition, ProcedureError> {
+    let from = require(facts, Action::Consent, today)?;
+    let Consent::Needed { parent_id, .. } = &facts.consent else {
+        return Err(ProcedureError::ConsentNotNeeded);
+    };
+    if parent_id != consenter.organization_id {
+        return Err(ProcedureError::NotTheParent);
+    }
+    Ok(Transition {
+        action: Action::Consent,
+        from,
+        to: from,
+        effective_on: today,
+        by: consenter.id.to_owned(),
+        set: ListingChanges {
+            consent: Some(outcome),
+            ..ListingChanges::default()
+        },
+    })
+}
+
+/// The inputs of the listing decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decision {
+    pub outcome: DecisionOutcome,
+    pub decided_on: NaiveDate,
+    /// The penalty decision taken together with it, when a basis penalty is pending: its date,
+    /// and whether its number was given.
+    pub penalty_decided_on: Option<NaiveDate>,
+    pub penalty_decision_no_given: bool,
+    /// `decided_on` + 20 working days (Order 44 art. 14 ¶1), computed by the caller's calendar.
+    pub publication_due_by: NaiveDate,
+}
+
+/// `decision`: `noticed → listed | not_listed`, by a second official of the authority, after the
+/// objection window has closed and any requested hearing has been held or withdrawn. To list,
+/// a city or county authority needs its parent's consent, and a pending basis penalty is decided
+/// with it (the listing dated the day of the penalty decision). The listing is in force from
+/// `decided_on` through [`listing_ends_on`].
 pub fn decide(
     facts: &ListingFacts,
-    outcome: DecisionOutcome,
-    decided_on: NaiveDate,
-    decider: &str,
+    decision: &Decision,
+    decider: &Official<'_>,
     today: NaiveDate,
 ) -> Result<Transition, ProcedureError> {
     let from = require(facts, Action::Decide, today)?;
+    require_authority(facts, decider)?;
     let served_on = present(&facts.served_on, from, "served_on")?;
     let deadline = present(&facts.objection_deadline, from, "objection_deadline")?;
     let first_official = match &facts.proposed_by {
         Some(proposer) => proposer.clone(),
         None => present(&facts.noticed_by, from, "noticed_by")?,
     };
-    if decider == first_official {
+    if decider.id == first_official {
         return Err(ProcedureError::TwoOfficials);
     }
+    let list = decision.outcome == DecisionOutcome::List;
+    if list && facts.no_intent_proven {
+        return Err(ProcedureError::NoIntentProven);
+    }
+    if facts.hearing == Some(HearingStatus::Requested) {
+        return Err(ProcedureError::HearingPending);
+    }
+    let decided_on = decision.decided_on;
     not_future(decided_on, today, "decided_on")?;
     not_before(decided_on, served_on, "decided_on")?;
     if decided_on <= deadline {
         return Err(ProcedureError::DecisionInsideWindow { deadline });
     }
+    if list {
+        if let Consent::Needed { given, parent_id } = &facts.consent {
+            if *given != Some(ConsentOutcome::Agree) {
+                return Err(ProcedureError::ConsentRequired {
+                    parent_id: parent_id.clone(),
+                });
+            }
+        }
+    }
     let mut set = ListingChanges {
-        decided_by: Update::Set(decider.to_owned()),
+        decided_by: Update::Set(decider.id.to_owned()),
         decided_on: Update::Set(decided_on),
         ..ListingChanges::default()
     };
-    let to = match outcome {
+    if list && facts.basis_pending {
+        if !decision.penalty_decision_no_given {
+            return Err(ProcedureError::PenaltyDecisionRequired {
+                field: "penalty_decision_no",
+            });
+        }
+        let Some(penalty_decided_on) = decision.penalty_decided_on else {
+            return Err(ProcedureError::PenaltyDecisionRequired {
+                field: "penalty_decided_on",
+            });
+        };
+        if penalty_decided_on != decided_on {
+            return Err(ProcedureError::NotWithThePenalty { penalty_decided_on });
+        }
+        set.penalty_decided_on = Update::Set(penalty_decided_on);
+    } else if let Some(penalty_decided_on) = decision.penalty_decided_on {
+        // Given without a pending penalty: it must still agree with the decision's date.
+        if list && penalty_decided_on != decided_on {
+            return Err(ProcedureError::NotWithThePenalty { penalty_decided_on });
+        }
+    }
+    let to = match decision.outcome {
         DecisionOutcome::List => {
             set.listed_on = Update::Set(decided_on);
-            set.expires_on = Update::Set(add_years(decided_on, LISTING_YEARS));
+            set.expires_on = Update::Set(listing_ends_on(decided_on, facts.restriction_until));
+            set.published_on = Update::Set(decided_on);
+            set.publication_due_by = Update::Set(decision.publication_due_by);
             Status::Listed
         }
         DecisionOutcome::NotList => Status::NotListed,
@@ -660,26 +1074,28 @@ pub fn decide(
         from,
         to,
         effective_on: decided_on,
-        by: decider.to_owned(),
+        by: decider.id.to_owned(),
         set,
     })
 }
 
 /// `repair`: a credit repair application on a listing that is listed on `today` (not expired),
-/// from `listed_on` + [`REPAIR_AFTER_YEARS`] on, one pending at a time. The state stays `listed`.
+/// from the day after the first anniversary of `listed_on`, one pending at a time. The state
+/// stays `listed`.
 pub fn apply_repair(
     facts: &ListingFacts,
     applied_on: NaiveDate,
-    applicant: &str,
+    applicant: &Official<'_>,
     today: NaiveDate,
 ) -> Result<Transition, ProcedureError> {
     let from = require(facts, Action::ApplyRepair, today)?;
+    require_authority(facts, applicant)?;
     if facts.pending_repair_applied_on.is_some() {
         return Err(ProcedureError::RepairPending);
     }
     let listed_on = present(&facts.listed_on, from, "listed_on")?;
     not_future(applied_on, today, "applied_on")?;
-    let earliest = add_years(listed_on, REPAIR_AFTER_YEARS);
+    let earliest = repair_opens_on(listed_on);
     if applied_on < earliest {
         return Err(ProcedureError::RepairTooEarly { earliest });
     }
@@ -688,7 +1104,7 @@ pub fn apply_repair(
         from,
         to: Status::Listed,
         effective_on: applied_on,
-        by: applicant.to_owned(),
+        by: applicant.id.to_owned(),
         set: ListingChanges {
             pending_repair_applied_on: Update::Set(applied_on),
             ..ListingChanges::default()
@@ -702,10 +1118,11 @@ pub fn decide_repair(
     facts: &ListingFacts,
     outcome: RepairOutcome,
     decided_on: NaiveDate,
-    official: &str,
+    official: &Official<'_>,
     today: NaiveDate,
 ) -> Result<Transition, ProcedureError> {
     let from = require(facts, Action::DecideRepair, today)?;
+    require_authority(facts, official)?;
     let applied_on = facts
         .pending_repair_applied_on
         .ok_or(ProcedureError::NoPendingRepair)?;
@@ -728,20 +1145,22 @@ pub fn decide_repair(
         from,
         to,
         effective_on: decided_on,
-        by: official.to_owned(),
+        by: official.id.to_owned(),
         set,
     })
 }
 
 /// `reinstate`: `removed → listed` when the repair turns out to rest on false statements. The
-/// period restarts: `listed_on = reinstated_on`, `expires_on` [`LISTING_YEARS`] later.
+/// period restarts: `listed_on = reinstated_on`, in force through the new anniversary
+/// (Order 107 art. 23).
 pub fn reinstate(
     facts: &ListingFacts,
     reinstated_on: NaiveDate,
-    official: &str,
+    official: &Official<'_>,
     today: NaiveDate,
 ) -> Result<Transition, ProcedureError> {
     let from = require(facts, Action::Reinstate, today)?;
+    require_authority(facts, official)?;
     not_future(reinstated_on, today, "reinstated_on")?;
     if let Some(removed_on) = facts.removed_on {
         not_before(reinstated_on, removed_on, "reinstated_on")?;
@@ -751,10 +1170,10 @@ pub fn reinstate(
         from,
         to: Status::Listed,
         effective_on: reinstated_on,
-        by: official.to_owned(),
+        by: official.id.to_owned(),
         set: ListingChanges {
             listed_on: Update::Set(reinstated_on),
-            expires_on: Update::Set(add_years(reinstated_on, LISTING_YEARS)),
+            expires_on: Update::Set(listing_ends_on(reinstated_on, facts.restriction_until)),
             removed_on: Update::Clear,
             removal_reason: Update::Clear,
             ..ListingChanges::default()
@@ -763,14 +1182,18 @@ pub fn reinstate(
 }
 
 /// `revoke`: `proposed | noticed | listed | removed → revoked`, effective today, with a reason
-/// (typically: every violation the listing rests on has been revoked).
+/// (typically: the penalties the listing rests on were annulled, Order 44 art. 19). By an official
+/// of the authority, or by the system (`None`) when the basis falls away.
 pub fn revoke(
     facts: &ListingFacts,
     reason: &str,
-    official: &str,
+    official: Option<&Official<'_>>,
     today: NaiveDate,
 ) -> Result<Transition, ProcedureError> {
     let from = require(facts, Action::Revoke, today)?;
+    if let Some(official) = official {
+        require_authority(facts, official)?;
+    }
     let reason = reason.trim();
     if reason.is_empty() {
         return Err(ProcedureError::Required { field: "reason" });
@@ -780,7 +1203,7 @@ pub fn revoke(
         from,
         to: Status::Revoked,
         effective_on: today,
-        by: official.to_owned(),
+        by: official.map_or("system", |o| o.id).to_owned(),
         set: ListingChanges {
             revoked_on: Update::Set(today),
             revocation_reason: Update::Set(reason.to_owned()),
@@ -791,8 +1214,8 @@ pub fn revoke(
 }
 
 /// `expire`: stores what [`effective_status`] already shows, for the background job. Needs a
-/// stored `listed` whose `expires_on` has come (`today >= expires_on`); takes effect on
-/// `expires_on`. A pending repair application lapses with the listing.
+/// stored `listed` whose period has ended (the day after `expires_on`); takes effect on that
+/// day. A pending repair application lapses with the listing.
 pub fn expire(
     facts: &ListingFacts,
     actor: &str,
@@ -809,7 +1232,7 @@ pub fn expire(
         action: Action::Expire,
         from: Status::Listed,
         to: Status::Expired,
-        effective_on: expires_on,
+        effective_on: expires_on.succ_opt().unwrap_or(expires_on),
         by: actor.to_owned(),
         set: ListingChanges {
             pending_repair_applied_on: Update::Clear,
@@ -819,27 +1242,29 @@ pub fn expire(
 }
 
 /// One action with its inputs, for callers that dispatch on the action name.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "action", rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     Notice {
         served_on: NaiveDate,
         objection_deadline: NaiveDate,
     },
-    #[serde(rename = "objection")]
     Object {
         received_on: NaiveDate,
+        hearing_requested: bool,
     },
-    #[serde(rename = "decision")]
-    Decide {
-        outcome: DecisionOutcome,
-        decided_on: NaiveDate,
+    Hearing {
+        held_on: NaiveDate,
     },
-    #[serde(rename = "repair")]
+    HearingWithdrawal {
+        received_on: NaiveDate,
+    },
+    Consent {
+        outcome: ConsentOutcome,
+    },
+    Decide(Decision),
     ApplyRepair {
         applied_on: NaiveDate,
     },
-    #[serde(rename = "repair_decision")]
     DecideRepair {
         outcome: RepairOutcome,
         decided_on: NaiveDate,
@@ -858,7 +1283,10 @@ impl Command {
         match self {
             Command::Notice { .. } => Action::Notice,
             Command::Object { .. } => Action::Object,
-            Command::Decide { .. } => Action::Decide,
+            Command::Hearing { .. } => Action::Hearing,
+            Command::HearingWithdrawal { .. } => Action::HearingWithdrawal,
+            Command::Consent { .. } => Action::Consent,
+            Command::Decide(_) => Action::Decide,
             Command::ApplyRepair { .. } => Action::ApplyRepair,
             Command::DecideRepair { .. } => Action::DecideRepair,
             Command::Reinstate { .. } => Action::Reinstate,
@@ -868,31 +1296,36 @@ impl Command {
     }
 }
 
-/// Runs `command` through its action function.
+/// Runs `command` through its action function, taken by `official`.
 pub fn perform(
     facts: &ListingFacts,
     command: &Command,
-    actor: &str,
+    official: &Official<'_>,
     today: NaiveDate,
 ) -> Result<Transition, ProcedureError> {
     match command {
         Command::Notice {
             served_on,
             objection_deadline,
-        } => notice(facts, *served_on, *objection_deadline, actor, today),
-        Command::Object { received_on } => object(facts, *received_on, actor, today),
-        Command::Decide {
-            outcome,
-            decided_on,
-        } => decide(facts, *outcome, *decided_on, actor, today),
-        Command::ApplyRepair { applied_on } => apply_repair(facts, *applied_on, actor, today),
+        } => notice(facts, *served_on, *objection_deadline, official, today),
+        Command::Object {
+            received_on,
+            hearing_requested,
+        } => object(facts, *received_on, *hearing_requested, official, today),
+        Command::Hearing { held_on } => close_hearing(facts, true, *held_on, official, today),
+        Command::HearingWithdrawal { received_on } => {
+            close_hearing(facts, false, *received_on, official, today)
+        }
+        Command::Consent { outcome } => consent(facts, *outcome, official, today),
+        Command::Decide(decision) => decide(facts, decision, official, today),
+        Command::ApplyRepair { applied_on } => apply_repair(facts, *applied_on, official, today),
         Command::DecideRepair {
             outcome,
             decided_on,
-        } => decide_repair(facts, *outcome, *decided_on, actor, today),
-        Command::Reinstate { reinstated_on } => reinstate(facts, *reinstated_on, actor, today),
-        Command::Revoke { reason } => revoke(facts, reason, actor, today),
-        Command::Expire => expire(facts, actor, today),
+        } => decide_repair(facts, *outcome, *decided_on, official, today),
+        Command::Reinstate { reinstated_on } => reinstate(facts, *reinstated_on, official, today),
+        Command::Revoke { reason } => revoke(facts, reason, Some(official), today),
+        Command::Expire => expire(facts, official.id, today),
     }
 }
 
@@ -923,6 +1356,10 @@ mod tests {
     fn expires() -> NaiveDate {
         d(2027, 2, 1)
     }
+    /// The first day a listing of `listed()` is no longer in force.
+    fn expired() -> NaiveDate {
+        d(2027, 2, 2)
+    }
     fn removed() -> NaiveDate {
         d(2025, 3, 1)
     }
@@ -935,6 +1372,9 @@ mod tests {
         (Status::Proposed, Action::Notice, Status::Noticed),
         (Status::Proposed, Action::Revoke, Status::Revoked),
         (Status::Noticed, Action::Object, Status::Noticed),
+        (Status::Noticed, Action::Hearing, Status::Noticed),
+        (Status::Noticed, Action::HearingWithdrawal, Status::Noticed),
+        (Status::Noticed, Action::Consent, Status::Noticed),
         (Status::Noticed, Action::Decide, Status::Listed),
         (Status::Noticed, Action::Decide, Status::NotListed),
         (Status::Noticed, Action::Revoke, Status::Revoked),
@@ -951,9 +1391,19 @@ mod tests {
         EDGES.contains(&(from, action, to))
     }
 
-    /// A consistent listing stored in `status` (proposed by alice, noticed by bob).
+    /// An official of the authority, `bureau`.
+    fn o(id: &str) -> Official<'_> {
+        Official {
+            id,
+            organization_id: "bureau",
+        }
+    }
+
+    /// A consistent listing of the authority `bureau` stored in `status` (proposed by alice,
+    /// noticed by bob).
     fn facts_in(status: Status) -> ListingFacts {
         let mut f = ListingFacts::proposed(Some("alice".into()), basis());
+        f.authority_id = Some("bureau".into());
         f.status = status;
         if status == Status::Proposed {
             return f;
@@ -981,11 +1431,18 @@ mod tests {
             },
             Action::Object => Command::Object {
                 received_on: deadline(),
+                hearing_requested: false,
             },
-            Action::Decide => Command::Decide {
-                outcome: DecisionOutcome::List,
-                decided_on: listed(),
+            Action::Hearing => Command::Hearing {
+                held_on: deadline(),
             },
+            Action::HearingWithdrawal => Command::HearingWithdrawal {
+                received_on: deadline(),
+            },
+            Action::Consent => Command::Consent {
+                outcome: ConsentOutcome::Agree,
+            },
+            Action::Decide => Command::Decide(list(listed())),
             Action::ApplyRepair => Command::ApplyRepair {
                 applied_on: d(2025, 3, 1),
             },
@@ -1002,7 +1459,7 @@ mod tests {
             Action::Expire => Command::Expire,
         };
         let today = if action == Action::Expire {
-            expires()
+            expired()
         } else {
             today()
         };
@@ -1022,9 +1479,24 @@ mod tests {
                 if action == Action::DecideRepair {
                     facts.pending_repair_applied_on = Some(d(2025, 3, 1));
                 }
+                if matches!(action, Action::Hearing | Action::HearingWithdrawal) {
+                    facts.hearing = Some(HearingStatus::Requested);
+                }
+                let official = if action == Action::Consent {
+                    facts.consent = Consent::Needed {
+                        parent_id: "province".into(),
+                        given: None,
+                    };
+                    Official {
+                        id: "pat",
+                        organization_id: "province",
+                    }
+                } else {
+                    o("carol")
+                };
                 let (command, today) = happy(action);
                 assert_eq!(command.action(), action);
-                let result = perform(&facts, &command, "carol", today);
+                let result = perform(&facts, &command, &official, today);
                 if allowed.contains(&action) {
                     let t = result.unwrap_or_else(|e| panic!("{status} {action}: {e}"));
                     assert_eq!(t.action, action);
@@ -1065,21 +1537,38 @@ mod tests {
         }
     }
 
+    fn list(on: NaiveDate) -> Decision {
+        Decision {
+            outcome: DecisionOutcome::List,
+            decided_on: on,
+            penalty_decided_on: None,
+            penalty_decision_no_given: false,
+            publication_due_by: on + Days::new(28),
+        }
+    }
+
+    fn not_list(on: NaiveDate) -> Decision {
+        Decision {
+            outcome: DecisionOutcome::NotList,
+            ..list(on)
+        }
+    }
+
     #[test]
     fn not_allowed_message_names_state_and_allowed_actions() {
         let err = decide(
             &facts_in(Status::Proposed),
-            DecisionOutcome::List,
-            listed(),
-            "carol",
+            &list(listed()),
+            &o("carol"),
             today(),
         )
         .expect_err("not allowed");
         assert_eq!(
             err.to_string(),
-            "cannot decide a listing in state `proposed`; allowed: notice, revoke"
+            "cannot decide a listing in state `proposed`; allowed: notice, consent, revoke"
         );
-        let err = revoke(&facts_in(Status::Expired), "x", "carol", today()).expect_err("final");
+        let err =
+            revoke(&facts_in(Status::Expired), "x", Some(&o("carol")), today()).expect_err("final");
         assert_eq!(
             err.to_string(),
             "cannot revoke a listing in state `expired`; allowed: none"
@@ -1089,14 +1578,14 @@ mod tests {
     #[test]
     fn notice_guards() {
         let f = facts_in(Status::Proposed);
-        let t = notice(&f, served(), deadline(), "bob", today()).expect("ok");
+        let t = notice(&f, served(), deadline(), &o("bob"), today()).expect("ok");
         assert_eq!(t.to, Status::Noticed);
         assert_eq!(t.effective_on, served());
         assert_eq!(t.set.noticed_by, Update::Set("bob".into()));
         assert_eq!(t.set.objection_deadline, Update::Set(deadline()));
         // Served on the day the last basis violation was decided: fine; the day before: not.
-        assert!(notice(&f, basis(), d(2024, 1, 17), "bob", today()).is_ok());
-        let err = notice(&f, d(2024, 1, 9), deadline(), "bob", today()).expect_err("early");
+        assert!(notice(&f, basis(), d(2024, 1, 17), &o("bob"), today()).is_ok());
+        let err = notice(&f, d(2024, 1, 9), deadline(), &o("bob"), today()).expect_err("early");
         assert_eq!(
             err,
             ProcedureError::DateTooEarly {
@@ -1106,12 +1595,12 @@ mod tests {
         );
         assert_eq!(err.kind(), ErrorKind::Validation { field: "served_on" });
         // Served today: fine; tomorrow: not.
-        assert!(notice(&f, today(), d(2025, 6, 9), "bob", today()).is_ok());
-        let err = notice(&f, d(2025, 6, 2), d(2025, 6, 9), "bob", today()).expect_err("future");
+        assert!(notice(&f, today(), d(2025, 6, 9), &o("bob"), today()).is_ok());
+        let err = notice(&f, d(2025, 6, 2), d(2025, 6, 9), &o("bob"), today()).expect_err("future");
         assert_eq!(err, ProcedureError::DateInFuture { field: "served_on" });
         assert_eq!(err.kind().http_status(), 422);
         // The deadline lies after the service.
-        let err = notice(&f, served(), served(), "bob", today()).expect_err("deadline");
+        let err = notice(&f, served(), served(), &o("bob"), today()).expect_err("deadline");
         assert_eq!(
             err.kind(),
             ErrorKind::Validation {
@@ -1121,13 +1610,63 @@ mod tests {
     }
 
     #[test]
+    fn notice_runs_with_the_penalty_procedure() {
+        // No basis penalty decided yet: the notice may come first (Order 44 art. 13).
+        let mut f = facts_in(Status::Proposed);
+        f.basis_pending = true;
+        f.basis_latest_decided_on = NaiveDate::MIN;
+        assert!(notice(&f, d(2023, 6, 1), d(2023, 6, 8), &o("bob"), today()).is_ok());
+    }
+
+    #[test]
+    fn only_the_authority_acts() {
+        let stranger = Official {
+            id: "eve",
+            organization_id: "other bureau",
+        };
+        let err = notice(
+            &facts_in(Status::Proposed),
+            served(),
+            deadline(),
+            &stranger,
+            today(),
+        )
+        .expect_err("another bureau");
+        assert_eq!(err, ProcedureError::NotTheAuthority);
+        assert_eq!(err.kind(), ErrorKind::Forbidden);
+        let noticed = facts_in(Status::Noticed);
+        for command in [
+            Command::Object {
+                received_on: deadline(),
+                hearing_requested: false,
+            },
+            Command::Decide(list(listed())),
+            Command::Revoke {
+                reason: "annulled".into(),
+            },
+        ] {
+            assert_eq!(
+                perform(&noticed, &command, &stranger, today()).expect_err("another bureau"),
+                ProcedureError::NotTheAuthority
+            );
+        }
+        // The system (no official) revokes when the basis falls away.
+        assert!(revoke(&noticed, "annulled", None, today()).is_ok());
+        // Records from before authorities were kept cannot be judged: any official.
+        let mut legacy = facts_in(Status::Noticed);
+        legacy.authority_id = None;
+        assert!(decide(&legacy, &list(listed()), &stranger, today()).is_ok());
+    }
+
+    #[test]
     fn objection_window_includes_the_deadline_day() {
         let f = facts_in(Status::Noticed);
-        let t = object(&f, deadline(), "bob", today()).expect("deadline day is inside");
+        let t = object(&f, deadline(), false, &o("bob"), today()).expect("deadline day is inside");
         assert_eq!((t.from, t.to), (Status::Noticed, Status::Noticed));
         assert_eq!(t.effective_on, deadline());
-        assert!(object(&f, served(), "bob", today()).is_ok());
-        let err = object(&f, d(2024, 1, 23), "bob", today()).expect_err("late");
+        assert!(t.set.hearing_status.is_keep());
+        assert!(object(&f, served(), false, &o("bob"), today()).is_ok());
+        let err = object(&f, d(2024, 1, 23), false, &o("bob"), today()).expect_err("late");
         assert_eq!(
             err,
             ProcedureError::AfterDeadline {
@@ -1135,14 +1674,14 @@ mod tests {
             }
         );
         assert_eq!(err.kind(), ErrorKind::Conflict);
-        let err = object(&f, d(2024, 1, 14), "bob", today()).expect_err("before service");
+        let err = object(&f, d(2024, 1, 14), false, &o("bob"), today()).expect_err("early");
         assert_eq!(
             err.kind(),
             ErrorKind::Validation {
                 field: "received_on"
             }
         );
-        let err = object(&f, d(2024, 1, 20), "bob", d(2024, 1, 19)).expect_err("future");
+        let err = object(&f, d(2024, 1, 20), false, &o("bob"), d(2024, 1, 19)).expect_err("future");
         assert_eq!(
             err,
             ProcedureError::DateInFuture {
@@ -1152,10 +1691,172 @@ mod tests {
     }
 
     #[test]
+    fn a_requested_hearing_stops_the_decision() {
+        let mut f = facts_in(Status::Noticed);
+        let t = object(&f, deadline(), true, &o("bob"), today()).expect("hearing requested");
+        assert_eq!(t.set.hearing_status, Update::Set(HearingStatus::Requested));
+        f.apply(&t);
+        let err = decide(&f, &list(listed()), &o("carol"), today()).expect_err("pending");
+        assert_eq!(err, ProcedureError::HearingPending);
+        assert_eq!(
+            err.kind(),
+            ErrorKind::Refused {
+                condition: "hearing_pending"
+            }
+        );
+        assert_eq!(err.kind().http_status(), 409);
+        // not_list is refused too: the decision waits for the hearing either way.
+        assert!(decide(&f, &not_list(listed()), &o("carol"), today()).is_err());
+        // Held: the decision goes ahead.
+        let mut held = f.clone();
+        let t = close_hearing(&held, true, d(2024, 1, 25), &o("bob"), today()).expect("held");
+        assert_eq!(t.action, Action::Hearing);
+        assert_eq!(t.set.hearing_status, Update::Set(HearingStatus::Held));
+        held.apply(&t);
+        assert!(decide(&held, &list(listed()), &o("carol"), today()).is_ok());
+        // Withdrawn: likewise.
+        let mut withdrawn = f.clone();
+        let t = close_hearing(&withdrawn, false, d(2024, 1, 24), &o("bob"), today()).expect("w");
+        assert_eq!(t.action, Action::HearingWithdrawal);
+        withdrawn.apply(&t);
+        assert_eq!(withdrawn.hearing, Some(HearingStatus::Withdrawn));
+        assert!(decide(&withdrawn, &list(listed()), &o("carol"), today()).is_ok());
+        // Nothing to close twice, or without a request.
+        assert_eq!(
+            close_hearing(&held, true, d(2024, 1, 26), &o("bob"), today()).expect_err("twice"),
+            ProcedureError::NoHearingRequested
+        );
+        assert_eq!(
+            close_hearing(
+                &facts_in(Status::Noticed),
+                true,
+                deadline(),
+                &o("bob"),
+                today()
+            )
+            .expect_err("none"),
+            ProcedureError::NoHearingRequested
+        );
+        let err = close_hearing(&f, true, d(2024, 1, 14), &o("bob"), today()).expect_err("early");
+        assert_eq!(err.kind(), ErrorKind::Validation { field: "held_on" });
+    }
+
+    #[test]
+    fn city_and_county_bureaus_need_their_parents_consent() {
+        let mut f = facts_in(Status::Noticed);
+        f.consent = Consent::Needed {
+            parent_id: "city".into(),
+            given: None,
+        };
+        let err = decide(&f, &list(listed()), &o("carol"), today()).expect_err("no consent");
+        assert_eq!(
+            err,
+            ProcedureError::ConsentRequired {
+                parent_id: "city".into()
+            }
+        );
+        assert_eq!(
+            err.refusal_value(),
+            serde_json::json!({"parent_organization_id": "city"})
+        );
+        assert_eq!(
+            err.kind(),
+            ErrorKind::Refused {
+                condition: "consent_required"
+            }
+        );
+        // Not listing needs no consent.
+        assert!(decide(&f, &not_list(listed()), &o("carol"), today()).is_ok());
+        // Only the parent answers.
+        assert_eq!(
+            consent(&f, ConsentOutcome::Agree, &o("bob"), today()).expect_err("own bureau"),
+            ProcedureError::NotTheParent
+        );
+        let parent = Official {
+            id: "pat",
+            organization_id: "city",
+        };
+        let t = consent(&f, ConsentOutcome::Disagree, &parent, today()).expect("disagree");
+        assert_eq!((t.from, t.to), (Status::Noticed, Status::Noticed));
+        let mut refused = f.clone();
+        refused.apply(&t);
+        assert_eq!(
+            decide(&refused, &list(listed()), &o("carol"), today()).expect_err("disagreed"),
+            ProcedureError::ConsentRequired {
+                parent_id: "city".into()
+            }
+        );
+        let t = consent(&refused, ConsentOutcome::Agree, &parent, today()).expect("agree");
+        let mut agreed = refused.clone();
+        agreed.apply(&t);
+        assert!(decide(&agreed, &list(listed()), &o("carol"), today()).is_ok());
+        // A provincial authority decides alone.
+        assert_eq!(
+            consent(
+                &facts_in(Status::Noticed),
+                ConsentOutcome::Agree,
+                &parent,
+                today()
+            )
+            .expect_err("not needed"),
+            ProcedureError::ConsentNotNeeded
+        );
+    }
+
+    #[test]
+    fn no_intent_proven_leaves_only_not_list() {
+        let mut f = facts_in(Status::Noticed);
+        f.no_intent_proven = true;
+        let err = decide(&f, &list(listed()), &o("carol"), today()).expect_err("list");
+        assert_eq!(err, ProcedureError::NoIntentProven);
+        assert_eq!(err.kind().http_status(), 409);
+        assert!(decide(&f, &not_list(listed()), &o("carol"), today()).is_ok());
+    }
+
+    #[test]
+    fn a_pending_penalty_is_decided_with_the_listing() {
+        let mut f = facts_in(Status::Noticed);
+        f.basis_pending = true;
+        let with = |penalty_decided_on: Option<NaiveDate>, no: bool| Decision {
+            penalty_decided_on,
+            penalty_decision_no_given: no,
+            ..list(listed())
+        };
+        assert_eq!(
+            decide(&f, &with(Some(listed()), false), &o("carol"), today()).expect_err("no"),
+            ProcedureError::PenaltyDecisionRequired {
+                field: "penalty_decision_no"
+            }
+        );
+        let err = decide(&f, &with(None, true), &o("carol"), today()).expect_err("date");
+        assert_eq!(
+            err.kind(),
+            ErrorKind::Validation {
+                field: "penalty_decided_on"
+            }
+        );
+        let err =
+            decide(&f, &with(Some(d(2024, 1, 31)), true), &o("carol"), today()).expect_err("same");
+        assert_eq!(
+            err.kind(),
+            ErrorKind::Validation {
+                field: "decided_on"
+            }
+        );
+        let t = decide(&f, &with(Some(listed()), true), &o("carol"), today()).expect("together");
+        assert_eq!(t.set.penalty_decided_on, Update::Set(listed()));
+        f.apply(&t);
+        assert!(!f.basis_pending);
+        // Not listing leaves the penalty to its own procedure.
+        let mut g = facts_in(Status::Noticed);
+        g.basis_pending = true;
+        assert!(decide(&g, &not_list(listed()), &o("carol"), today()).is_ok());
+    }
+
+    #[test]
     fn decision_waits_for_the_window_to_close() {
         let f = facts_in(Status::Noticed);
-        let err = decide(&f, DecisionOutcome::List, deadline(), "carol", today())
-            .expect_err("inside window");
+        let err = decide(&f, &list(deadline()), &o("carol"), today()).expect_err("inside window");
         assert_eq!(
             err,
             ProcedureError::DecisionInsideWindow {
@@ -1164,19 +1865,18 @@ mod tests {
         );
         assert_eq!(err.kind().http_status(), 409);
         let next = d(2024, 1, 23);
-        let t = decide(&f, DecisionOutcome::List, next, "carol", today()).expect("day after");
+        let t = decide(&f, &list(next), &o("carol"), today()).expect("day after");
         assert_eq!(t.to, Status::Listed);
         assert_eq!(t.set.listed_on, Update::Set(next));
         assert_eq!(t.set.expires_on, Update::Set(d(2027, 1, 23)));
         assert_eq!(t.set.decided_by, Update::Set("carol".into()));
-        let t = decide(&f, DecisionOutcome::NotList, next, "carol", today()).expect("not list");
+        let t = decide(&f, &not_list(next), &o("carol"), today()).expect("not list");
         assert_eq!(t.to, Status::NotListed);
         assert!(t.set.listed_on.is_keep() && t.set.expires_on.is_keep());
         let err = decide(
             &f,
-            DecisionOutcome::List,
-            today().succ_opt().expect("d"),
-            "carol",
+            &list(today().succ_opt().expect("d")),
+            &o("carol"),
             today(),
         )
         .expect_err("future");
@@ -1186,8 +1886,7 @@ mod tests {
                 field: "decided_on"
             }
         );
-        let err = decide(&f, DecisionOutcome::List, d(2024, 1, 1), "carol", today())
-            .expect_err("before service");
+        let err = decide(&f, &list(d(2024, 1, 1)), &o("carol"), today()).expect_err("early");
         assert_eq!(
             err,
             ProcedureError::DateTooEarly {
@@ -1198,46 +1897,48 @@ mod tests {
     }
 
     #[test]
-    fn leap_day_listing_expires_on_28_february() {
+    fn leap_day_listing_ends_on_28_february() {
         let mut f = facts_in(Status::Noticed);
         f.served_on = Some(d(2028, 2, 10));
         f.objection_deadline = Some(d(2028, 2, 17));
-        let t = decide(
-            &f,
-            DecisionOutcome::List,
-            d(2028, 2, 29),
-            "carol",
-            d(2028, 3, 1),
-        )
-        .expect("ok");
+        let t = decide(&f, &list(d(2028, 2, 29)), &o("carol"), d(2028, 3, 1)).expect("ok");
         assert_eq!(t.set.listed_on, Update::Set(d(2028, 2, 29)));
         assert_eq!(t.set.expires_on, Update::Set(d(2031, 2, 28)));
+    }
+
+    #[test]
+    fn a_longer_ban_or_restriction_sets_the_end() {
+        let mut f = facts_in(Status::Noticed);
+        f.restriction_until = Some(d(2029, 6, 30));
+        let t = decide(&f, &list(listed()), &o("carol"), today()).expect("ok");
+        assert_eq!(t.set.expires_on, Update::Set(d(2029, 6, 30)));
+        // A shorter one changes nothing.
+        f.restriction_until = Some(d(2025, 6, 30));
+        let t = decide(&f, &list(listed()), &o("carol"), today()).expect("ok");
+        assert_eq!(t.set.expires_on, Update::Set(expires()));
     }
 
     #[test]
     fn two_officials() {
         // Proposed by alice, noticed by bob.
         let f = facts_in(Status::Noticed);
-        let err =
-            decide(&f, DecisionOutcome::List, listed(), "alice", today()).expect_err("proposer");
+        let err = decide(&f, &list(listed()), &o("alice"), today()).expect_err("proposer");
         assert_eq!(err, ProcedureError::TwoOfficials);
         assert_eq!(err.kind(), ErrorKind::Forbidden);
         assert_eq!(err.kind().http_status(), 403);
-        assert!(decide(&f, DecisionOutcome::List, listed(), "bob", today()).is_ok());
+        assert!(decide(&f, &list(listed()), &o("bob"), today()).is_ok());
         // A system proposal: the notice server stands in for the proposer.
         let mut sys = f.clone();
         sys.proposed_by = None;
-        let err = decide(&sys, DecisionOutcome::NotList, listed(), "bob", today())
-            .expect_err("notice server");
+        let err = decide(&sys, &not_list(listed()), &o("bob"), today()).expect_err("notice server");
         assert_eq!(err, ProcedureError::TwoOfficials);
-        assert!(decide(&sys, DecisionOutcome::NotList, listed(), "carol", today()).is_ok());
-        assert!(decide(&sys, DecisionOutcome::NotList, listed(), "alice", today()).is_ok());
+        assert!(decide(&sys, &not_list(listed()), &o("carol"), today()).is_ok());
+        assert!(decide(&sys, &not_list(listed()), &o("alice"), today()).is_ok());
         // The state is judged first: deciding a proposed listing is a conflict, not forbidden.
         let err = decide(
             &facts_in(Status::Proposed),
-            DecisionOutcome::List,
-            listed(),
-            "alice",
+            &list(listed()),
+            &o("alice"),
             today(),
         )
         .expect_err("state");
@@ -1245,16 +1946,21 @@ mod tests {
     }
 
     #[test]
-    fn repair_from_one_year_after_listing() {
+    fn repair_from_the_day_after_the_first_anniversary() {
         let f = facts_in(Status::Listed);
-        let earliest = d(2025, 2, 1);
-        let t = apply_repair(&f, earliest, "party", today()).expect("exactly one year");
+        let earliest = d(2025, 2, 2);
+        let t = apply_repair(&f, earliest, &o("party"), today()).expect("a full year has passed");
         assert_eq!((t.from, t.to), (Status::Listed, Status::Listed));
         assert_eq!(t.set.pending_repair_applied_on, Update::Set(earliest));
-        let err = apply_repair(&f, d(2025, 1, 31), "party", today()).expect_err("day before");
+        let err = apply_repair(&f, d(2025, 2, 1), &o("party"), today()).expect_err("anniversary");
         assert_eq!(err, ProcedureError::RepairTooEarly { earliest });
-        assert_eq!(err.kind(), ErrorKind::Conflict);
-        let err = apply_repair(&f, d(2025, 6, 2), "party", today()).expect_err("future");
+        assert_eq!(
+            err.kind(),
+            ErrorKind::Refused {
+                condition: "too_early"
+            }
+        );
+        let err = apply_repair(&f, d(2025, 6, 2), &o("party"), today()).expect_err("future");
         assert_eq!(
             err,
             ProcedureError::DateInFuture {
@@ -1266,11 +1972,11 @@ mod tests {
         leap.listed_on = Some(d(2028, 2, 29));
         leap.expires_on = Some(d(2031, 2, 28));
         let now = d(2029, 6, 1);
-        assert!(apply_repair(&leap, d(2029, 2, 28), "party", now).is_ok());
+        assert!(apply_repair(&leap, d(2029, 3, 1), &o("party"), now).is_ok());
         assert_eq!(
-            apply_repair(&leap, d(2029, 2, 27), "party", now).expect_err("early"),
+            apply_repair(&leap, d(2029, 2, 28), &o("party"), now).expect_err("early"),
             ProcedureError::RepairTooEarly {
-                earliest: d(2029, 2, 28)
+                earliest: d(2029, 3, 1)
             }
         );
     }
@@ -1279,19 +1985,25 @@ mod tests {
     fn one_pending_repair_at_a_time() {
         let mut f = facts_in(Status::Listed);
         assert_eq!(
-            decide_repair(&f, RepairOutcome::Approve, today(), "carol", today())
+            decide_repair(&f, RepairOutcome::Approve, today(), &o("carol"), today())
                 .expect_err("none pending"),
             ProcedureError::NoPendingRepair
         );
-        let t = apply_repair(&f, d(2025, 3, 1), "party", today()).expect("apply");
+        let t = apply_repair(&f, d(2025, 3, 1), &o("party"), today()).expect("apply");
         f.apply(&t);
         assert_eq!(f.pending_repair_applied_on, Some(d(2025, 3, 1)));
-        let err = apply_repair(&f, d(2025, 3, 2), "party", today()).expect_err("pending");
+        let err = apply_repair(&f, d(2025, 3, 2), &o("party"), today()).expect_err("pending");
         assert_eq!(err, ProcedureError::RepairPending);
         assert_eq!(err.kind(), ErrorKind::Conflict);
 
-        let err = decide_repair(&f, RepairOutcome::Reject, d(2025, 2, 28), "carol", today())
-            .expect_err("before application");
+        let err = decide_repair(
+            &f,
+            RepairOutcome::Reject,
+            d(2025, 2, 28),
+            &o("carol"),
+            today(),
+        )
+        .expect_err("before application");
         assert_eq!(
             err,
             ProcedureError::DateTooEarly {
@@ -1299,17 +2011,29 @@ mod tests {
                 earliest: d(2025, 3, 1)
             }
         );
-        let t = decide_repair(&f, RepairOutcome::Reject, d(2025, 3, 1), "carol", today())
-            .expect("reject");
+        let t = decide_repair(
+            &f,
+            RepairOutcome::Reject,
+            d(2025, 3, 1),
+            &o("carol"),
+            today(),
+        )
+        .expect("reject");
         assert_eq!((t.from, t.to), (Status::Listed, Status::Listed));
         assert_eq!(t.set.pending_repair_applied_on, Update::Clear);
         let mut rejected = f.clone();
         rejected.apply(&t);
         assert_eq!(rejected.pending_repair_applied_on, None);
-        assert!(apply_repair(&rejected, d(2025, 4, 1), "party", today()).is_ok());
+        assert!(apply_repair(&rejected, d(2025, 4, 1), &o("party"), today()).is_ok());
 
-        let t = decide_repair(&f, RepairOutcome::Approve, d(2025, 4, 1), "carol", today())
-            .expect("approve");
+        let t = decide_repair(
+            &f,
+            RepairOutcome::Approve,
+            d(2025, 4, 1),
+            &o("carol"),
+            today(),
+        )
+        .expect("approve");
         assert_eq!(t.to, Status::Removed);
         assert_eq!(t.set.removed_on, Update::Set(d(2025, 4, 1)));
         assert_eq!(
@@ -1326,7 +2050,7 @@ mod tests {
     fn reinstatement_restarts_the_period() {
         let mut f = facts_in(Status::Removed);
         let on = d(2026, 1, 10);
-        let t = reinstate(&f, on, "carol", d(2026, 1, 12)).expect("reinstate");
+        let t = reinstate(&f, on, &o("carol"), d(2026, 1, 12)).expect("reinstate");
         assert_eq!((t.from, t.to), (Status::Removed, Status::Listed));
         assert_eq!(t.set.listed_on, Update::Set(on));
         assert_eq!(t.set.expires_on, Update::Set(d(2029, 1, 10)));
@@ -1337,25 +2061,25 @@ mod tests {
         assert_eq!(f.listed_on, Some(on));
         assert_eq!(f.expires_on, Some(d(2029, 1, 10)));
         assert_eq!(f.removed_on, None);
-        // The old expiry day has no effect any more.
-        assert_eq!(f.effective_status(expires()), Status::Listed);
-        // Repair again only a year after the new start.
+        // The old end has no effect any more.
+        assert_eq!(f.effective_status(expired()), Status::Listed);
+        // Repair again only a full year after the new start.
         assert_eq!(
-            apply_repair(&f, d(2026, 6, 1), "party", d(2026, 6, 1)).expect_err("early"),
+            apply_repair(&f, d(2026, 6, 1), &o("party"), d(2026, 6, 1)).expect_err("early"),
             ProcedureError::RepairTooEarly {
-                earliest: d(2027, 1, 10)
+                earliest: d(2027, 1, 11)
             }
         );
 
         let f = facts_in(Status::Removed);
-        let err = reinstate(&f, d(2025, 2, 28), "carol", today()).expect_err("before removal");
+        let err = reinstate(&f, d(2025, 2, 28), &o("carol"), today()).expect_err("before removal");
         assert_eq!(
             err.kind(),
             ErrorKind::Validation {
                 field: "reinstated_on"
             }
         );
-        let err = reinstate(&f, d(2025, 6, 2), "carol", today()).expect_err("future");
+        let err = reinstate(&f, d(2025, 6, 2), &o("carol"), today()).expect_err("future");
         assert_eq!(
             err,
             ProcedureError::DateInFuture {
@@ -1365,37 +2089,43 @@ mod tests {
     }
 
     #[test]
-    fn expiry_on_the_expires_on_day() {
+    fn in_force_through_expires_on_and_expired_the_day_after() {
         let f = facts_in(Status::Listed);
-        let day_before = d(2027, 1, 31);
         assert_eq!(
-            effective_status(Status::Listed, Some(expires()), day_before),
+            effective_status(Status::Listed, Some(expires()), d(2027, 1, 31)),
             Status::Listed
         );
         assert_eq!(
             effective_status(Status::Listed, Some(expires()), expires()),
+            Status::Listed,
+            "the last day is still in force (民法典 art. 202)"
+        );
+        assert!(in_force(Status::Listed, Some(expires()), expires()));
+        assert_eq!(
+            effective_status(Status::Listed, Some(expires()), expired()),
             Status::Expired
         );
+        assert!(!in_force(Status::Listed, Some(expires()), expired()));
         assert_eq!(
-            effective_status(Status::Removed, Some(expires()), expires()),
+            effective_status(Status::Removed, Some(expires()), expired()),
             Status::Removed
         );
         assert_eq!(
-            effective_status(Status::Listed, None, expires()),
+            effective_status(Status::Listed, None, expired()),
             Status::Listed
         );
         assert_eq!(
-            expire(&f, "system", day_before).expect_err("not yet"),
+            expire(&f, "system", expires()).expect_err("not yet"),
             ProcedureError::NotYetExpired {
                 expires_on: expires()
             }
         );
         let t = expire(&f, "system", d(2027, 3, 1)).expect("expire");
         assert_eq!((t.from, t.to), (Status::Listed, Status::Expired));
-        assert_eq!(t.effective_on, expires());
+        assert_eq!(t.effective_on, expired());
         assert!(!Status::Expired.is_published());
         // Every answer sees it expired at once, before the job runs.
-        let err = apply_repair(&f, expires(), "party", expires()).expect_err("expired");
+        let err = apply_repair(&f, expired(), &o("party"), expired()).expect_err("expired");
         assert_eq!(
             err,
             ProcedureError::NotAllowed {
@@ -1404,9 +2134,10 @@ mod tests {
                 allowed: vec![],
             }
         );
-        assert!(revoke(&f, "annulled", "carol", expires()).is_err());
+        assert!(revoke(&f, "annulled", Some(&o("carol")), expired()).is_err());
+        assert!(revoke(&f, "annulled", Some(&o("carol")), expires()).is_ok());
         // Already stored as expired.
-        let err = expire(&facts_in(Status::Expired), "system", expires()).expect_err("done");
+        let err = expire(&facts_in(Status::Expired), "system", expired()).expect_err("done");
         assert_eq!(err.kind(), ErrorKind::Conflict);
     }
 
@@ -1414,7 +2145,7 @@ mod tests {
     fn pending_repair_lapses_with_expiry() {
         let mut f = facts_in(Status::Listed);
         f.pending_repair_applied_on = Some(d(2026, 12, 1));
-        let t = expire(&f, "system", expires()).expect("expire");
+        let t = expire(&f, "system", expired()).expect("expire");
         f.apply(&t);
         assert_eq!(f.pending_repair_applied_on, None);
     }
@@ -1427,8 +2158,13 @@ mod tests {
             Status::Listed,
             Status::Removed,
         ] {
-            let t = revoke(&facts_in(status), "  penalty annulled  ", "carol", today())
-                .expect("revoke");
+            let t = revoke(
+                &facts_in(status),
+                "  penalty annulled  ",
+                Some(&o("carol")),
+                today(),
+            )
+            .expect("revoke");
             assert_eq!((t.from, t.to), (status, Status::Revoked));
             assert_eq!(t.effective_on, today());
             assert_eq!(
@@ -1437,9 +2173,10 @@ mod tests {
             );
         }
         for status in [Status::NotListed, Status::Expired, Status::Revoked] {
-            assert!(revoke(&facts_in(status), "x", "carol", today()).is_err());
+            assert!(revoke(&facts_in(status), "x", Some(&o("carol")), today()).is_err());
         }
-        let err = revoke(&facts_in(Status::Listed), "  ", "carol", today()).expect_err("empty");
+        let err =
+            revoke(&facts_in(Status::Listed), "  ", Some(&o("carol")), today()).expect_err("empty");
         assert_eq!(err.kind(), ErrorKind::Validation { field: "reason" });
     }
 
@@ -1447,7 +2184,7 @@ mod tests {
     fn inconsistent_facts_are_internal_errors() {
         let mut f = facts_in(Status::Noticed);
         f.objection_deadline = None;
-        let err = object(&f, served(), "bob", today()).expect_err("inconsistent");
+        let err = object(&f, served(), false, &o("bob"), today()).expect_err("inconsistent");
         assert_eq!(
             err,
             ProcedureError::InconsistentFacts {
@@ -1527,7 +2264,7 @@ mod tests {
                 let expires_on = f
                     .expires_on
                     .ok_or_else(|| TestCaseError::fail("expires_on"))?;
-                prop_assert_eq!(expires_on, add_years(listed_on, LISTING_YEARS));
+                prop_assert_eq!(expires_on, listing_ends_on(listed_on, f.restriction_until));
             }
             Status::Noticed => {
                 prop_assert!(f.noticed_by.is_some());
@@ -1567,7 +2304,7 @@ mod tests {
     fn step() -> impl Strategy<Value = Step> {
         (
             prop::bool::weighted(0.8),
-            0u8..8,
+            0u8..11,
             prop_oneof![0u16..15, 0u16..400],
             0u8..20,
             1u8..10,
@@ -1591,15 +2328,30 @@ mod tests {
                 served_on: date,
                 objection_deadline: date + Days::new(u64::from(s.window)),
             },
-            Action::Object => Command::Object { received_on: date },
-            Action::Decide => Command::Decide {
+            Action::Object => Command::Object {
+                received_on: date,
+                hearing_requested: s.yes && s.window % 3 == 0,
+            },
+            Action::Hearing => Command::Hearing { held_on: date },
+            Action::HearingWithdrawal => Command::HearingWithdrawal { received_on: date },
+            Action::Consent => Command::Consent {
+                outcome: if s.yes {
+                    ConsentOutcome::Agree
+                } else {
+                    ConsentOutcome::Disagree
+                },
+            },
+            Action::Decide => Command::Decide(Decision {
                 outcome: if s.yes {
                     DecisionOutcome::List
                 } else {
                     DecisionOutcome::NotList
                 },
                 decided_on: date,
-            },
+                penalty_decided_on: None,
+                penalty_decision_no_given: false,
+                publication_due_by: date + Days::new(28),
+            }),
             Action::ApplyRepair => Command::ApplyRepair { applied_on: date },
             Action::DecideRepair => Command::DecideRepair {
                 outcome: if s.yes {
@@ -1650,17 +2402,19 @@ mod tests {
             let mut today = basis;
             let mut facts =
                 ListingFacts::proposed((!system).then(|| "alice".to_owned()), basis);
+            facts.authority_id = Some("bureau".into());
             for s in steps {
                 today = today + Days::new(u64::from(s.advance));
                 let date = today - Days::new(u64::from(s.back));
                 let command = command_for(&s, pick_action(&s, &facts, today), date);
                 let before = facts.effective_status(today);
-                match perform(&facts, &command, officials[s.who], today) {
+                match perform(&facts, &command, &o(officials[s.who]), today) {
                     Ok(t) => {
                         prop_assert!(in_graph(t.from, t.action, t.to), "{:?}", t);
                         let expected_from = if t.action == Action::Expire { facts.status } else { before };
                         prop_assert_eq!(t.from, expected_from);
-                        prop_assert!(t.effective_on <= today);
+                        let expected_last = if t.action == Action::Expire { today.succ_opt().unwrap_or(today) } else { today };
+                        prop_assert!(t.effective_on <= expected_last);
                         facts.apply(&t);
                         check_invariants(&facts)?;
                     }
@@ -1676,6 +2430,41 @@ mod tests {
                     }
                 }
             }
+        }
+
+        #[test]
+        fn the_period_runs_from_the_next_day_through_the_anniversary(
+            days in 0u32..60_000,
+            ban in proptest::option::of(0u32..4_000),
+            probe in 0u32..2_000,
+        ) {
+            // 民法典 art. 201–202: the decision day is not counted; the last day is the
+            // corresponding day three years on (28 February for 29 February); a longer ban or
+            // restriction ends later (Order 44 art. 21).
+            let listed_on = d(1970, 1, 1) + Days::new(u64::from(days));
+            let ban_until = ban.map(|b| listed_on + Days::new(u64::from(b)));
+            let last = listing_ends_on(listed_on, ban_until);
+            let anniversary = add_years(listed_on, LISTING_YEARS);
+            prop_assert!(last >= anniversary);
+            prop_assert_eq!(last, ban_until.map_or(anniversary, |b| b.max(anniversary)));
+            prop_assert_eq!(anniversary.month(), listed_on.month());
+            if listed_on.month() == 12 && listed_on.day() == 31 {
+                prop_assert_eq!(anniversary, d(listed_on.year() + 3, 12, 31));
+            }
+            if listed_on.month() == 2 && listed_on.day() == 29 {
+                prop_assert_eq!(anniversary.day(), 28);
+            }
+            prop_assert!(in_force(Status::Listed, Some(last), listed_on));
+            prop_assert!(in_force(Status::Listed, Some(last), last));
+            let after = last + Days::new(1);
+            prop_assert!(!in_force(Status::Listed, Some(last), after));
+            prop_assert_eq!(effective_status(Status::Listed, Some(last), after), Status::Expired);
+            let day = listed_on + Days::new(u64::from(probe));
+            prop_assert_eq!(in_force(Status::Listed, Some(last), day), day <= last);
+            // Repair opens the day after the first anniversary.
+            let opens = repair_opens_on(listed_on);
+            prop_assert_eq!(opens, add_years(listed_on, 1) + Days::new(1));
+            prop_assert!(opens > listed_on);
         }
 
         #[test]

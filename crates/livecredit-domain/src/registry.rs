@@ -32,29 +32,72 @@ impl SubjectKind {
             SubjectKind::Merchant => "merchant",
         }
     }
+
+    /// The kind's name in Chinese and in English, for pages and documents.
+    pub fn labels(self) -> (&'static str, &'static str) {
+        match self {
+            SubjectKind::Anchor => ("主播", "Anchor"),
+            SubjectKind::Merchant => ("商家", "Merchant"),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ViolationStatus {
+    /// The penalty has been notified but not yet decided: it counts nowhere until it is.
+    Pending,
     Effective,
     Revoked,
 }
 
 impl ViolationStatus {
-    pub const ALL: [ViolationStatus; 2] = [ViolationStatus::Effective, ViolationStatus::Revoked];
+    pub const ALL: [ViolationStatus; 3] = [
+        ViolationStatus::Pending,
+        ViolationStatus::Effective,
+        ViolationStatus::Revoked,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
+            ViolationStatus::Pending => "pending",
             ViolationStatus::Effective => "effective",
             ViolationStatus::Revoked => "revoked",
         }
     }
 }
 
+/// Where a band-D review flag stands: a score is not a legal ground for listing, so a subject
+/// falling to band D is flagged for a regulator, who clears the flag or turns it into a proposal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewFlagStatus {
+    Open,
+    Cleared,
+    Converted,
+}
+
+impl ReviewFlagStatus {
+    pub const ALL: [ReviewFlagStatus; 3] = [
+        ReviewFlagStatus::Open,
+        ReviewFlagStatus::Cleared,
+        ReviewFlagStatus::Converted,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReviewFlagStatus::Open => "open",
+            ReviewFlagStatus::Cleared => "cleared",
+            ReviewFlagStatus::Converted => "converted",
+        }
+    }
+}
+
 crate::named_values!(SubjectKind, "subject kind");
 crate::named_values!(ViolationStatus, "violation status");
+crate::named_values!(ReviewFlagStatus, "review flag status");
 
 pub const MAX_NAME_CHARS: usize = 200;
 pub const MAX_ALIASES: usize = 20;

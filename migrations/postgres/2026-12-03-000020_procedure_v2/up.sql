@@ -1,0 +1,89 @@
+-- The listing procedure as the law in force requires (SAMR Order 44; docs/procedure.md):
+-- bureaus in a hierarchy, the head's approval, the penalty with its kinds and
+-- ground, pending penalties, hearings, parent consent, notice and decision
+-- numbers and documents, publication dates, review flags for band D.
+ALTER TABLE organizations ADD COLUMN level TEXT CHECK (level IN ('national', 'provincial', 'city', 'county'));
+ALTER TABLE organizations ADD COLUMN parent_id TEXT REFERENCES organizations (id);
+CREATE INDEX organizations_parent_idx ON organizations (parent_id);
+
+ALTER TABLE users ADD COLUMN can_approve BOOLEAN NOT NULL DEFAULT FALSE;
+
+-- Violations: decided_on becomes optional (a pending penalty has none yet),
+-- status gains 'pending'; records made before keep their decision and become
+-- effective penalties with no kinds recorded.
+ALTER TABLE violations ALTER COLUMN decided_on DROP NOT NULL;
+ALTER TABLE violations DROP CONSTRAINT violations_status_check;
+ALTER TABLE violations ADD CONSTRAINT violations_status_check CHECK (status IN ('pending', 'effective', 'revoked'));
+ALTER TABLE violations ADD CONSTRAINT violations_pending_check CHECK ((status = 'pending') = (decided_on IS NULL));
+ALTER TABLE violations ADD COLUMN penalty_kinds TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE violations ADD COLUMN heavier_penalty BOOLEAN NOT NULL DEFAULT FALSE;
+ALTER TABLE violations ADD COLUMN ban_until DATE;
+ALTER TABLE violations ADD COLUMN listing_ground TEXT;
+-- A pending penalty's decision: who entered it and when.
+ALTER TABLE violations ADD COLUMN decided_at TIMESTAMP;
+ALTER TABLE violations ADD COLUMN decided_by TEXT REFERENCES users (id);
+
+ALTER TABLE listings ADD COLUMN hearing_status TEXT CHECK (hearing_status IN ('requested', 'held', 'withdrawn'));
+ALTER TABLE listings ADD COLUMN considerations TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE listings ADD COLUMN no_intent_proven BOOLEAN NOT NULL DEFAULT FALSE;
+ALTER TABLE listings ADD COLUMN notice_no TEXT;
+ALTER TABLE listings ADD COLUMN access_code_hash TEXT;
+ALTER TABLE listings ADD COLUMN decision_no TEXT;
+ALTER TABLE listings ADD COLUMN measures TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE listings ADD COLUMN published_on DATE;
+ALTER TABLE listings ADD COLUMN publication_due_by DATE;
+CREATE UNIQUE INDEX listings_notice_no_key ON listings (notice_no);
+CREATE UNIQUE INDEX listings_access_code_key ON listings (access_code_hash);
+-- Listings in force before v2 were published at their decision.
+UPDATE listings SET published_on = listed_on WHERE listed_on IS NOT NULL;
+
+-- The parent bureau's answers (Order 44 art. 22); the latest counts.
+CREATE TABLE listing_consents (
+    id              TEXT PRIMARY KEY,
+    listing_id      TEXT NOT NULL REFERENCES listings (id),
+    organization_id TEXT NOT NULL REFERENCES organizations (id),
+    outcome         TEXT NOT NULL CHECK (outcome IN ('agree', 'disagree')),
+    reason          TEXT NOT NULL,
+    given_by        TEXT NOT NULL REFERENCES users (id),
+    given_on        DATE NOT NULL,
+    given_at        TIMESTAMP NOT NULL
+);
+CREATE INDEX listing_consents_listing_idx ON listing_consents (listing_id, id);
+
+-- The documents of the procedure as served: the notice and the decision,
+-- their content frozen at the time (JSON), rendered on request.
+CREATE TABLE listing_documents (
+    listing_id TEXT NOT NULL REFERENCES listings (id),
+    kind       TEXT NOT NULL CHECK (kind IN ('notice', 'decision')),
+    number     TEXT NOT NULL,
+    content    TEXT NOT NULL,
+    created_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (listing_id, kind)
+);
+
+-- Document numbers, counted per authority, kind and year.
+CREATE TABLE document_numbers (
+    authority_id TEXT NOT NULL REFERENCES organizations (id),
+    kind         TEXT NOT NULL,
+    year         INTEGER NOT NULL,
+    last         INTEGER NOT NULL,
+    PRIMARY KEY (authority_id, kind, year)
+);
+
+-- A subject whose score fell to band D is flagged for a regulator's review:
+-- a score is not a legal ground for listing.
+CREATE TABLE review_flags (
+    id          TEXT PRIMARY KEY,
+    subject_id  TEXT NOT NULL REFERENCES subjects (id),
+    raised_on   DATE NOT NULL,
+    score       DOUBLE PRECISION NOT NULL,
+    status      TEXT NOT NULL CHECK (status IN ('open', 'cleared', 'converted')),
+    reason      TEXT NOT NULL,
+    resolved_by TEXT REFERENCES users (id),
+    resolved_at TIMESTAMP,
+    resolution  TEXT,
+    listing_id  TEXT REFERENCES listings (id),
+    created_at  TIMESTAMP NOT NULL
+);
+CREATE INDEX review_flags_status_idx ON review_flags (status, id);
+CREATE INDEX review_flags_subject_idx ON review_flags (subject_id, id);
