@@ -11,13 +11,15 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::pagination::PageParams;
+use crate::auth::address::client_ip;
 use crate::config::Settings;
 use crate::db::ReadDb;
 use crate::domain::registry::SubjectKind;
 use crate::error::{ApiError, ApiResult};
+use crate::infra::csv;
 use crate::page_type;
 use crate::service::page::{decode_seq_cursor, encode_cursor};
-use crate::service::publication::{self, PublicChange, PublicEntry, Snapshot};
+use crate::service::publication::{self, PublicChange, PublicEntry, PublicLimits, Snapshot};
 use crate::service::{self, ServiceResult};
 use crate::signing::{self, KeyStore, PublicKey};
 
@@ -36,17 +38,24 @@ pub struct BlacklistQuery {
 }
 
 /// Search the active blacklist.
+///
+/// Searches by full resident ID are limited per client address and hour
+/// (`LIVECREDIT_PUBLIC_ID_QUERIES_PER_HOUR`, default 20), like every public
+/// request per second (`LIVECREDIT_PUBLIC_RATE_LIMIT`): 429 with `Retry-After`.
 #[utoipa::path(get, path = "/v1/public/blacklist", tag = "public", operation_id = "searchBlacklist",
     params(BlacklistQuery),
     responses(
         (status = 200, description = "Active entries (listed and not past `expires_on`)", body = PublicPage),
         (status = 422, response = crate::api::Unprocessable),
+        (status = 429, response = crate::api::TooManyRequests),
     ))]
 #[get("/v1/public/blacklist")]
 pub async fn blacklist(
+    req: HttpRequest,
     query: web::Query<BlacklistQuery>,
     db: ReadDb,
     settings: web::Data<Settings>,
+    limits: web::Data<PublicLimits>,
 ) -> ApiResult<web::Json<PublicPage>> {
     let q = query.into_inner();
     let search = publication::criteria(q.q.as_deref(), q.kind, settings.id_pepper.bytes())?;
@@ -55,6 +64,7 @@ pub async fn blacklist(
         cursor: q.cursor,
     }
     .request()?;
+    limits.admit_search(client_ip(&req, &settings.trusted_proxies), &search)?;
     let page = db
         .run(move |conn| publication::search(conn, &search, &page))
         .await?;
@@ -147,11 +157,12 @@ const EXPORT_PAGE: i64 = 1000;
 #[utoipa::path(get, path = "/v1/public/blacklist/export", tag = "public", operation_id = "exportBlacklist",
     params(ExportQuery),
     responses(
-        (status = 200, description = "NDJSON (one entry per line) or CSV (RFC 4180, header row, UTF-8)",
+        (status = 200, description = "NDJSON (one entry per line) or CSV (RFC 4180, header row, UTF-8; a field that begins with `=`, `+`, `-`, `@`, a tab or a carriage return is prefixed with `'`, so that spreadsheets do not run it as a formula)",
             content((String = "application/x-ndjson"), (String = "text/csv")),
             headers(("ETag" = String, description = "Changes exactly when the list does"), ("Last-Modified" = String))),
         (status = 304, description = "Not modified since the `If-None-Match` / `If-Modified-Since` given"),
         (status = 422, response = crate::api::Unprocessable),
+        (status = 429, response = crate::api::TooManyRequests),
     ))]
 #[get("/v1/public/blacklist/export")]
 pub async fn export(
@@ -256,6 +267,7 @@ pub struct SnapshotCache(Mutex<Option<(i64, String, web::Bytes)>>);
         (status = 200, description = "The signed snapshot", body = Snapshot,
             headers(("ETag" = String, description = "The snapshot's version and key"))),
         (status = 304, description = "Not modified since the `If-None-Match` given"),
+        (status = 429, response = crate::api::TooManyRequests),
     ))]
 #[get("/v1/public/snapshot")]
 pub async fn snapshot(
@@ -316,7 +328,10 @@ pub struct KeyList {
 
 /// The public keys that sign snapshots, current and retired.
 #[utoipa::path(get, path = "/v1/public/keys", tag = "public", operation_id = "listSigningKeys",
-    responses((status = 200, description = "Current and retired keys", body = KeyList)))]
+    responses(
+        (status = 200, description = "Current and retired keys", body = KeyList),
+        (status = 429, response = crate::api::TooManyRequests),
+    ))]
 #[get("/v1/public/keys")]
 pub async fn signing_keys(keys: web::Data<KeyStore>) -> ApiResult<web::Json<KeyList>> {
     let keys = keys.clone();
@@ -339,6 +354,7 @@ pub struct ChangeFeed {
     responses(
         (status = 200, description = "Changes after the cursor", body = ChangeFeed),
         (status = 422, response = crate::api::Unprocessable),
+        (status = 429, response = crate::api::TooManyRequests),
     ))]
 #[get("/v1/public/changes")]
 pub async fn changes(
