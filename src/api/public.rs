@@ -85,25 +85,29 @@ pub struct ExportQuery {
     pub format: Option<ExportFormat>,
 }
 
-const CSV_HEADER: &str = "listing_id,name,kind,id_number_masked,uscc,accounts,reason,legal_basis,authority,listed_on,expires_on\r\n";
+const CSV_HEADER: [&str; 11] = [
+    "listing_id",
+    "name",
+    "kind",
+    "id_number_masked",
+    "uscc",
+    "accounts",
+    "reason",
+    "legal_basis",
+    "authority",
+    "listed_on",
+    "expires_on",
+];
 
-/// RFC 4180: quote a field holding a comma, quote, CR or LF; double the quotes.
-fn csv_field(value: &str) -> String {
-    if value.contains([',', '"', '\r', '\n']) {
-        format!("\"{}\"", value.replace('"', "\"\""))
-    } else {
-        value.to_owned()
-    }
-}
-
-fn csv_line(e: &PublicEntry) -> String {
+/// One entry as the fields of a CSV line, in the order of [`CSV_HEADER`].
+fn csv_fields(e: &PublicEntry) -> [String; 11] {
     let accounts: Vec<String> = e
         .subject
         .accounts
         .iter()
         .map(|a| format!("{}:{}", a.platform, a.handle))
         .collect();
-    let fields = [
+    [
         e.listing_id.clone(),
         e.subject.name.clone(),
         e.subject.kind.as_str().to_owned(),
@@ -115,14 +119,32 @@ fn csv_line(e: &PublicEntry) -> String {
         e.authority.clone(),
         e.listed_on.to_string(),
         e.expires_on.to_string(),
-    ];
-    let mut line = fields
-        .iter()
-        .map(|f| csv_field(f))
-        .collect::<Vec<_>>()
-        .join(",");
-    line.push_str("\r\n");
-    line
+    ]
+}
+
+/// One page of the export in its format, the CSV header before the first.
+fn export_chunk(
+    format: ExportFormat,
+    header: bool,
+    rows: &[PublicEntry],
+) -> Result<Vec<u8>, String> {
+    let mut chunk = Vec::new();
+    match format {
+        ExportFormat::Csv => {
+            if header {
+                csv::write_records(&mut chunk, [CSV_HEADER]).map_err(|e| e.to_string())?;
+            }
+            csv::write_records(&mut chunk, rows.iter().map(csv_fields))
+                .map_err(|e| e.to_string())?;
+        }
+        ExportFormat::Ndjson => {
+            for entry in rows {
+                serde_json::to_writer(&mut chunk, entry).map_err(|e| e.to_string())?;
+                chunk.push(b'\n');
+            }
+        }
+    }
+    Ok(chunk)
 }
 
 fn http_date(at: NaiveDateTime) -> String {
@@ -200,10 +222,6 @@ pub async fn export(
                 if done {
                     return None;
                 }
-                let mut chunk = String::new();
-                if !started && format == ExportFormat::Csv {
-                    chunk.push_str(CSV_HEADER);
-                }
                 let cursor = after.clone();
                 let rows = db
                     .run(move |conn| -> ServiceResult<_> {
@@ -229,15 +247,18 @@ pub async fn export(
                 };
                 let last = rows.last().map(|e| e.listing_id.clone());
                 let finished = (rows.len() as i64) < EXPORT_PAGE;
-                for entry in &rows {
-                    match format {
-                        ExportFormat::Csv => chunk.push_str(&csv_line(entry)),
-                        ExportFormat::Ndjson => {
-                            chunk.push_str(&serde_json::to_string(entry).unwrap_or_default());
-                            chunk.push('\n');
-                        }
+                let chunk = match export_chunk(format, !started, &rows) {
+                    Ok(chunk) => chunk,
+                    Err(e) => {
+                        tracing::error!(error = %e, "export stopped: an entry could not be written");
+                        return Some((
+                            Err(actix_web::error::ErrorInternalServerError(
+                                "export interrupted",
+                            )),
+                            (after, true, true),
+                        ));
                     }
-                }
+                };
                 Some((
                     Ok::<_, actix_web::Error>(web::Bytes::from(chunk)),
                     (last.or(after), true, finished),
