@@ -577,7 +577,8 @@ fn render_error(
             let minutes = wait.div_ceil(60);
             (format!("{minutes} 分钟"), format!("{minutes} minutes"))
         } else {
-            (format!("{wait} 秒"), format!("{wait} seconds"))
+            let unit = if wait == 1 { "second" } else { "seconds" };
+            (format!("{wait} 秒"), format!("{wait} {unit}"))
         };
         let mut hint = bilingual(
             &format!("来自您网络地址的请求过于频繁，请在 {zh_wait}后再试。"),
