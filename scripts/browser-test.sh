@@ -3,7 +3,9 @@
 # SQLite database (loopback only), then drives Debian's Chromium with
 # playwright-core through tests/browser/search.mjs, which seeds a listing
 # through the API, searches for it, opens it and saves screenshots to
-# target/browser/. Installs Chromium and playwright-core when missing.
+# target/browser/, then checks that the API docs (/docs, Swagger UI) render
+# under their Content-Security-Policy. Installs Chromium and playwright-core
+# when missing.
 #
 #   scripts/browser-test.sh        (as root for the apt-get step, if needed)
 set -euo pipefail
@@ -52,6 +54,7 @@ LIVECREDIT_DATABASE_URL="sqlite://$work/livecredit.db" \
   LIVECREDIT_ADMIN_EMAIL=$admin_email \
   LIVECREDIT_ADMIN_PASSWORD=$admin_password \
   LIVECREDIT_LOG_FORMAT=text \
+  LIVECREDIT_PUBLIC_RATE_LIMIT=0 LIVECREDIT_PUBLIC_ID_QUERIES_PER_HOUR=0 \
   RUST_LOG=info \
   timeout 330 "$bin" serve 2>"$work/server.log" &
 server_pid=$!

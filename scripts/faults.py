@@ -84,7 +84,10 @@ class Server:
             "LIVECREDIT_BIND": f"127.0.0.1:{self.port}",
             "LIVECREDIT_ADMIN_EMAIL": "admin@faults.test",
             "LIVECREDIT_ADMIN_PASSWORD": PASSWORD,
+            # Limits off: these tests load the server on purpose (scripts/replica.py too).
             "LIVECREDIT_RATE_LIMIT_PER_ORG": "0",
+            "LIVECREDIT_PUBLIC_RATE_LIMIT": "0",
+            "LIVECREDIT_PUBLIC_ID_QUERIES_PER_HOUR": "0",
             "RUST_LOG": "warn",
         })
         env.update(self.extra_env)

@@ -20,7 +20,8 @@ trap cleanup EXIT
 
 password='fuzzing password 12345'
 LIVECREDIT_DATABASE_URL="sqlite://$work/fuzz.db" LIVECREDIT_DATA_DIR="$work/data" LIVECREDIT_BIND=127.0.0.1:0 \
-  LIVECREDIT_ADMIN_EMAIL=admin@fuzz.test LIVECREDIT_ADMIN_PASSWORD="$password" LIVECREDIT_RATE_LIMIT_PER_ORG=0 RUST_LOG=warn,livecredit=info \
+  LIVECREDIT_ADMIN_EMAIL=admin@fuzz.test LIVECREDIT_ADMIN_PASSWORD="$password" LIVECREDIT_RATE_LIMIT_PER_ORG=0 \
+  LIVECREDIT_PUBLIC_RATE_LIMIT=0 LIVECREDIT_PUBLIC_ID_QUERIES_PER_HOUR=0 RUST_LOG=warn,livecredit=info \
   target/debug/livecredit serve 2> "$work/server.log" &
 server_pid=$!
 base=""

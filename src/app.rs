@@ -4,8 +4,10 @@
 use std::net::{SocketAddr, TcpListener};
 use std::time::Duration;
 
-use actix_web::middleware::{from_fn, Condition};
-use actix_web::{dev::Server, web, App, HttpServer};
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
+use actix_web::middleware::{from_fn, Condition, Next};
+use actix_web::{web, App, HttpServer, ResponseError};
 use anyhow::Context;
 use chrono::Datelike;
 use utoipa::OpenApi;
@@ -14,12 +16,15 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::api::public::SnapshotCache;
 use crate::api::watch::ServiceAddress;
 use crate::api::{self, auth::DecoyHash, json};
+use crate::auth::address::client_ip;
 use crate::auth::{password, TokenService};
 use crate::config::Settings;
 use crate::db::Db;
 use crate::domain::calendar::Calendar;
-use crate::infra::rate_limit::RateLimiter;
+use crate::error::ApiError;
 use crate::service;
+use crate::service::publication::PublicLimits;
+use crate::service::screening::ScreeningLimits;
 use crate::signing::KeyStore;
 use crate::telemetry::{self, Metrics};
 
@@ -72,7 +77,13 @@ impl Application {
         let keys = web::Data::new(keys);
         let snapshots = web::Data::new(SnapshotCache::default());
         let settings = web::Data::new(settings);
-        crate::jobs::upkeep::spawn(db.get_ref().clone(), settings.upkeep_every);
+        crate::jobs::upkeep::spawn(
+            db.get_ref().clone(),
+            settings.upkeep_every,
+            service::upkeep::Retention {
+                screening_days: settings.screening_retention_days,
+            },
+        );
         db.spawn_replica_monitor();
         if !settings.database_read_urls.is_empty() {
             let labels: Vec<String> = settings
@@ -88,7 +99,12 @@ impl Application {
             service::screening::start_writer(db.get_ref().clone())
                 .context("starting the screening recorder")?,
         );
-        let limiter = web::Data::new(RateLimiter::new(settings.rate_limit_per_org));
+        let limiter = web::Data::new(ScreeningLimits::new(settings.rate_limit_per_org));
+        let public_limits = web::Data::new(PublicLimits::new(
+            settings.public_rate_limit,
+            settings.public_id_queries_per_hour,
+        ));
+        spawn_limit_sweeper(limiter.clone(), public_limits.clone());
 
         let cors_origins = settings.cors_origins.clone();
         let server = HttpServer::new(move || {
@@ -98,6 +114,8 @@ impl Application {
                     cors(&cors_origins),
                 ))
                 .wrap(from_fn(crate::auth::extract::authenticate_request))
+                .wrap(from_fn(public_rate_limit))
+                .wrap(from_fn(docs_policy))
                 .wrap(from_fn(telemetry::observe))
                 .app_data(db.clone())
                 .app_data(tokens.clone())
@@ -110,13 +128,17 @@ impl Application {
                 .app_data(service_address.clone())
                 .app_data(writer.clone())
                 .app_data(limiter.clone())
+                .app_data(public_limits.clone())
                 .app_data(json::query_config())
                 .app_data(json::path_config())
                 .configure(api::routes)
                 .configure(crate::web::routes)
                 .service(web::redirect("/docs", "/docs/"))
                 .service(
-                    SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api::ApiDoc::openapi()),
+                    SwaggerUi::new("/docs/{_:.*}")
+                        .url("/openapi.json", api::ApiDoc::openapi())
+                        // No badge fetched from validator.swagger.io: the page works offline.
+                        .config(utoipa_swagger_ui::Config::default().validator_url("none")),
                 )
                 .default_service(web::to(api::not_found))
         })
@@ -139,6 +161,75 @@ impl Application {
         tracing::info!("listening on http://{}", self.address);
         self.server.await
     }
+}
+
+/// What the Swagger UI at `/docs` may load: its own scripts, styles and
+/// images (and the data: images its stylesheet holds), and `/openapi.json`
+/// and the API through "Try it out"; nothing from elsewhere, no inline
+/// script. Inline styles are allowed: Swagger UI sets them as it renders
+/// (refused, the browser reports violations), and without script they
+/// cannot run anything.
+pub const DOCS_CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; form-action 'none'; base-uri 'none'; frame-ancestors 'none'";
+
+/// Sets the Content-Security-Policy of the API docs page and its files.
+async fn docs_policy(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let docs = req.path() == "/docs" || req.path().starts_with("/docs/");
+    let mut res = next.call(req).await?;
+    if docs {
+        res.headers_mut().insert(
+            actix_web::http::header::CONTENT_SECURITY_POLICY,
+            actix_web::http::header::HeaderValue::from_static(DOCS_CONTENT_SECURITY_POLICY),
+        );
+    }
+    Ok(res)
+}
+
+/// Public endpoints and the public web page, counted per client address
+/// before anything else runs (metrics and security headers still apply);
+/// the web page answers its 429 as an HTML page, the API as a problem.
+async fn public_rate_limit(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let path = req.path();
+    let web_page = path == "/" || path.starts_with("/entries/");
+    if web_page || path.starts_with("/v1/public/") {
+        let limits = req.app_data::<web::Data<PublicLimits>>();
+        let settings = req.app_data::<web::Data<Settings>>();
+        if let (Some(limits), Some(settings)) = (limits, settings) {
+            let client = client_ip(req.request(), &settings.trusted_proxies);
+            if let Err(refused) = limits.admit(client) {
+                let e = ApiError::from(refused);
+                let response = if web_page {
+                    crate::web::error_response(&e)
+                } else {
+                    e.error_response()
+                };
+                return Ok(req.into_response(response).map_into_right_body());
+            }
+        }
+    }
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_left_body)
+}
+
+/// Keyed limiters hold a little state per address or organization; this
+/// drops what has gone idle, once a minute, so memory stays bounded by the
+/// clients of the last hour at most (the longest limit's window).
+fn spawn_limit_sweeper(screening: web::Data<ScreeningLimits>, public: web::Data<PublicLimits>) {
+    actix_web::rt::spawn(async move {
+        let mut interval = tokio::time::interval(Duration::from_secs(60));
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            interval.tick().await;
+            screening.retain_recent();
+            public.retain_recent();
+        }
+    });
 }
 
 /// The OpenAPI document of the server's routes, as served at `/openapi.json`.

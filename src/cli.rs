@@ -151,30 +151,18 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Healthcheck => return Ok(healthcheck()),
         Command::Backup { to } => {
             let settings = Settings::from_env()?;
-            if to.exists() {
-                anyhow::bail!("{} exists already; choose a new file", to.display());
-            }
-            match &settings.database_url {
-                DatabaseUrl::Sqlite(_) => {
-                    let db = Db::open(&settings.database_url, 1)?;
-                    let mut conn = db.conn()?;
-                    crate::db::backup_sqlite(&mut conn, &to)?;
+            // Owner-only from the start (it holds personal data), and never
+            // over an existing file.
+            crate::db::create_private_file(&to).map_err(|e| {
+                if e.kind() == std::io::ErrorKind::AlreadyExists {
+                    anyhow::anyhow!("{} exists already; choose a new file", to.display())
+                } else {
+                    anyhow::Error::new(e).context(format!("creating {}", to.display()))
                 }
-                DatabaseUrl::Postgres(url) => {
-                    let status = std::process::Command::new("pg_dump")
-                        .args(["--format=custom", "--no-owner", "--file"])
-                        .arg(&to)
-                        .arg(url)
-                        .status()
-                        .map_err(|e| {
-                            anyhow::anyhow!(
-                                "running pg_dump (install the PostgreSQL client tools): {e}"
-                            )
-                        })?;
-                    if !status.success() {
-                        anyhow::bail!("pg_dump failed ({status})");
-                    }
-                }
+            })?;
+            if let Err(e) = backup(&settings, &to) {
+                let _ = std::fs::remove_file(&to);
+                return Err(e);
             }
             println!("{}", to.display());
         }
@@ -223,6 +211,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let db = Db::open(&settings.database_url, 1)?;
             db.migrate()?;
             let mut conn = db.conn()?;
+            // It only reads, so it goes on; but a wrong data folder is worth a word.
+            if crate::db::pepper_differs(&mut conn, settings.id_pepper.bytes())? {
+                eprintln!("warning: LIVECREDIT_ID_PEPPER is not the pepper this database was filled with; is LIVECREDIT_DATA_DIR the service's?");
+            }
             let verdict = audit::verify(&mut conn)?;
             println!("{}", serde_json::to_string_pretty(&verdict)?);
             if !verdict.valid {
@@ -258,6 +250,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let db = Db::open(&settings.database_url, 1)?;
             db.migrate()?;
             let mut conn = db.conn()?;
+            // As `serve` does: a command run with another data folder (and
+            // so another generated pepper) refuses before it writes.
+            crate::db::check_pepper(&mut conn, settings.id_pepper.bytes())?;
             let organization_id = match (organization, role) {
                 (Some(id), _) => id,
                 (None, Role::Admin | Role::Auditor) => {
@@ -283,6 +278,44 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes a backup of the database into `to`, an empty file made for it.
+fn backup(settings: &Settings, to: &std::path::Path) -> anyhow::Result<()> {
+    match &settings.database_url {
+        DatabaseUrl::Sqlite(_) => {
+            let db = Db::open(&settings.database_url, 1)?;
+            let mut conn = db.conn()?;
+            crate::db::backup_sqlite(&mut conn, to)
+        }
+        DatabaseUrl::Postgres(url) => {
+            let (url, password) = crate::config::split_password(url);
+            let mut pg_dump = std::process::Command::new("pg_dump");
+            pg_dump
+                .args(["--format=custom", "--no-owner", "--file"])
+                .arg(to)
+                .arg(format!("--dbname={url}"));
+            // libpq reads it from the environment, which other users cannot see.
+            if let Some(password) = password {
+                pg_dump.env("PGPASSWORD", password);
+            }
+            let status = pg_dump.status().map_err(|e| {
+                if e.kind() == std::io::ErrorKind::NotFound {
+                    anyhow::anyhow!(
+                        "pg_dump is not installed: install the PostgreSQL client tools, at the \
+                         server's major version or newer. In the Docker image there is none: run \
+                         pg_dump in the postgres container (docs/OPERATIONS.md, section 8)"
+                    )
+                } else {
+                    anyhow::anyhow!("running pg_dump: {e}")
+                }
+            })?;
+            if !status.success() {
+                anyhow::bail!("pg_dump failed ({status})");
+            }
+            Ok(())
+        }
+    }
 }
 
 /// A use case's refusal as a one-line message for the terminal.

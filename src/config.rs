@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context};
 use rand::RngCore;
 
+use crate::domain::screening::SCREENING_RECORD_DAYS;
+
 /// Which database a URL points at.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DatabaseUrl {
@@ -71,6 +73,61 @@ pub fn redact(url: &str) -> String {
     }
 }
 
+/// A PostgreSQL URL without its password, and the password (percent-decoded),
+/// whether it sat in the user info (`postgres://u:PASSWORD@h/db`) or in the
+/// query (`?password=…`, which libpq accepts too). `livecredit backup` hands
+/// the password to pg_dump in `PGPASSWORD`, never on its command line, where
+/// any local user could read it with `ps`.
+pub fn split_password(url: &str) -> (String, Option<String>) {
+    let decode = |text: &str| {
+        percent_encoding::percent_decode_str(text)
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    let Some(authority_start) = url.find("://").map(|i| i + 3) else {
+        return (url.to_owned(), None);
+    };
+    let rest = &url[authority_start..];
+    let authority_end = authority_start + rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &url[authority_start..authority_end];
+    let mut password = None;
+    let mut stripped = url.to_owned();
+    if let Some(at) = authority.rfind('@') {
+        if let Some(colon) = authority[..at].find(':') {
+            password = Some(decode(&authority[colon + 1..at]));
+            stripped = format!(
+                "{}{}",
+                &url[..authority_start + colon],
+                &url[authority_start + at..]
+            );
+        }
+    }
+    if let Some(question) = stripped.find('?') {
+        let (base, query) = stripped.split_at(question);
+        let (query, fragment) = query[1..]
+            .split_once('#')
+            .map_or((&query[1..], None), |(q, f)| (q, Some(f)));
+        let mut kept = Vec::new();
+        for pair in query.split('&') {
+            match pair.strip_prefix("password=") {
+                Some(value) => password = Some(decode(value)),
+                None => kept.push(pair),
+            }
+        }
+        let mut rebuilt = base.to_owned();
+        if !kept.is_empty() {
+            rebuilt.push('?');
+            rebuilt.push_str(&kept.join("&"));
+        }
+        if let Some(fragment) = fragment {
+            rebuilt.push('#');
+            rebuilt.push_str(fragment);
+        }
+        stripped = rebuilt;
+    }
+    (stripped, password)
+}
+
 #[derive(Clone)]
 pub struct Settings {
     pub database_url: DatabaseUrl,
@@ -88,6 +145,13 @@ pub struct Settings {
     pub id_pepper: Secret,
     pub calendar_path: Option<PathBuf>,
     pub rate_limit_per_org: u32,
+    /// Requests per second per client address over the public endpoints and
+    /// the public web page (burst 2×); 0: off.
+    pub public_rate_limit: u32,
+    /// Full resident-ID queries of the public search per client address per hour; 0: off.
+    pub public_id_queries_per_hour: u32,
+    /// Screening records older than this many days are purged; 0: kept forever.
+    pub screening_retention_days: u32,
     pub webhook_allow_private: bool,
     /// Largest number of pooled database connections.
     pub db_pool_size: u32,
@@ -133,6 +197,17 @@ fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
+/// A whole number from `name`, or `default` when unset.
+fn whole_number(name: &str, default: u32) -> anyhow::Result<u32> {
+    match var(name) {
+        None => Ok(default),
+        Some(v) => v
+            .trim()
+            .parse()
+            .with_context(|| format!("{name} must be a whole number (got {v:?})")),
+    }
+}
+
 fn parse_bool(name: &str, value: Option<String>, default: bool) -> anyhow::Result<bool> {
     match value.as_deref().map(str::to_ascii_lowercase).as_deref() {
         None => Ok(default),
@@ -160,12 +235,18 @@ impl Settings {
             Some(s) => Secret::new(s.into_bytes()),
             None => load_or_create_secret(&data_dir, "id-pepper", "LIVECREDIT_ID_PEPPER")?,
         };
-        let rate_limit_per_org = match var("LIVECREDIT_RATE_LIMIT_PER_ORG") {
-            None => 100,
-            Some(v) => v.trim().parse().with_context(|| {
-                format!("LIVECREDIT_RATE_LIMIT_PER_ORG must be a whole number (got {v:?})")
-            })?,
-        };
+        let rate_limit_per_org = whole_number("LIVECREDIT_RATE_LIMIT_PER_ORG", 100)?;
+        let public_rate_limit = whole_number("LIVECREDIT_PUBLIC_RATE_LIMIT", 20)?;
+        let public_id_queries_per_hour = whole_number("LIVECREDIT_PUBLIC_ID_QUERIES_PER_HOUR", 20)?;
+        let screening_retention_days =
+            whole_number("LIVECREDIT_SCREENING_RETENTION_DAYS", SCREENING_RECORD_DAYS)?;
+        if (1..SCREENING_RECORD_DAYS).contains(&screening_retention_days) {
+            tracing::warn!(
+                days = screening_retention_days,
+                "LIVECREDIT_SCREENING_RETENTION_DAYS is below the 3 years (1095 days) for which \
+                 Order 117 has platforms' checks kept"
+            );
+        }
         let db_pool_size = match var("LIVECREDIT_DB_POOL_SIZE") {
             None => 16,
             Some(v) => v
@@ -226,6 +307,9 @@ impl Settings {
             id_pepper,
             calendar_path: var("LIVECREDIT_CALENDAR").map(PathBuf::from),
             rate_limit_per_org,
+            public_rate_limit,
+            public_id_queries_per_hour,
+            screening_retention_days,
             webhook_allow_private: parse_bool(
                 "LIVECREDIT_WEBHOOK_ALLOW_PRIVATE",
                 var("LIVECREDIT_WEBHOOK_ALLOW_PRIVATE"),
@@ -340,6 +424,39 @@ mod tests {
     fn redact_hides_passwords() {
         assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
         assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+    }
+
+    #[test]
+    fn passwords_are_split_off_postgres_urls() {
+        assert_eq!(
+            split_password("postgres://lc:s3cr%40t%2Fx@db:5432/livecredit?sslmode=disable"),
+            (
+                "postgres://lc@db:5432/livecredit?sslmode=disable".to_owned(),
+                Some("s3cr@t/x".to_owned())
+            )
+        );
+        assert_eq!(
+            split_password("postgresql://lc@db/livecredit?password=p%26w&application_name=x"),
+            (
+                "postgresql://lc@db/livecredit?application_name=x".to_owned(),
+                Some("p&w".to_owned())
+            )
+        );
+        assert_eq!(
+            split_password("postgres://lc@/livecredit?password=pw"),
+            (
+                "postgres://lc@/livecredit".to_owned(),
+                Some("pw".to_owned())
+            )
+        );
+        assert_eq!(
+            split_password("postgres://lc@db/livecredit"),
+            ("postgres://lc@db/livecredit".to_owned(), None)
+        );
+        assert_eq!(
+            split_password("postgres://db/livecredit"),
+            ("postgres://db/livecredit".to_owned(), None)
+        );
     }
 
     #[test]

@@ -1,38 +1,15 @@
 //! Login, token refresh, logout and `GET /v1/me`.
 
-use std::net::IpAddr;
-
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 
 use super::json::ApiJson;
+use crate::auth::address::client_address;
 use crate::auth::tokens::TokenService;
 use crate::auth::Authenticated;
 use crate::config::Settings;
 use crate::db::Db;
 use crate::error::ApiResult;
 use crate::service::accounts::{self, LoginRequest, RefreshRequest, TokenPair, UserView};
-
-/// The client's address: the peer's, unless the peer is a proxy the
-/// operator trusts; then the address that proxy saw (the last
-/// X-Forwarded-For entry). A client could forge earlier entries, never the
-/// one its proxy appended.
-pub fn client_address(req: &HttpRequest, trusted_proxies: &[IpAddr]) -> String {
-    let Some(peer) = req.peer_addr().map(|a| a.ip()) else {
-        return "unknown".into();
-    };
-    if trusted_proxies.contains(&peer) {
-        let forwarded = req
-            .headers()
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.rsplit(',').next())
-            .and_then(|v| v.trim().parse::<IpAddr>().ok());
-        if let Some(client) = forwarded {
-            return client.to_string();
-        }
-    }
-    peer.to_string()
-}
 
 /// Log in with e-mail and password.
 #[utoipa::path(post, path = "/v1/auth/login", tag = "auth", operation_id = "login",

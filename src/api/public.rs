@@ -11,13 +11,15 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::pagination::PageParams;
+use crate::auth::address::client_ip;
 use crate::config::Settings;
 use crate::db::ReadDb;
 use crate::domain::registry::SubjectKind;
 use crate::error::{ApiError, ApiResult};
+use crate::infra::csv;
 use crate::page_type;
 use crate::service::page::{decode_seq_cursor, encode_cursor};
-use crate::service::publication::{self, PublicChange, PublicEntry, Snapshot};
+use crate::service::publication::{self, PublicChange, PublicEntry, PublicLimits, Snapshot};
 use crate::service::{self, ServiceResult};
 use crate::signing::{self, KeyStore, PublicKey};
 
@@ -36,17 +38,24 @@ pub struct BlacklistQuery {
 }
 
 /// Search the active blacklist.
+///
+/// Searches by full resident ID are limited per client address and hour
+/// (`LIVECREDIT_PUBLIC_ID_QUERIES_PER_HOUR`, default 20), like every public
+/// request per second (`LIVECREDIT_PUBLIC_RATE_LIMIT`): 429 with `Retry-After`.
 #[utoipa::path(get, path = "/v1/public/blacklist", tag = "public", operation_id = "searchBlacklist",
     params(BlacklistQuery),
     responses(
         (status = 200, description = "Active entries (listed and not past `expires_on`)", body = PublicPage),
         (status = 422, response = crate::api::Unprocessable),
+        (status = 429, response = crate::api::TooManyRequests),
     ))]
 #[get("/v1/public/blacklist")]
 pub async fn blacklist(
+    req: HttpRequest,
     query: web::Query<BlacklistQuery>,
     db: ReadDb,
     settings: web::Data<Settings>,
+    limits: web::Data<PublicLimits>,
 ) -> ApiResult<web::Json<PublicPage>> {
     let q = query.into_inner();
     let search = publication::criteria(q.q.as_deref(), q.kind, settings.id_pepper.bytes())?;
@@ -55,6 +64,7 @@ pub async fn blacklist(
         cursor: q.cursor,
     }
     .request()?;
+    limits.admit_search(client_ip(&req, &settings.trusted_proxies), &search)?;
     let page = db
         .run(move |conn| publication::search(conn, &search, &page))
         .await?;
@@ -75,25 +85,29 @@ pub struct ExportQuery {
     pub format: Option<ExportFormat>,
 }
 
-const CSV_HEADER: &str = "listing_id,name,kind,id_number_masked,uscc,accounts,reason,legal_basis,authority,listed_on,expires_on\r\n";
+const CSV_HEADER: [&str; 11] = [
+    "listing_id",
+    "name",
+    "kind",
+    "id_number_masked",
+    "uscc",
+    "accounts",
+    "reason",
+    "legal_basis",
+    "authority",
+    "listed_on",
+    "expires_on",
+];
 
-/// RFC 4180: quote a field holding a comma, quote, CR or LF; double the quotes.
-fn csv_field(value: &str) -> String {
-    if value.contains([',', '"', '\r', '\n']) {
-        format!("\"{}\"", value.replace('"', "\"\""))
-    } else {
-        value.to_owned()
-    }
-}
-
-fn csv_line(e: &PublicEntry) -> String {
+/// One entry as the fields of a CSV line, in the order of [`CSV_HEADER`].
+fn csv_fields(e: &PublicEntry) -> [String; 11] {
     let accounts: Vec<String> = e
         .subject
         .accounts
         .iter()
         .map(|a| format!("{}:{}", a.platform, a.handle))
         .collect();
-    let fields = [
+    [
         e.listing_id.clone(),
         e.subject.name.clone(),
         e.subject.kind.as_str().to_owned(),
@@ -105,14 +119,32 @@ fn csv_line(e: &PublicEntry) -> String {
         e.authority.clone(),
         e.listed_on.to_string(),
         e.expires_on.to_string(),
-    ];
-    let mut line = fields
-        .iter()
-        .map(|f| csv_field(f))
-        .collect::<Vec<_>>()
-        .join(",");
-    line.push_str("\r\n");
-    line
+    ]
+}
+
+/// One page of the export in its format, the CSV header before the first.
+fn export_chunk(
+    format: ExportFormat,
+    header: bool,
+    rows: &[PublicEntry],
+) -> Result<Vec<u8>, String> {
+    let mut chunk = Vec::new();
+    match format {
+        ExportFormat::Csv => {
+            if header {
+                csv::write_records(&mut chunk, [CSV_HEADER]).map_err(|e| e.to_string())?;
+            }
+            csv::write_records(&mut chunk, rows.iter().map(csv_fields))
+                .map_err(|e| e.to_string())?;
+        }
+        ExportFormat::Ndjson => {
+            for entry in rows {
+                serde_json::to_writer(&mut chunk, entry).map_err(|e| e.to_string())?;
+                chunk.push(b'\n');
+            }
+        }
+    }
+    Ok(chunk)
 }
 
 fn http_date(at: NaiveDateTime) -> String {
@@ -147,11 +179,12 @@ const EXPORT_PAGE: i64 = 1000;
 #[utoipa::path(get, path = "/v1/public/blacklist/export", tag = "public", operation_id = "exportBlacklist",
     params(ExportQuery),
     responses(
-        (status = 200, description = "NDJSON (one entry per line) or CSV (RFC 4180, header row, UTF-8)",
+        (status = 200, description = "NDJSON (one entry per line) or CSV (RFC 4180, header row, UTF-8; a field that begins with `=`, `+`, `-`, `@`, a tab or a carriage return is prefixed with `'`, so that spreadsheets do not run it as a formula)",
             content((String = "application/x-ndjson"), (String = "text/csv")),
             headers(("ETag" = String, description = "Changes exactly when the list does"), ("Last-Modified" = String))),
         (status = 304, description = "Not modified since the `If-None-Match` / `If-Modified-Since` given"),
         (status = 422, response = crate::api::Unprocessable),
+        (status = 429, response = crate::api::TooManyRequests),
     ))]
 #[get("/v1/public/blacklist/export")]
 pub async fn export(
@@ -189,10 +222,6 @@ pub async fn export(
                 if done {
                     return None;
                 }
-                let mut chunk = String::new();
-                if !started && format == ExportFormat::Csv {
-                    chunk.push_str(CSV_HEADER);
-                }
                 let cursor = after.clone();
                 let rows = db
                     .run(move |conn| -> ServiceResult<_> {
@@ -218,15 +247,18 @@ pub async fn export(
                 };
                 let last = rows.last().map(|e| e.listing_id.clone());
                 let finished = (rows.len() as i64) < EXPORT_PAGE;
-                for entry in &rows {
-                    match format {
-                        ExportFormat::Csv => chunk.push_str(&csv_line(entry)),
-                        ExportFormat::Ndjson => {
-                            chunk.push_str(&serde_json::to_string(entry).unwrap_or_default());
-                            chunk.push('\n');
-                        }
+                let chunk = match export_chunk(format, !started, &rows) {
+                    Ok(chunk) => chunk,
+                    Err(e) => {
+                        tracing::error!(error = %e, "export stopped: an entry could not be written");
+                        return Some((
+                            Err(actix_web::error::ErrorInternalServerError(
+                                "export interrupted",
+                            )),
+                            (after, true, true),
+                        ));
                     }
-                }
+                };
                 Some((
                     Ok::<_, actix_web::Error>(web::Bytes::from(chunk)),
                     (last.or(after), true, finished),
@@ -256,6 +288,7 @@ pub struct SnapshotCache(Mutex<Option<(i64, String, web::Bytes)>>);
         (status = 200, description = "The signed snapshot", body = Snapshot,
             headers(("ETag" = String, description = "The snapshot's version and key"))),
         (status = 304, description = "Not modified since the `If-None-Match` given"),
+        (status = 429, response = crate::api::TooManyRequests),
     ))]
 #[get("/v1/public/snapshot")]
 pub async fn snapshot(
@@ -316,7 +349,10 @@ pub struct KeyList {
 
 /// The public keys that sign snapshots, current and retired.
 #[utoipa::path(get, path = "/v1/public/keys", tag = "public", operation_id = "listSigningKeys",
-    responses((status = 200, description = "Current and retired keys", body = KeyList)))]
+    responses(
+        (status = 200, description = "Current and retired keys", body = KeyList),
+        (status = 429, response = crate::api::TooManyRequests),
+    ))]
 #[get("/v1/public/keys")]
 pub async fn signing_keys(keys: web::Data<KeyStore>) -> ApiResult<web::Json<KeyList>> {
     let keys = keys.clone();
@@ -339,6 +375,7 @@ pub struct ChangeFeed {
     responses(
         (status = 200, description = "Changes after the cursor", body = ChangeFeed),
         (status = 422, response = crate::api::Unprocessable),
+        (status = 429, response = crate::api::TooManyRequests),
     ))]
 #[get("/v1/public/changes")]
 pub async fn changes(

@@ -9,11 +9,10 @@ use crate::auth::Platform;
 use crate::config::Settings;
 use crate::db::{Db, ReadDb};
 use crate::error::{ApiError, ApiResult};
-use crate::infra::rate_limit::RateLimiter;
 use crate::page_type;
 use crate::service::screening::{
-    self, BatchRequest, BatchResult, RecordWriter, ScreeningRecordView, ScreeningRequest,
-    ScreeningResult,
+    self, BatchRequest, BatchResult, RecordWriter, ScreeningLimits, ScreeningRecordView,
+    ScreeningRequest, ScreeningResult,
 };
 use crate::service::{new_id, roles};
 
@@ -36,7 +35,7 @@ pub async fn screen_one(
     body: ApiJson<ScreeningRequest>,
     db: ReadDb,
     writer: web::Data<RecordWriter>,
-    limiter: web::Data<RateLimiter>,
+    limiter: web::Data<ScreeningLimits>,
     settings: web::Data<Settings>,
 ) -> ApiResult<web::Json<ScreeningResult>> {
     let actor = user.actor();
@@ -68,7 +67,7 @@ pub async fn screen_batch(
     body: ApiJson<BatchRequest>,
     db: ReadDb,
     writer: web::Data<RecordWriter>,
-    limiter: web::Data<RateLimiter>,
+    limiter: web::Data<ScreeningLimits>,
     settings: web::Data<Settings>,
 ) -> ApiResult<web::Json<BatchResult>> {
     let actor = user.actor();

@@ -1,5 +1,7 @@
-//! Passwords, tokens, and the extractors that state who may call a handler.
+//! Passwords, tokens, the extractors that state who may call a handler,
+//! and the client's address behind trusted proxies.
 
+pub mod address;
 pub mod extract;
 pub mod password;
 pub mod tokens;

@@ -293,3 +293,32 @@ pub fn clear_login_failures(conn: &mut DbConn, key: &str) -> QueryResult<()> {
         .execute(conn)
         .map(drop)
 }
+
+// ---- retention ----
+
+/// Forgets throttle rows whose window started before `window_start_cutoff`:
+/// such a row counts for nothing (the next failure starts a new window).
+pub fn purge_login_throttle(
+    conn: &mut DbConn,
+    window_start_cutoff: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::delete(
+        login_throttle::table.filter(login_throttle::window_started_at.lt(window_start_cutoff)),
+    )
+    .execute(conn)
+}
+
+/// Forgets refresh tokens that can neither be used nor reveal anything:
+/// expired ones (refused before reuse is checked) and revoked ones (a
+/// revocation ends the whole family). A spent token of a living family
+/// stays until it expires: presenting it again is what exposes a stolen copy.
+pub fn purge_dead_refresh_tokens(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<usize> {
+    diesel::delete(
+        refresh_tokens::table.filter(
+            refresh_tokens::expires_at
+                .lt(now)
+                .or(refresh_tokens::revoked_at.lt(now)),
+        ),
+    )
+    .execute(conn)
+}

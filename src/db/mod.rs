@@ -163,6 +163,19 @@ impl Db {
                 std::fs::create_dir_all(parent)
                     .with_context(|| format!("creating database folder {}", parent.display()))?;
             }
+            // Made here, owner-only, before SQLite makes it with the umask's
+            // mode: SQLite gives its -wal and -shm files the database's mode.
+            let in_memory = path.as_os_str() == ":memory:";
+            if !in_memory {
+                match create_private_file(path) {
+                    Ok(_) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                    Err(e) => {
+                        return Err(e)
+                            .with_context(|| format!("creating database file {}", path.display()))
+                    }
+                }
+            }
         }
         Ok(Self {
             pool: build_pool(url, max_size),
@@ -379,6 +392,19 @@ where
 
 /// Writes a consistent copy of a running SQLite database to `to`
 /// (`VACUUM INTO`: a snapshot of one read transaction, usable as is).
+/// Creates `path`, which must not exist yet, readable and writable by its
+/// owner only (0600 on Unix): the database, and backups of it, hold personal data.
+pub fn create_private_file(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)
+}
+
 pub fn backup_sqlite(conn: &mut DbConn, to: &std::path::Path) -> anyhow::Result<()> {
     let DbConn::Sqlite(_) = conn else {
         anyhow::bail!("backup_sqlite needs a SQLite database");
@@ -396,15 +422,10 @@ pub fn backup_sqlite(conn: &mut DbConn, to: &std::path::Path) -> anyhow::Result<
 /// every later one must match it. An instance with another pepper would
 /// write hashes that never match, and screening by ID number would miss.
 pub fn check_pepper(conn: &mut DbConn, pepper: &[u8]) -> anyhow::Result<()> {
-    use hmac::Mac;
     use schema::deployment_checks;
-    let Ok(mut mac) = hmac::Hmac::<sha2::Sha256>::new_from_slice(pepper) else {
-        unreachable!("HMAC-SHA256 accepts keys of any length")
-    };
-    mac.update(b"livecredit: LIVECREDIT_ID_PEPPER fingerprint v1");
-    let fingerprint = hex::encode(mac.finalize().into_bytes());
+    let fingerprint = pepper_fingerprint(pepper);
     let row = (
-        deployment_checks::name.eq("id_pepper_fingerprint"),
+        deployment_checks::name.eq(PEPPER_CHECK),
         deployment_checks::value.eq(&fingerprint),
     );
     match conn {
@@ -418,20 +439,42 @@ pub fn check_pepper(conn: &mut DbConn, pepper: &[u8]) -> anyhow::Result<()> {
             .execute(c),
     }
     .context("recording the pepper fingerprint")?;
-    let recorded: String = deployment_checks::table
-        .find("id_pepper_fingerprint")
-        .select(deployment_checks::value)
-        .first(conn)
-        .context("reading the pepper fingerprint")?;
-    if recorded != fingerprint {
+    if pepper_differs(conn, pepper)? {
         anyhow::bail!(
             "LIVECREDIT_ID_PEPPER is not the pepper this database was filled with: resident ID \
              numbers are stored as hashes keyed with it, and with another pepper screening by ID \
              number would silently miss. Give every instance the same LIVECREDIT_ID_PEPPER \
-             (docs/DEPLOYMENT.md)."
+             (docs/DEPLOYMENT.md); a command run with the wrong LIVECREDIT_DATA_DIR generates a \
+             pepper of its own."
         );
     }
     Ok(())
+}
+
+/// Whether the database records the fingerprint of another pepper (false
+/// when none is recorded yet). Reads only, for commands that write nothing.
+pub fn pepper_differs(conn: &mut DbConn, pepper: &[u8]) -> anyhow::Result<bool> {
+    use schema::deployment_checks;
+    let recorded: Option<String> = deployment_checks::table
+        .find(PEPPER_CHECK)
+        .select(deployment_checks::value)
+        .first(conn)
+        .optional()
+        .context("reading the pepper fingerprint")?;
+    Ok(recorded.is_some_and(|r| r != pepper_fingerprint(pepper)))
+}
+
+const PEPPER_CHECK: &str = "id_pepper_fingerprint";
+
+/// An HMAC of a fixed text keyed with the pepper: equal for equal peppers,
+/// and it reveals nothing of the pepper.
+fn pepper_fingerprint(pepper: &[u8]) -> String {
+    use hmac::Mac;
+    let Ok(mut mac) = hmac::Hmac::<sha2::Sha256>::new_from_slice(pepper) else {
+        unreachable!("HMAC-SHA256 accepts keys of any length")
+    };
+    mac.update(b"livecredit: LIVECREDIT_ID_PEPPER fingerprint v1");
+    hex::encode(mac.finalize().into_bytes())
 }
 
 /// Refreshes the query planner's statistics after a bulk load.

@@ -221,3 +221,21 @@ pub fn list_screenings(
     }
     query.load(conn)
 }
+
+/// Forgets up to `limit` screening records made before `cutoff`. Their audit
+/// entries stay (the chain is never cut); they hold no query in clear.
+pub fn purge_screenings_before(
+    conn: &mut DbConn,
+    cutoff: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<usize> {
+    let old: Vec<String> = screenings::table
+        .filter(screenings::screened_at.lt(cutoff))
+        .select(screenings::id)
+        .limit(limit)
+        .load(conn)?;
+    if old.is_empty() {
+        return Ok(0);
+    }
+    diesel::delete(screenings::table.filter(screenings::id.eq_any(&old))).execute(conn)
+}

@@ -327,3 +327,32 @@ pub fn event_by_id(conn: &mut DbConn, id: &str) -> QueryResult<Option<StoredEven
         .first(conn)
         .optional()
 }
+
+// ---- retention ----
+
+/// Forgets up to `limit` deliveries that ended before `cutoff`: delivered
+/// then, or given up after an attempt due then (a failed delivery's
+/// `next_attempt_at` is its last attempt). Pending ones are never touched.
+/// Bounded by the (status, next_attempt_at) index: a delivered row's last
+/// attempt was due before it was delivered.
+pub fn purge_ended_deliveries(
+    conn: &mut DbConn,
+    cutoff: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<usize> {
+    let delivered = webhook_deliveries::status
+        .eq(DeliveryStatus::Delivered.as_str())
+        .and(webhook_deliveries::delivered_at.lt(cutoff));
+    let failed = webhook_deliveries::status.eq(DeliveryStatus::Failed.as_str());
+    let ended: Vec<String> = webhook_deliveries::table
+        .filter(webhook_deliveries::next_attempt_at.lt(cutoff))
+        .filter(delivered.or(failed))
+        .select(webhook_deliveries::id)
+        .limit(limit)
+        .load(conn)?;
+    if ended.is_empty() {
+        return Ok(0);
+    }
+    diesel::delete(webhook_deliveries::table.filter(webhook_deliveries::id.eq_any(&ended)))
+        .execute(conn)
+}

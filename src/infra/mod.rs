@@ -1,6 +1,7 @@
 //! Small pieces of machinery the use cases run on, knowing nothing of them:
-//! a group-commit writer and a rate limiter.
+//! a group-commit writer, rate limiters and the CSV writer.
 
+pub mod csv;
 pub mod group_commit;
 pub mod rate_limit;
 

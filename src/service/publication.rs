@@ -3,6 +3,8 @@
 //! the JSON API and the web page both read through these functions, so they
 //! never disagree about what is listed.
 
+use std::net::{IpAddr, Ipv4Addr};
+
 use chrono::{DateTime, NaiveDate, NaiveDateTime, SubsecRound, Utc};
 use serde::Serialize;
 use serde_json::json;
@@ -16,6 +18,7 @@ use crate::db::{DbConn, DbError};
 use crate::domain::identifiers::{ResidentId, Uscc};
 use crate::domain::names;
 use crate::domain::registry::SubjectKind;
+use crate::infra::rate_limit::{address_key, KeyedLimiter};
 use crate::signing::{self, SigningKey};
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -74,6 +77,66 @@ impl From<Entry> for PublicEntry {
             expires_on: r.expires_on.unwrap_or_default(),
         }
     }
+}
+
+/// The public endpoints' limits per client address (CONTRACT §6.7): every
+/// request, and, above all, searches by full resident ID, which with the
+/// masked ID of an entry could otherwise recover the rest of the number by
+/// trial (docs/SECURITY.md has the arithmetic).
+pub struct PublicLimits {
+    requests: KeyedLimiter<IpAddr>,
+    id_queries: KeyedLimiter<IpAddr>,
+    id_queries_per_hour: u32,
+}
+
+impl PublicLimits {
+    /// Either number 0 turns that limit off.
+    pub fn new(requests_per_second: u32, id_queries_per_hour: u32) -> Self {
+        Self {
+            requests: KeyedLimiter::per_second(requests_per_second),
+            id_queries: KeyedLimiter::per_hour(id_queries_per_hour),
+            id_queries_per_hour,
+        }
+    }
+
+    /// One request from `client` to a public endpoint or the public web page.
+    pub fn admit(&self, client: Option<IpAddr>) -> ServiceResult<()> {
+        self.requests
+            .check(&limit_key(client), 1)
+            .map_err(|retry_after_secs| ServiceError::RateLimited {
+                detail: "too many requests from this address to the public blacklist; retry after the Retry-After seconds".into(),
+                retry_after_secs,
+            })
+    }
+
+    /// A public search about to run: one by a full resident ID counts
+    /// against the address's hourly allowance; any other passes.
+    pub fn admit_search(&self, client: Option<IpAddr>, search: &PublicSearch) -> ServiceResult<()> {
+        if search.id_number_hash.is_none() {
+            return Ok(());
+        }
+        self.id_queries
+            .check(&limit_key(client), 1)
+            .map_err(|retry_after_secs| ServiceError::RateLimited {
+                detail: format!(
+                    "at most {} searches by full resident ID an hour from one address; retry after the Retry-After seconds (a name, account or USCC search still works)",
+                    self.id_queries_per_hour
+                ),
+                retry_after_secs,
+            })
+    }
+
+    /// Forgets addresses whose allowance is whole again (bounded memory).
+    pub fn retain_recent(&self) {
+        self.requests.retain_recent();
+        self.id_queries.retain_recent();
+    }
+}
+
+/// The key an address is counted under; a connection without a peer
+/// address (none in practice) counts as one unknown client.
+fn limit_key(client: Option<IpAddr>) -> IpAddr {
+    client.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), address_key)
 }
 
 /// Turns a free-text query into the criteria of a public search.

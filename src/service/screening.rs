@@ -24,7 +24,7 @@ use crate::domain::registry::SubjectKind;
 use crate::domain::scoring::{round_half_away_from_zero, Band};
 use crate::domain::screening::{decide, shows_name_only_match, Decision, MatchFacts};
 use crate::infra::group_commit::{CommitError, GroupCommit};
-use crate::infra::rate_limit::RateLimiter;
+use crate::infra::rate_limit::KeyedLimiter;
 
 /// Most items in one batch.
 pub const MAX_BATCH: usize = 1000;
@@ -626,10 +626,29 @@ fn commit_failed(e: CommitError) -> ServiceError {
     }
 }
 
-/// Checks the organization's screening rate; a batch costs what its items would.
-pub fn rate_limit(limiter: &RateLimiter, platform: &Staff, cost: usize) -> ServiceResult<()> {
-    limiter
-        .check(&platform.organization_id, cost as f64)
+/// Each platform organization's screening rate (`LIVECREDIT_RATE_LIMIT_PER_ORG`
+/// a second, bursts of twice that), so that one platform cannot starve the others.
+pub struct ScreeningLimits(KeyedLimiter<String>);
+
+impl ScreeningLimits {
+    /// `per_second` 0 turns the limit off.
+    pub fn new(per_second: u32) -> Self {
+        Self(KeyedLimiter::per_second(per_second))
+    }
+
+    /// Forgets organizations idle long enough to have their whole burst back.
+    pub fn retain_recent(&self) {
+        self.0.retain_recent();
+    }
+}
+
+/// Checks the organization's screening rate; a batch costs what its items
+/// would, up to the whole burst.
+pub fn rate_limit(limits: &ScreeningLimits, platform: &Staff, cost: usize) -> ServiceResult<()> {
+    let cost = u32::try_from(cost).unwrap_or(u32::MAX);
+    limits
+        .0
+        .check(&platform.organization_id, cost)
         .map_err(|retry_after_secs| ServiceError::RateLimited {
             detail: "this organization's screening rate limit is exhausted; retry after the Retry-After seconds".into(),
             retry_after_secs,

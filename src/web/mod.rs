@@ -13,12 +13,14 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{guard, web, HttpRequest, HttpResponse, ResponseError};
 use serde::Deserialize;
 
+use crate::auth::address::client_ip;
 use crate::config::Settings;
 use crate::db::ReadDb;
+use crate::domain::identifiers::ResidentId;
 use crate::domain::registry::SubjectKind;
 use crate::error::ApiError;
 use crate::service::page::{Page, PageRequest};
-use crate::service::publication::{self, PublicEntry};
+use crate::service::publication::{self, PublicEntry, PublicLimits};
 
 /// Nothing runs and nothing loads from elsewhere: the page is HTML and one stylesheet.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
@@ -68,7 +70,12 @@ impl SearchForm {
     }
 }
 
-async fn search(req: HttpRequest, db: ReadDb, settings: web::Data<Settings>) -> HttpResponse {
+async fn search(
+    req: HttpRequest,
+    db: ReadDb,
+    settings: web::Data<Settings>,
+    limits: web::Data<PublicLimits>,
+) -> HttpResponse {
     let form = match web::Query::<SearchForm>::from_query(req.query_string()) {
         Ok(form) => form.into_inner(),
         Err(_) => {
@@ -76,7 +83,8 @@ async fn search(req: HttpRequest, db: ReadDb, settings: web::Data<Settings>) -> 
             return error_page(&e, &SearchForm::default());
         }
     };
-    match search_results(&db, &settings, &form).await {
+    let client = client_ip(&req, &settings.trusted_proxies);
+    match search_results(&db, &settings, &limits, client, &form).await {
         Ok(page) => html(StatusCode::OK, render_search(&form, &page)),
         Err(e) => error_page(&e, &form),
     }
@@ -87,10 +95,13 @@ type PublicPage = Page<PublicEntry>;
 async fn search_results(
     db: &ReadDb,
     settings: &Settings,
+    limits: &PublicLimits,
+    client: Option<std::net::IpAddr>,
     form: &SearchForm,
 ) -> Result<PublicPage, ApiError> {
     let criteria = publication::criteria(Some(form.q()), form.kind()?, settings.id_pepper.bytes())?;
     let page = PageRequest::parse(Some(PAGE_SIZE), form.cursor().as_deref())?;
+    limits.admit_search(client, &criteria)?;
     Ok(db
         .run(move |conn| publication::search(conn, &criteria, &page))
         .await?)
@@ -131,6 +142,12 @@ pub fn html(status: StatusCode, body: String) -> HttpResponse {
         .body(body)
 }
 
+/// An error of the page's own routes (a refused request, before any
+/// search), as the page answers it: HTML, never JSON.
+pub fn error_response(e: &ApiError) -> HttpResponse {
+    error_page(e, &SearchForm::default())
+}
+
 /// An error as an HTML page with the error's own status (never JSON here).
 fn error_page(e: &ApiError, form: &SearchForm) -> HttpResponse {
     let status = e.status_code();
@@ -140,11 +157,21 @@ fn error_page(e: &ApiError, form: &SearchForm) -> HttpResponse {
             "internal error on the web page"
         );
     }
-    let mut response = html(status, render_error(status, &e.problem().detail, form));
-    if status == StatusCode::SERVICE_UNAVAILABLE {
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
+    let retry_after = match e {
+        ApiError::TooManyRequests {
+            retry_after_secs, ..
+        } => Some((*retry_after_secs).max(1)),
+        ApiError::Unavailable(_) => Some(5),
+        _ => None,
+    };
+    let mut response = html(
+        status,
+        render_error(status, &e.problem().detail, retry_after, form),
+    );
+    if let Some(seconds) = retry_after {
+        if let Ok(value) = header::HeaderValue::from_str(&seconds.to_string()) {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
     }
     response
 }
@@ -546,9 +573,38 @@ fn error_title(status: StatusCode) -> (&'static str, &'static str) {
     }
 }
 
-fn render_error(status: StatusCode, detail: &str, form: &SearchForm) -> String {
+fn render_error(
+    status: StatusCode,
+    detail: &str,
+    retry_after: Option<u64>,
+    form: &SearchForm,
+) -> String {
     let (zh, en) = error_title(status);
-    let hint = if status.is_server_error() {
+    let hint = if status == StatusCode::TOO_MANY_REQUESTS {
+        let wait = retry_after.unwrap_or(1);
+        let (zh_wait, en_wait) = if wait >= 120 {
+            let minutes = wait.div_ceil(60);
+            (format!("{minutes} 分钟"), format!("{minutes} minutes"))
+        } else {
+            let unit = if wait == 1 { "second" } else { "seconds" };
+            (format!("{wait} 秒"), format!("{wait} {unit}"))
+        };
+        let mut hint = bilingual(
+            &format!("来自您网络地址的请求过于频繁，请在 {zh_wait}后再试。"),
+            &format!(
+                "Too many requests came from your network address. Please try again in {en_wait}."
+            ),
+        );
+        // The hourly allowance counts searches by full ID number only.
+        if ResidentId::parse(form.q()).is_ok() {
+            hint.push(' ');
+            hint.push_str(&bilingual(
+                "按完整身份证号搜索的次数有限；按姓名、拼音、账号或统一社会信用代码搜索不受此限。",
+                "Searches by full ID number are limited per hour; searches by name, pinyin, account or USCC are not.",
+            ));
+        }
+        hint
+    } else if status.is_server_error() {
         bilingual("请稍后再试。", "Please try again shortly.")
     } else {
         bilingual(
@@ -662,6 +718,27 @@ mod tests {
         );
         assert_eq!(search_link("", None, None), "/");
         assert_eq!(search_link("刘", Some(""), None), "/?q=%E5%88%98");
+    }
+
+    #[test]
+    fn a_429_page_says_how_long_to_wait_in_both_languages() {
+        let by_id = SearchForm {
+            q: Some("11010519491231002X".into()),
+            ..Default::default()
+        };
+        let html = render_error(StatusCode::TOO_MANY_REQUESTS, "limited", Some(170), &by_id);
+        assert!(html.contains("请求过于频繁"), "{html}");
+        assert!(html.contains("请在 3 分钟后再试"), "{html}");
+        assert!(html.contains("try again in 3 minutes"), "{html}");
+        assert!(html.contains("按完整身份证号搜索的次数有限"), "{html}");
+        let html = render_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "limited",
+            Some(2),
+            &SearchForm::default(),
+        );
+        assert!(html.contains("请在 2 秒后再试"), "{html}");
+        assert!(!html.contains("按完整身份证号"), "{html}");
     }
 
     #[test]

@@ -104,6 +104,10 @@ pub fn settings_for(database_url: DatabaseUrl, dir: &std::path::Path) -> Setting
         id_pepper: Secret::new(b"test-id-pepper-of-at-least-32-bytes!!".to_vec()),
         calendar_path: None,
         rate_limit_per_org: 0,
+        // Limits off, as in the benchmarks: tests that need one turn it on.
+        public_rate_limit: 0,
+        public_id_queries_per_hour: 0,
+        screening_retention_days: 1095,
         webhook_allow_private: true,
         db_pool_size: 8,
         signing_key: None,

@@ -94,6 +94,9 @@ fn compose_file_parses_and_names_real_variables() {
         "LIVECREDIT_DATA_DIR",
         "LIVECREDIT_CALENDAR",
         "LIVECREDIT_RATE_LIMIT_PER_ORG",
+        "LIVECREDIT_PUBLIC_RATE_LIMIT",
+        "LIVECREDIT_PUBLIC_ID_QUERIES_PER_HOUR",
+        "LIVECREDIT_SCREENING_RETENTION_DAYS",
         "LIVECREDIT_WEBHOOK_ALLOW_PRIVATE",
         "LIVECREDIT_DB_POOL_SIZE",
         "LIVECREDIT_LOG_FORMAT",
@@ -163,6 +166,11 @@ async fn cli_creates_a_user_who_can_log_in() {
             format!("sqlite://{}", db_path.display()),
         )
         .env("LIVECREDIT_DATA_DIR", dir.path().join("data"))
+        // The server below has the test pepper: a CLI with another would be refused.
+        .env(
+            "LIVECREDIT_ID_PEPPER",
+            "test-id-pepper-of-at-least-32-bytes!!",
+        )
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -199,6 +207,11 @@ async fn cli_creates_a_user_who_can_log_in() {
             format!("sqlite://{}", db_path.display()),
         )
         .env("LIVECREDIT_DATA_DIR", dir.path().join("data"))
+        // The server below has the test pepper: a CLI with another would be refused.
+        .env(
+            "LIVECREDIT_ID_PEPPER",
+            "test-id-pepper-of-at-least-32-bytes!!",
+        )
         .stdin(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -1,5 +1,7 @@
 // A real browser on the public page: seed one listing through the API, then
 // search for it by pinyin in Debian's Chromium, open it, and take screenshots.
+// Then the API docs (/docs, Swagger UI, JavaScript on) under their own
+// Content-Security-Policy: the operations render and nothing is refused.
 //
 // Run by scripts/browser-test.sh, which starts the server and sets
 // BASE_URL, ADMIN_EMAIL and ADMIN_PASSWORD. Exits non-zero on any failure.
@@ -18,6 +20,18 @@ const PASSWORD = 'browser test passphrase 2026';
 const REASON = '直播间虚假宣传';
 const CSP =
   "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+const DOCS_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; form-action 'none'; base-uri 'none'; frame-ancestors 'none'";
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 if (!BASE_URL || !/^http:\/\/127\.0\.0\.1:\d+$/.test(BASE_URL)) {
   throw new Error(`BASE_URL must be a loopback http address, got ${BASE_URL}`);
@@ -165,16 +179,7 @@ async function main() {
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
+    args: CHROMIUM_ARGS,
     viewport: { width: 1280, height: 900 },
     locale: 'zh-CN',
     javaScriptEnabled: false,
@@ -240,7 +245,52 @@ async function main() {
     await context.close();
     rmSync(profile, { recursive: true, force: true });
   }
+  await checkDocs();
   console.log(`browser test passed; screenshots in ${SHOTS}`);
+}
+
+/** Swagger UI renders every operation under its CSP, with no violation reported. */
+async function checkDocs() {
+  const profile = mkdtempSync(join(tmpdir(), 'livecredit-chromium-docs-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_ARGS,
+    viewport: { width: 1280, height: 900 },
+    javaScriptEnabled: true,
+  });
+  const problems = [];
+  try {
+    const page = context.pages()[0] ?? (await context.newPage());
+    page.on('console', (m) => {
+      if (/Content Security Policy|Refused to/.test(m.text())) problems.push(m.text());
+    });
+    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    page.on('requestfailed', (r) => {
+      if (!r.url().endsWith('/favicon.ico')) problems.push(`failed: ${r.url()}`);
+    });
+    const response = await page.goto(BASE_URL + '/docs/');
+    check(response.status() === 200, `/docs/ answered ${response.status()}`);
+    check(
+      response.headers()['content-security-policy'] === DOCS_CSP,
+      `/docs/ carries its CSP, got ${response.headers()['content-security-policy']}`,
+    );
+    await page.waitForSelector('.opblock', { timeout: 30000 });
+    const operations = await page.locator('.opblock').count();
+    check(operations >= 40, `the docs list the operations (${operations} shown)`);
+    check(
+      await page.locator('.opblock-summary-path', { hasText: '/v1/public/blacklist' }).first().isVisible(),
+      'the docs show GET /v1/public/blacklist',
+    );
+    // Open one operation: its parameters render too.
+    await page.locator('.opblock-summary', { hasText: '/v1/public/blacklist' }).first().click();
+    await page.waitForSelector('.opblock.is-open .parameters', { timeout: 10000 });
+    await page.screenshot({ path: join(SHOTS, 'docs.png') });
+    check(problems.length === 0, `docs problems: ${problems.join('; ')}`);
+  } finally {
+    await context.close();
+    rmSync(profile, { recursive: true, force: true });
+  }
 }
 
 main().catch((e) => {

@@ -78,6 +78,12 @@ pub fn decide(matches: &[MatchFacts]) -> Decision {
     }
 }
 
+/// Days a screening record is kept (the default of
+/// `LIVECREDIT_SCREENING_RETENTION_DAYS`): SAMR/CAC Order 117 (live-stream
+/// e-commerce, in force 2026-02-01) has platforms keep their records at
+/// least three years, and a screening record is the evidence of a check.
+pub const SCREENING_RECORD_DAYS: u32 = 1095;
+
 #[cfg(test)]
 mod tests {
     use super::*;

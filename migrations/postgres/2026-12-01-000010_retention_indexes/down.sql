@@ -1,0 +1,3 @@
+DROP INDEX refresh_tokens_revoked_at_idx;
+DROP INDEX refresh_tokens_expires_at_idx;
+DROP INDEX screenings_screened_at_idx;
