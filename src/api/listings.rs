@@ -8,6 +8,7 @@ use utoipa::IntoParams;
 use super::idempotency::{self, IdempotencyKey};
 use super::json::ApiJson;
 use super::pagination::PageParams;
+use super::params::{Id, Query};
 use crate::auth::{Reader, Regulator};
 use crate::db::Db;
 use crate::domain::calendar::Calendar;
@@ -25,9 +26,13 @@ page_type!(ListingPage, ListingView);
 #[into_params(parameter_in = Query)]
 pub struct ListingQuery {
     pub status: Option<Status>,
+    #[param(value_type = Option<uuid::Uuid>)]
     pub subject_id: Option<String>,
+    /// Page size: default 50; above 500 is treated as 500.
     #[param(minimum = 1)]
     pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    #[param(max_length = 200, pattern = r"^[A-Za-z0-9_-]+$")]
     pub cursor: Option<String>,
 }
 
@@ -70,7 +75,7 @@ pub async fn propose_listing(
 #[get("/v1/listings")]
 pub async fn list_listings(
     Reader(user): Reader,
-    query: web::Query<ListingQuery>,
+    query: Query<ListingQuery>,
     db: web::Data<Db>,
 ) -> ApiResult<web::Json<ListingPage>> {
     let q = query.into_inner();
@@ -92,7 +97,7 @@ pub async fn list_listings(
 
 /// One listing with its history, objections and repair applications.
 #[utoipa::path(get, path = "/v1/listings/{id}", tag = "listings", operation_id = "getListing",
-    params(("id" = String, Path, description = "Listing id")), security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "Listing id")), security(("bearer" = [])),
     responses(
         (status = 200, description = "The listing", body = ListingView),
         (status = 401, response = crate::api::Unauthorized),
@@ -102,7 +107,7 @@ pub async fn list_listings(
 #[get("/v1/listings/{id}")]
 pub async fn get_listing(
     Reader(user): Reader,
-    id: web::Path<String>,
+    id: Id,
     db: web::Data<Db>,
 ) -> ApiResult<web::Json<ListingView>> {
     let (actor, id) = (user.actor(), id.into_inner());
@@ -113,7 +118,7 @@ pub async fn get_listing(
 
 /// Serve the notice: the party is told the facts, reasons and legal basis.
 #[utoipa::path(post, path = "/v1/listings/{id}/notice", tag = "listings", operation_id = "serveNotice",
-    params(("id" = String, Path, description = "Listing id")),
+    params(("id" = uuid::Uuid, Path, description = "Listing id")),
     request_body = ServeNotice, security(("bearer" = [])),
     responses(
         (status = 200, description = "Noticed; `objection_deadline` set", body = ListingView),
@@ -127,7 +132,7 @@ pub async fn get_listing(
 #[post("/v1/listings/{id}/notice")]
 pub async fn serve_notice(
     Regulator(user): Regulator,
-    id: web::Path<String>,
+    id: Id,
     body: ApiJson<ServeNotice>,
     db: web::Data<Db>,
     calendar: web::Data<Calendar>,
@@ -142,7 +147,7 @@ pub async fn serve_notice(
 
 /// Decide to list or not, after the objection window (two officials: not the proposer).
 #[utoipa::path(post, path = "/v1/listings/{id}/decision", tag = "listings", operation_id = "decideListing",
-    params(("id" = String, Path, description = "Listing id")),
+    params(("id" = uuid::Uuid, Path, description = "Listing id")),
     request_body = DecideListing, security(("bearer" = [])),
     responses(
         (status = 200, description = "Decided: `listed` (published at once) or `not_listed`", body = ListingView),
@@ -156,7 +161,7 @@ pub async fn serve_notice(
 #[post("/v1/listings/{id}/decision")]
 pub async fn decide_listing(
     Regulator(user): Regulator,
-    id: web::Path<String>,
+    id: Id,
     body: ApiJson<DecideListing>,
     db: web::Data<Db>,
 ) -> ApiResult<web::Json<ListingView>> {
@@ -169,7 +174,7 @@ pub async fn decide_listing(
 
 /// Approve (→ `removed`) or reject the pending credit repair application.
 #[utoipa::path(post, path = "/v1/listings/{id}/repair/decision", tag = "listings", operation_id = "decideRepair",
-    params(("id" = String, Path, description = "Listing id")),
+    params(("id" = uuid::Uuid, Path, description = "Listing id")),
     request_body = DecideRepair, security(("bearer" = [])),
     responses(
         (status = 200, description = "Decided", body = ListingView),
@@ -183,7 +188,7 @@ pub async fn decide_listing(
 #[post("/v1/listings/{id}/repair/decision")]
 pub async fn decide_repair(
     Regulator(user): Regulator,
-    id: web::Path<String>,
+    id: Id,
     body: ApiJson<DecideRepair>,
     db: web::Data<Db>,
 ) -> ApiResult<web::Json<ListingView>> {
@@ -196,7 +201,7 @@ pub async fn decide_repair(
 
 /// Reinstate a removed listing whose repair was obtained by false statements; the period restarts.
 #[utoipa::path(post, path = "/v1/listings/{id}/reinstate", tag = "listings", operation_id = "reinstateListing",
-    params(("id" = String, Path, description = "Listing id")),
+    params(("id" = uuid::Uuid, Path, description = "Listing id")),
     request_body = Reinstate, security(("bearer" = [])),
     responses(
         (status = 200, description = "Listed again with a new `expires_on`", body = ListingView),
@@ -210,7 +215,7 @@ pub async fn decide_repair(
 #[post("/v1/listings/{id}/reinstate")]
 pub async fn reinstate_listing(
     Regulator(user): Regulator,
-    id: web::Path<String>,
+    id: Id,
     body: ApiJson<Reinstate>,
     db: web::Data<Db>,
 ) -> ApiResult<web::Json<ListingView>> {
@@ -223,7 +228,7 @@ pub async fn reinstate_listing(
 
 /// Revoke a listing (the underlying penalty was annulled).
 #[utoipa::path(post, path = "/v1/listings/{id}/revoke", tag = "listings", operation_id = "revokeListing",
-    params(("id" = String, Path, description = "Listing id")),
+    params(("id" = uuid::Uuid, Path, description = "Listing id")),
     request_body = RevokeListing, security(("bearer" = [])),
     responses(
         (status = 200, description = "Revoked", body = ListingView),
@@ -237,7 +242,7 @@ pub async fn reinstate_listing(
 #[post("/v1/listings/{id}/revoke")]
 pub async fn revoke_listing(
     Regulator(user): Regulator,
-    id: web::Path<String>,
+    id: Id,
     body: ApiJson<RevokeListing>,
     db: web::Data<Db>,
 ) -> ApiResult<web::Json<ListingView>> {
@@ -250,7 +255,7 @@ pub async fn revoke_listing(
 
 /// Record the party's objection (statement of its case, or a hearing request).
 #[utoipa::path(post, path = "/v1/listings/{id}/objections", tag = "listings", operation_id = "lodgeObjection",
-    params(("id" = String, Path, description = "Listing id"),
+    params(("id" = uuid::Uuid, Path, description = "Listing id"),
         ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response")),
     request_body = LodgeObjection, security(("bearer" = [])),
     responses(
@@ -265,7 +270,7 @@ pub async fn revoke_listing(
 #[post("/v1/listings/{id}/objections")]
 pub async fn lodge_objection(
     Regulator(user): Regulator,
-    id: web::Path<String>,
+    id: Id,
     key: IdempotencyKey,
     body: ApiJson<LodgeObjection>,
     db: web::Data<Db>,
@@ -280,7 +285,7 @@ pub async fn lodge_objection(
 
 /// Apply for credit repair (early removal), from one year after listing.
 #[utoipa::path(post, path = "/v1/listings/{id}/repair", tag = "listings", operation_id = "applyForRepair",
-    params(("id" = String, Path, description = "Listing id"),
+    params(("id" = uuid::Uuid, Path, description = "Listing id"),
         ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response")),
     request_body = ApplyRepair, security(("bearer" = [])),
     responses(
@@ -295,7 +300,7 @@ pub async fn lodge_objection(
 #[post("/v1/listings/{id}/repair")]
 pub async fn apply_for_repair(
     Regulator(user): Regulator,
-    id: web::Path<String>,
+    id: Id,
     key: IdempotencyKey,
     body: ApiJson<ApplyRepair>,
     db: web::Data<Db>,

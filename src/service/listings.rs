@@ -40,11 +40,15 @@ pub const LISTING_REGULATION: &str =
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProposeListing {
+    #[schema(format = Uuid)]
     pub subject_id: String,
     /// Effective violations of this subject the listing rests on.
+    #[schema(min_items = 1, max_items = 100, value_type = Vec<uuid::Uuid>)]
     pub violation_ids: Vec<String>,
     /// The facts and reasons, as the notice will state them.
+    #[schema(min_length = 1, max_length = 5000)]
     pub reason: String,
+    #[schema(min_length = 1, max_length = 2000)]
     pub legal_basis: String,
 }
 
@@ -59,6 +63,7 @@ pub struct ServeNotice {
 #[serde(deny_unknown_fields)]
 pub struct LodgeObjection {
     /// The party's statement of its case.
+    #[schema(min_length = 1, max_length = 5000)]
     pub statement: String,
     /// Default today; the deadline day itself is still inside the window.
     pub received_on: Option<NaiveDate>,
@@ -70,6 +75,7 @@ pub struct LodgeObjection {
 #[serde(deny_unknown_fields)]
 pub struct DecideListing {
     pub outcome: DecisionOutcomeInput,
+    #[schema(min_length = 1, max_length = 5000)]
     pub reason: String,
     /// Default today; must be after the objection deadline.
     pub decided_on: Option<NaiveDate>,
@@ -95,8 +101,10 @@ impl From<DecisionOutcomeInput> for DecisionOutcome {
 #[serde(deny_unknown_fields)]
 pub struct ApplyRepair {
     /// How the penalty was carried out and the harm remedied.
+    #[schema(min_length = 1, max_length = 5000)]
     pub statement: String,
     #[serde(default)]
+    #[schema(max_items = 50)]
     pub evidence: Vec<EvidenceItem>,
     /// Default today; not before `listed_on` + 1 year.
     pub applied_on: Option<NaiveDate>,
@@ -106,6 +114,7 @@ pub struct ApplyRepair {
 #[serde(deny_unknown_fields)]
 pub struct DecideRepair {
     pub outcome: RepairOutcomeInput,
+    #[schema(min_length = 1, max_length = 5000)]
     pub reason: String,
     pub decided_on: Option<NaiveDate>,
 }
@@ -130,6 +139,7 @@ impl From<RepairOutcomeInput> for RepairOutcome {
 #[serde(deny_unknown_fields)]
 pub struct Reinstate {
     /// Why the repair is found false.
+    #[schema(min_length = 1, max_length = 5000)]
     pub reason: String,
     /// Default today; the three-year period restarts from this date.
     pub reinstated_on: Option<NaiveDate>,
@@ -138,6 +148,7 @@ pub struct Reinstate {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RevokeListing {
+    #[schema(min_length = 1, max_length = 5000)]
     pub reason: String,
 }
 
@@ -1047,8 +1058,15 @@ pub fn list(
 ) -> ServiceResult<Page<ListingView>> {
     actor.require(roles::READERS)?;
     let today = super::today();
+    let subject_id =
+        match filter.subject_id {
+            Some(id) => Some(super::canonical_id(&id).ok_or_else(|| {
+                ServiceError::invalid("subject_id", "must be a subject id (a UUID)")
+            })?),
+            None => None,
+        };
     let search = ListingSearch {
-        subject_id: filter.subject_id,
+        subject_id,
         status: filter.status,
     };
     let rows = store::search(conn, &search, today, page.after.as_deref(), page.fetch())?;

@@ -9,7 +9,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use super::page::{Page, PageRequest};
-use super::{ServiceError, ServiceResult};
+use super::ServiceResult;
 use crate::db::events::{self, StoredEvent};
 use crate::db::publication::{self as store, Entry, PublicSearch};
 use crate::db::{DbConn, DbError};
@@ -86,12 +86,12 @@ pub fn criteria(
         kind,
         ..Default::default()
     };
+    if let Some(q) = q {
+        super::check_query_text("q", q, 200)?;
+    }
     let Some(q) = q.map(str::trim).filter(|q| !q.is_empty()) else {
         return Ok(search);
     };
-    if q.chars().count() > 200 {
-        return Err(ServiceError::invalid("q", "must be at most 200 characters"));
-    }
     let keys = names::name_keys(q);
     search.simplified = Some(keys.text).filter(|t| !t.is_empty());
     search.pinyin = keys.pinyin;
