@@ -354,6 +354,48 @@ impl Modify for TextRules {
                 Self::patch(property, schema);
             }
         }
+        // Parameters: no query text holds a control character, and an
+        // Idempotency-Key is 1 to 255 visible ASCII characters.
+        if let Some(paths) = doc
+            .get_mut("paths")
+            .and_then(serde_json::Value::as_object_mut)
+        {
+            let operations = paths
+                .values_mut()
+                .filter_map(serde_json::Value::as_object_mut)
+                .flat_map(|item| item.values_mut());
+            for operation in operations {
+                let Some(parameters) = operation
+                    .get_mut("parameters")
+                    .and_then(serde_json::Value::as_array_mut)
+                else {
+                    continue;
+                };
+                for parameter in parameters.iter_mut().filter_map(|p| p.as_object_mut()) {
+                    let text = |key: &str| {
+                        parameter
+                            .get(key)
+                            .and_then(|v| v.as_str())
+                            .unwrap_or("")
+                            .to_owned()
+                    };
+                    let (place, name) = (text("in"), text("name"));
+                    if name == "Idempotency-Key" {
+                        parameter.insert(
+                            "schema".into(),
+                            serde_json::json!({"type": "string", "minLength": 1,
+                                "maxLength": 255, "pattern": "^[!-~]+$"}),
+                        );
+                    }
+                    if place != "query" {
+                        continue;
+                    }
+                    if let Some(schema) = parameter.get_mut("schema") {
+                        Self::patch("name", schema);
+                    }
+                }
+            }
+        }
         // utoipa-gen 5.5 writes `` as
         // maxProperties; an update must change something (`{}` is refused).
         if let Some(update) = doc
@@ -367,6 +409,41 @@ impl Modify for TextRules {
         match serde_json::from_value(doc) {
             Ok(patched) => *openapi = patched,
             Err(e) => tracing::error!(error = %e, "the OpenAPI text rules could not be applied"),
+        }
+    }
+}
+
+/// An optional query parameter may be sent empty: it is then absent
+/// (`api::params::Query`). OpenAPI says so with `allowEmptyValue`, which
+/// utoipa has no field for (nor reads back: this runs after `TextRules`).
+struct EmptyIsAbsent;
+
+impl Modify for EmptyIsAbsent {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::ParameterIn;
+        use utoipa::openapi::{extensions::Extensions, Required};
+        for item in openapi.paths.paths.values_mut() {
+            for op in [
+                &mut item.get,
+                &mut item.post,
+                &mut item.patch,
+                &mut item.put,
+                &mut item.delete,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                for parameter in op.parameters.iter_mut().flatten() {
+                    if matches!(parameter.parameter_in, ParameterIn::Query)
+                        && !matches!(parameter.required, Required::True)
+                    {
+                        parameter
+                            .extensions
+                            .get_or_insert_with(Extensions::default)
+                            .insert("allowEmptyValue".into(), serde_json::Value::Bool(true));
+                    }
+                }
+            }
         }
     }
 }
@@ -417,7 +494,7 @@ impl Modify for BearerAuth {
         schemas(public::ExportFormat, crate::domain::procedure::Status, crate::domain::registry::SubjectKind),
     ),
     servers((url = "/", description = "The server this document is served from")),
-    modifiers(&BearerAuth, &CommonResponses, &Explicit, &TextRules),
+    modifiers(&BearerAuth, &CommonResponses, &Explicit, &TextRules, &EmptyIsAbsent),
     tags(
         (name = "operations", description = "Health, readiness and metrics"),
         (name = "auth", description = "Login, token refresh and logout"),

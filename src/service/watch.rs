@@ -191,7 +191,7 @@ pub fn feed(
 #[serde(deny_unknown_fields)]
 pub struct CreateWebhook {
     /// `https://…` (or `http://…`); loopback and private addresses only when the operator allows them.
-    #[schema(pattern = r"^\s*[Hh][Tt][Tt][Pp][Ss]?://")]
+    #[schema(pattern = r"^\s*[Hh][Tt][Tt][Pp][Ss]?://[^/?#@\s]+")]
     pub url: String,
     /// Event types to send; default all.
     #[serde(default)]
