@@ -41,6 +41,9 @@ pub enum ApiError {
     Forbidden(String),
     #[error("{0}")]
     NotFound(String),
+    /// A known path with a method it does not have; `allow` lists those it has.
+    #[error("this path does not take this method; it takes {allow}")]
+    MethodNotAllowed { allow: String },
     #[error("{detail}")]
     Conflict {
         detail: String,
@@ -91,6 +94,7 @@ impl ApiError {
             Self::Unauthorized(_) => ("unauthorized", "Authentication required"),
             Self::Forbidden(_) => ("forbidden", "Not allowed for this role"),
             Self::NotFound(_) => ("not-found", "Not found"),
+            Self::MethodNotAllowed { .. } => ("method-not-allowed", "Method not allowed"),
             Self::Conflict { .. } => ("conflict", "Conflict"),
             Self::PayloadTooLarge { .. } => ("payload-too-large", "Request body too large"),
             Self::UnsupportedMediaType(_) => ("unsupported-media-type", "Unsupported media type"),
@@ -137,6 +141,7 @@ impl ResponseError for ApiError {
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -148,8 +153,15 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
+        let request_id = crate::telemetry::current_request_id();
         if let Self::Internal(e) = self {
-            tracing::error!(error = format!("{e:#}"), "internal error");
+            // The id in the event itself, not only in the span: JSON logs and
+            // log shippers that drop spans still tie the cause to the answer.
+            tracing::error!(
+                request_id = request_id.as_deref().unwrap_or("none"),
+                error = format!("{e:#}"),
+                "internal error"
+            );
         }
         let mut response = HttpResponse::build(self.status_code());
         response.insert_header((header::CONTENT_TYPE, "application/problem+json"));
@@ -165,9 +177,20 @@ impl ResponseError for ApiError {
             Self::Unauthorized(_) => {
                 response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
             }
+            Self::MethodNotAllowed { allow } => {
+                response.insert_header((header::ALLOW, allow.as_str()));
+            }
             _ => {}
         }
-        response.body(serde_json::to_vec(&self.problem()).unwrap_or_default())
+        let mut problem = self.problem();
+        // A 5xx is the server's fault: the id lets the client's report be
+        // matched with the log line that holds the cause.
+        if self.status_code().is_server_error() {
+            if let Some(id) = request_id {
+                problem.extra.insert("request_id".into(), Value::String(id));
+            }
+        }
+        response.body(serde_json::to_vec(&problem).unwrap_or_default())
     }
 }
 

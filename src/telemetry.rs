@@ -167,6 +167,17 @@ fn request_id(req: &ServiceRequest) -> String {
         .unwrap_or_else(|| uuid::Uuid::now_v7().to_string())
 }
 
+tokio::task_local! {
+    /// The id of the request being handled, for error answers and log lines
+    /// made where the request itself is out of reach.
+    static CURRENT_REQUEST: String;
+}
+
+/// The id of the request this task is handling, if any.
+pub fn current_request_id() -> Option<String> {
+    CURRENT_REQUEST.try_with(Clone::clone).ok()
+}
+
 /// Per request: an id (taken from `X-Request-Id` when sane, else new) in the
 /// log span and echoed back; metrics by matched route; security headers.
 pub async fn observe(
@@ -179,7 +190,9 @@ pub async fn observe(
     let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
     let metrics = req.app_data::<web::Data<Metrics>>().cloned();
     let span = tracing::info_span!("request", request_id = %id, method = %method, route = %route);
-    let mut res = next.call(req).instrument(span.clone()).await?;
+    let mut res = CURRENT_REQUEST
+        .scope(id.clone(), next.call(req).instrument(span.clone()))
+        .await?;
     let status = res.status().as_u16();
     let elapsed = started.elapsed().as_secs_f64();
     if let Some(metrics) = metrics {
@@ -203,4 +216,85 @@ pub async fn observe(
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     Ok(res)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    use actix_web::middleware::from_fn;
+    use actix_web::{test, web, App};
+
+    use crate::error::ApiError;
+
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    async fn failing() -> Result<&'static str, ApiError> {
+        Err(ApiError::Internal(
+            anyhow::anyhow!("relation \"listings\" does not exist").context("loading a listing"),
+        ))
+    }
+
+    #[actix_web::test]
+    async fn a_500_names_its_request_and_the_log_line_with_that_id_holds_the_cause() {
+        let captured = Captured::default();
+        let sink = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || sink.clone())
+            .with_ansi(false)
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let app = test::init_service(
+            App::new()
+                .wrap(from_fn(super::observe))
+                .route("/fail", web::get().to(failing)),
+        )
+        .await;
+        for sent in [Some("req-500-check"), None] {
+            let mut req = test::TestRequest::get().uri("/fail");
+            if let Some(id) = sent {
+                req = req.insert_header(("x-request-id", id));
+            }
+            let res = test::call_service(&app, req.to_request()).await;
+            assert_eq!(res.status(), 500);
+            let id = res
+                .headers()
+                .get("x-request-id")
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .to_owned();
+            if let Some(sent) = sent {
+                assert_eq!(id, sent);
+            }
+            let body: serde_json::Value = test::read_body_json(res).await;
+            assert_eq!(body["request_id"], id.as_str(), "{body}");
+            assert!(
+                !body.to_string().contains("listings"),
+                "no cause to the client: {body}"
+            );
+            let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+            let line = log
+                .lines()
+                .find(|l| l.contains("internal error") && l.contains(&id))
+                .unwrap_or_else(|| panic!("no log line for {id}: {log}"));
+            assert!(
+                line.contains("relation \\\"listings\\\" does not exist"),
+                "{line}"
+            );
+            assert!(line.contains("loading a listing"), "{line}");
+        }
+    }
 }

@@ -4,6 +4,7 @@ use actix_web::{get, web};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
+use super::params::Query;
 use crate::auth::AuditReader;
 use crate::db::audit::{Filter, Verification};
 use crate::db::Db;
@@ -16,13 +17,23 @@ page_type!(AuditPage, AuditEntryView);
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AuditQuery {
+    /// e.g. `subject.created`.
+    #[param(max_length = 254)]
     pub action: Option<String>,
     /// Actor user id.
+    #[param(value_type = Option<uuid::Uuid>)]
     pub actor: Option<String>,
+    /// e.g. `subject`.
+    #[param(max_length = 254)]
     pub target_type: Option<String>,
+    /// Usually an id; a login lock-out names the e-mail address.
+    #[param(max_length = 254)]
     pub target_id: Option<String>,
+    /// Page size: default 50; above 500 is treated as 500.
     #[param(minimum = 1)]
     pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    #[param(max_length = 200, pattern = r"^[A-Za-z0-9_-]+$")]
     pub cursor: Option<String>,
 }
 
@@ -38,7 +49,7 @@ pub struct AuditQuery {
 #[get("/v1/audit")]
 pub async fn list_audit(
     AuditReader(user): AuditReader,
-    query: web::Query<AuditQuery>,
+    query: Query<AuditQuery>,
     db: web::Data<Db>,
 ) -> ApiResult<web::Json<AuditPage>> {
     let q = query.into_inner();

@@ -2,13 +2,14 @@
 //! decision, credit repair, reinstatement, revocation.
 
 use actix_web::http::StatusCode;
-use actix_web::{get, post, web, HttpResponse};
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::idempotency::{self, IdempotencyKey};
 use super::json::ApiJson;
 use super::pagination::PageParams;
+use super::params::{Id, Query};
 use crate::auth::{Reader, Regulator};
 use crate::db::Db;
 use crate::domain::calendar::Calendar;
@@ -28,9 +29,13 @@ page_type!(ListingPage, ListingView);
 #[into_params(parameter_in = Query)]
 pub struct ListingQuery {
     pub status: Option<Status>,
+    #[param(value_type = Option<uuid::Uuid>)]
     pub subject_id: Option<String>,
+    /// Page size: default 50; above 500 is treated as 500.
     #[param(minimum = 1)]
     pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    #[param(max_length = 200, pattern = r"^[A-Za-z0-9_-]+$")]
     pub cursor: Option<String>,
 }
 
@@ -73,7 +78,7 @@ pub async fn propose_listing(
 #[get("/v1/listings")]
 pub async fn list_listings(
     Reader(user): Reader,
-    query: web::Query<ListingQuery>,
+    query: Query<ListingQuery>,
     db: web::Data<Db>,
 ) -> ApiResult<web::Json<ListingPage>> {
     let q = query.into_inner();
@@ -95,7 +100,7 @@ pub async fn list_listings(
 
 /// One listing with its history, objections and repair applications.
 #[utoipa::path(get, path = "/v1/listings/{id}", tag = "listings", operation_id = "getListing",
-    params(("id" = String, Path, description = "Listing id")), security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "Listing id")), security(("bearer" = [])),
     responses(
         (status = 200, description = "The listing", body = ListingView),
         (status = 401, response = crate::api::Unauthorized),
@@ -105,7 +110,7 @@ pub async fn list_listings(
 #[get("/v1/listings/{id}")]
 pub async fn get_listing(
     Reader(user): Reader,
-    id: web::Path<String>,
+    id: Id,
     db: web::Data<Db>,
 ) -> ApiResult<web::Json<ListingView>> {
     let (actor, id) = (user.actor(), id.into_inner());
@@ -116,7 +121,7 @@ pub async fn get_listing(
 
 /// Serve the notice: the party is told the facts, reasons and legal basis.
 #[utoipa::path(post, path = "/v1/listings/{id}/notice", tag = "listings", operation_id = "serveNotice",
-    params(("id" = String, Path, description = "Listing id")),
+    params(("id" = uuid::Uuid, Path, description = "Listing id")),
     request_body = ServeNotice, security(("bearer" = [])),
     responses(
         (status = 200, description = "Noticed: `notice_no` and `objection_deadline` set; the subject's one-time `access_code` is in this response only", body = NoticeServed),
@@ -130,7 +135,7 @@ pub async fn get_listing(
 #[post("/v1/listings/{id}/notice")]
 pub async fn serve_notice(
     Regulator(user): Regulator,
-    id: web::Path<String>,
+    id: Id,
     body: ApiJson<ServeNotice>,
     db: web::Data<Db>,
     calendar: web::Data<Calendar>,
@@ -151,7 +156,7 @@ pub async fn serve_notice(
 /// county bureau. Refusals name their condition (`hearing_pending`, `consent_required`,
 /// `no_intent_proven`).
 #[utoipa::path(post, path = "/v1/listings/{id}/decision", tag = "listings", operation_id = "decideListing",
-    params(("id" = String, Path, description = "Listing id")),
+    params(("id" = uuid::Uuid, Path, description = "Listing id")),
     request_body = DecideListing, security(("bearer" = [])),
     responses(
         (status = 200, description = "Decided: `listed` (published at once, with `decision_no`; pending basis penalties now effective) or `not_listed`", body = ListingView),
@@ -165,7 +170,7 @@ pub async fn serve_notice(
 #[post("/v1/listings/{id}/decision")]
 pub async fn decide_listing(
     Regulator(user): Regulator,
-    id: web::Path<String>,
+    id: Id,
     body: ApiJson<DecideListing>,
     db: web::Data<Db>,
     calendar: web::Data<Calendar>,
@@ -194,7 +199,7 @@ pub async fn decide_listing(
 #[post("/v1/listings/{id}/hearing")]
 pub async fn record_hearing(
     Regulator(user): Regulator,
-    id: web::Path<String>,
+    id: Id,
     body: ApiJson<RecordHearing>,
     db: web::Data<Db>,
 ) -> ApiResult<web::Json<ListingView>> {
@@ -221,7 +226,7 @@ pub async fn record_hearing(
 #[post("/v1/listings/{id}/hearing/withdrawal")]
 pub async fn withdraw_hearing(
     Regulator(user): Regulator,
-    id: web::Path<String>,
+    id: Id,
     body: ApiJson<WithdrawHearing>,
     db: web::Data<Db>,
 ) -> ApiResult<web::Json<ListingView>> {
@@ -248,7 +253,7 @@ pub async fn withdraw_hearing(
 #[post("/v1/listings/{id}/consent")]
 pub async fn give_consent(
     Regulator(user): Regulator,
-    id: web::Path<String>,
+    id: Id,
     body: ApiJson<GiveConsent>,
     db: web::Data<Db>,
 ) -> ApiResult<web::Json<ListingView>> {
@@ -273,11 +278,12 @@ pub async fn give_consent(
 #[get("/v1/listings/{id}/documents/{kind}")]
 pub async fn get_document(
     Reader(user): Reader,
-    path: web::Path<(String, String)>,
+    id: Id,
+    req: HttpRequest,
     db: web::Data<Db>,
 ) -> ApiResult<HttpResponse> {
-    let (id, kind) = path.into_inner();
-    let kind: DocumentKind = kind.parse()?;
+    let id = id.into_inner();
+    let kind: DocumentKind = req.match_info().get("kind").unwrap_or("").parse()?;
     let actor = user.actor();
     let document = db
         .run(move |conn| documents::get(conn, &actor, &id, kind))
@@ -289,7 +295,7 @@ pub async fn get_document(
 
 /// Approve (→ `removed`) or reject the pending credit repair application.
 #[utoipa::path(post, path = "/v1/listings/{id}/repair/decision", tag = "listings", operation_id = "decideRepair",
-    params(("id" = String, Path, description = "Listing id")),
+    params(("id" = uuid::Uuid, Path, description = "Listing id")),
     request_body = DecideRepair, security(("bearer" = [])),
     responses(
         (status = 200, description = "Decided", body = ListingView),
@@ -303,7 +309,7 @@ pub async fn get_document(
 #[post("/v1/listings/{id}/repair/decision")]
 pub async fn decide_repair(
     Regulator(user): Regulator,
-    id: web::Path<String>,
+    id: Id,
     body: ApiJson<DecideRepair>,
     db: web::Data<Db>,
 ) -> ApiResult<web::Json<ListingView>> {
@@ -316,7 +322,7 @@ pub async fn decide_repair(
 
 /// Reinstate a removed listing whose repair was obtained by false statements; the period restarts.
 #[utoipa::path(post, path = "/v1/listings/{id}/reinstate", tag = "listings", operation_id = "reinstateListing",
-    params(("id" = String, Path, description = "Listing id")),
+    params(("id" = uuid::Uuid, Path, description = "Listing id")),
     request_body = Reinstate, security(("bearer" = [])),
     responses(
         (status = 200, description = "Listed again with a new `expires_on`", body = ListingView),
@@ -330,7 +336,7 @@ pub async fn decide_repair(
 #[post("/v1/listings/{id}/reinstate")]
 pub async fn reinstate_listing(
     Regulator(user): Regulator,
-    id: web::Path<String>,
+    id: Id,
     body: ApiJson<Reinstate>,
     db: web::Data<Db>,
 ) -> ApiResult<web::Json<ListingView>> {
@@ -343,7 +349,7 @@ pub async fn reinstate_listing(
 
 /// Revoke a listing (the underlying penalty was annulled).
 #[utoipa::path(post, path = "/v1/listings/{id}/revoke", tag = "listings", operation_id = "revokeListing",
-    params(("id" = String, Path, description = "Listing id")),
+    params(("id" = uuid::Uuid, Path, description = "Listing id")),
     request_body = RevokeListing, security(("bearer" = [])),
     responses(
         (status = 200, description = "Revoked", body = ListingView),
@@ -357,7 +363,7 @@ pub async fn reinstate_listing(
 #[post("/v1/listings/{id}/revoke")]
 pub async fn revoke_listing(
     Regulator(user): Regulator,
-    id: web::Path<String>,
+    id: Id,
     body: ApiJson<RevokeListing>,
     db: web::Data<Db>,
 ) -> ApiResult<web::Json<ListingView>> {
@@ -370,7 +376,7 @@ pub async fn revoke_listing(
 
 /// Record the party's objection (statement of its case, or a hearing request).
 #[utoipa::path(post, path = "/v1/listings/{id}/objections", tag = "listings", operation_id = "lodgeObjection",
-    params(("id" = String, Path, description = "Listing id"),
+    params(("id" = uuid::Uuid, Path, description = "Listing id"),
         ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response")),
     request_body = LodgeObjection, security(("bearer" = [])),
     responses(
@@ -385,7 +391,7 @@ pub async fn revoke_listing(
 #[post("/v1/listings/{id}/objections")]
 pub async fn lodge_objection(
     Regulator(user): Regulator,
-    id: web::Path<String>,
+    id: Id,
     key: IdempotencyKey,
     body: ApiJson<LodgeObjection>,
     db: web::Data<Db>,
@@ -400,7 +406,7 @@ pub async fn lodge_objection(
 
 /// Apply for credit repair (early removal), from one year after listing.
 #[utoipa::path(post, path = "/v1/listings/{id}/repair", tag = "listings", operation_id = "applyForRepair",
-    params(("id" = String, Path, description = "Listing id"),
+    params(("id" = uuid::Uuid, Path, description = "Listing id"),
         ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response")),
     request_body = ApplyRepair, security(("bearer" = [])),
     responses(
@@ -415,7 +421,7 @@ pub async fn lodge_objection(
 #[post("/v1/listings/{id}/repair")]
 pub async fn apply_for_repair(
     Regulator(user): Regulator,
-    id: web::Path<String>,
+    id: Id,
     key: IdempotencyKey,
     body: ApiJson<ApplyRepair>,
     db: web::Data<Db>,

@@ -8,6 +8,7 @@ pub mod listings;
 pub mod ops;
 pub mod organizations;
 pub mod pagination;
+pub mod params;
 pub mod public;
 pub mod reference;
 pub mod review;
@@ -18,7 +19,9 @@ pub mod users;
 pub mod violations;
 pub mod watch;
 
-use actix_web::{web, HttpResponse};
+use std::sync::OnceLock;
+
+use actix_web::{web, HttpRequest, HttpResponse};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToResponse};
 
@@ -127,9 +130,56 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(audit::verify_audit);
 }
 
-/// Unknown routes get a problem+json 404 like everything else.
-pub async fn not_found() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::not_found("no such route"))
+/// Requests no route took: a path of the API with a method it does not
+/// have is a 405 naming the methods it has (`Allow`); anything else a 404.
+/// Both are problem+json like everything else.
+pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    match allowed_methods(req.path()) {
+        Some(allow) => Err(ApiError::MethodNotAllowed { allow }),
+        None => Err(ApiError::not_found("no such route")),
+    }
+}
+
+/// The methods the document gives the path, as an `Allow` value; `None`
+/// when the path is none of its paths (a `{parameter}` matches any one
+/// non-empty segment).
+fn allowed_methods(path: &str) -> Option<String> {
+    static TABLE: OnceLock<Vec<(Vec<String>, String)>> = OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        ApiDoc::openapi()
+            .paths
+            .paths
+            .iter()
+            .map(|(template, item)| {
+                let methods = [
+                    ("GET", item.get.is_some()),
+                    ("POST", item.post.is_some()),
+                    ("PUT", item.put.is_some()),
+                    ("PATCH", item.patch.is_some()),
+                    ("DELETE", item.delete.is_some()),
+                ];
+                let allow: Vec<&str> = methods
+                    .iter()
+                    .filter(|(_, has)| *has)
+                    .map(|(name, _)| *name)
+                    .collect();
+                (
+                    template.split('/').map(str::to_owned).collect(),
+                    allow.join(", "),
+                )
+            })
+            .collect()
+    });
+    let segments: Vec<&str> = path.split('/').collect();
+    table
+        .iter()
+        .find(|(template, _)| {
+            template.len() == segments.len()
+                && template.iter().zip(&segments).all(|(t, s)| {
+                    t == s || (t.starts_with('{') && t.ends_with('}') && !s.is_empty())
+                })
+        })
+        .map(|(_, allow)| allow.clone())
 }
 
 /// Answers every operation can give, added to the document in one place:
@@ -166,6 +216,245 @@ impl Modify for CommonResponses {
                     responses.entry("503".into()).or_insert_with(|| {
                         RefOr::Ref(Ref::from_response_name("ServiceUnavailable"))
                     });
+                }
+            }
+        }
+    }
+}
+
+/// Security stated on every operation: those that declare none are public,
+/// and say so with an empty list (`security: []`) rather than by omission.
+/// An operation with no 4xx of its own (the health, metrics, key and
+/// snapshot reads take no input) still meets the server's generic refusals.
+struct Explicit;
+
+impl Modify for Explicit {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::ResponseBuilder;
+        for item in openapi.paths.paths.values_mut() {
+            for op in [
+                &mut item.get,
+                &mut item.post,
+                &mut item.patch,
+                &mut item.put,
+                &mut item.delete,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                op.security.get_or_insert_with(Vec::new);
+                let responses = &mut op.responses.responses;
+                if !responses.keys().any(|code| code.starts_with('4')) {
+                    responses.insert(
+                        "4XX".into(),
+                        ResponseBuilder::new()
+                            .description(
+                                "A request refused before the operation runs \
+                                 (a malformed request line or header)",
+                            )
+                            .into(),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Text the server refuses, as patterns: `json::parse_json` refuses every
+/// control character but tab, CR and LF in any string of a body, and names
+/// (`name`, `display_name`, `aliases`, `external_ref`) refuse those too; a
+/// text with a `minLength` must hold more than white space (it is trimmed).
+mod text_patterns {
+    pub const TEXT: &str = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$";
+    pub const TEXT_NOT_BLANK: &str = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$";
+    pub const NAME: &str = r"^[^\u0000-\u001F\u007F-\u009F]*$";
+    pub const NAME_NOT_BLANK: &str = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$";
+    pub const NAMES: [&str; 4] = ["name", "display_name", "aliases", "external_ref"];
+}
+
+/// Puts the text patterns on every string of every request body that has
+/// no pattern, format or enumeration of its own (an alias also gets the
+/// length of a name), so that generated clients refuse what the server does.
+struct TextRules;
+
+impl TextRules {
+    fn request_schemas(doc: &serde_json::Value) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        let mut pending: Vec<String> = Vec::new();
+        let refs = |value: &serde_json::Value, out: &mut Vec<String>| {
+            let text = value.to_string();
+            for part in text.split("\"#/components/schemas/").skip(1) {
+                if let Some(name) = part.split('"').next() {
+                    out.push(name.to_owned());
+                }
+            }
+        };
+        if let Some(paths) = doc["paths"].as_object() {
+            for item in paths.values() {
+                for op in item.as_object().into_iter().flat_map(|o| o.values()) {
+                    refs(&op["requestBody"], &mut pending);
+                }
+            }
+        }
+        while let Some(name) = pending.pop() {
+            if names.contains(&name) {
+                continue;
+            }
+            refs(&doc["components"]["schemas"][&name], &mut pending);
+            names.push(name);
+        }
+        names
+    }
+
+    fn patch(property: &str, schema: &mut serde_json::Value) {
+        use serde_json::{json, Value};
+        let is_string = match &schema["type"] {
+            Value::String(t) => t == "string",
+            Value::Array(types) => types.iter().any(|t| t == "string"),
+            _ => false,
+        };
+        if schema["type"] == "array"
+            || schema["type"]
+                .as_array()
+                .is_some_and(|t| t.iter().any(|t| t == "array"))
+        {
+            if let Some(items) = schema.get_mut("items") {
+                Self::patch(property, items);
+                if property == "aliases" {
+                    items["minLength"] = json!(1);
+                    items["maxLength"] = json!(200);
+                    items["pattern"] = json!(text_patterns::NAME_NOT_BLANK);
+                }
+            }
+            return;
+        }
+        let Some(object) = schema.as_object_mut() else {
+            return;
+        };
+        if !is_string
+            || ["pattern", "format", "enum"]
+                .iter()
+                .any(|k| object.contains_key(*k))
+        {
+            return;
+        }
+        let not_blank = object.get("minLength").and_then(Value::as_u64).unwrap_or(0) > 0;
+        let name = text_patterns::NAMES.contains(&property);
+        let pattern = match (name, not_blank) {
+            (true, true) => text_patterns::NAME_NOT_BLANK,
+            (true, false) => text_patterns::NAME,
+            (false, true) => text_patterns::TEXT_NOT_BLANK,
+            (false, false) => text_patterns::TEXT,
+        };
+        object.insert("pattern".into(), json!(pattern));
+    }
+}
+
+impl Modify for TextRules {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let Ok(mut doc) = serde_json::to_value(&*openapi) else {
+            return;
+        };
+        for name in Self::request_schemas(&doc) {
+            // `get_mut`, not indexing: indexing a missing member adds a null.
+            let Some(properties) = doc
+                .pointer_mut(&format!("/components/schemas/{name}/properties"))
+                .and_then(serde_json::Value::as_object_mut)
+            else {
+                continue;
+            };
+            for (property, schema) in properties.iter_mut() {
+                Self::patch(property, schema);
+            }
+        }
+        // Parameters: no query text holds a control character, and an
+        // Idempotency-Key is 1 to 255 visible ASCII characters.
+        if let Some(paths) = doc
+            .get_mut("paths")
+            .and_then(serde_json::Value::as_object_mut)
+        {
+            let operations = paths
+                .values_mut()
+                .filter_map(serde_json::Value::as_object_mut)
+                .flat_map(|item| item.values_mut());
+            for operation in operations {
+                let Some(parameters) = operation
+                    .get_mut("parameters")
+                    .and_then(serde_json::Value::as_array_mut)
+                else {
+                    continue;
+                };
+                for parameter in parameters.iter_mut().filter_map(|p| p.as_object_mut()) {
+                    let text = |key: &str| {
+                        parameter
+                            .get(key)
+                            .and_then(|v| v.as_str())
+                            .unwrap_or("")
+                            .to_owned()
+                    };
+                    let (place, name) = (text("in"), text("name"));
+                    if name == "Idempotency-Key" {
+                        parameter.insert(
+                            "schema".into(),
+                            serde_json::json!({"type": "string", "minLength": 1,
+                                "maxLength": 255, "pattern": "^[!-~]+$"}),
+                        );
+                    }
+                    if place != "query" {
+                        continue;
+                    }
+                    if let Some(schema) = parameter.get_mut("schema") {
+                        Self::patch("name", schema);
+                    }
+                }
+            }
+        }
+        // utoipa-gen 5.5 writes `` as
+        // maxProperties; an update must change something (`{}` is refused).
+        if let Some(update) = doc
+            .pointer_mut("/components/schemas/UpdateUser")
+            .and_then(serde_json::Value::as_object_mut)
+        {
+            update.remove("maxProperties");
+            update.insert("minProperties".into(), serde_json::json!(1));
+        }
+        // The document was made by utoipa and only given keywords: it reads back.
+        match serde_json::from_value(doc) {
+            Ok(patched) => *openapi = patched,
+            Err(e) => tracing::error!(error = %e, "the OpenAPI text rules could not be applied"),
+        }
+    }
+}
+
+/// An optional query parameter may be sent empty: it is then absent
+/// (`api::params::Query`). OpenAPI says so with `allowEmptyValue`, which
+/// utoipa has no field for (nor reads back: this runs after `TextRules`).
+struct EmptyIsAbsent;
+
+impl Modify for EmptyIsAbsent {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::ParameterIn;
+        use utoipa::openapi::{extensions::Extensions, Required};
+        for item in openapi.paths.paths.values_mut() {
+            for op in [
+                &mut item.get,
+                &mut item.post,
+                &mut item.patch,
+                &mut item.put,
+                &mut item.delete,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                for parameter in op.parameters.iter_mut().flatten() {
+                    if matches!(parameter.parameter_in, ParameterIn::Query)
+                        && !matches!(parameter.required, Required::True)
+                    {
+                        parameter
+                            .extensions
+                            .get_or_insert_with(Extensions::default)
+                            .insert("allowEmptyValue".into(), serde_json::Value::Bool(true));
+                    }
                 }
             }
         }
@@ -222,7 +511,8 @@ impl Modify for BearerAuth {
             PayloadTooLarge, UnsupportedMediaType, ServiceUnavailable),
         schemas(public::ExportFormat, crate::domain::procedure::Status, crate::domain::registry::SubjectKind),
     ),
-    modifiers(&BearerAuth, &CommonResponses),
+    servers((url = "/", description = "The server this document is served from")),
+    modifiers(&BearerAuth, &CommonResponses, &Explicit, &TextRules, &EmptyIsAbsent),
     tags(
         (name = "operations", description = "Health, readiness and metrics"),
         (name = "auth", description = "Login, token refresh and logout"),
@@ -246,4 +536,65 @@ pub fn openapi_json() -> String {
     let mut json = ApiDoc::openapi().to_pretty_json().unwrap_or_default();
     json.push('\n');
     json
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    #[test]
+    fn request_texts_carry_the_rules_the_server_applies() {
+        let doc: Value = serde_json::from_str(&openapi_json()).unwrap();
+        let schemas = &doc["components"]["schemas"];
+        let property = |schema: &str, name: &str| schemas[schema]["properties"][name].clone();
+        assert_eq!(
+            property("CreateOrganization", "name")["pattern"],
+            text_patterns::NAME_NOT_BLANK
+        );
+        assert_eq!(
+            property("CreateUser", "display_name")["pattern"],
+            text_patterns::NAME
+        );
+        assert_eq!(
+            property("RecordViolation", "description")["pattern"],
+            text_patterns::TEXT_NOT_BLANK
+        );
+        assert_eq!(
+            property("RecordViolation", "decision_no")["pattern"],
+            text_patterns::TEXT
+        );
+        assert_eq!(
+            property("CreateSubject", "aliases")["items"]["pattern"],
+            text_patterns::NAME_NOT_BLANK
+        );
+        // Patterns of their own are kept.
+        assert_eq!(
+            property("CreateSubject", "id_number")["pattern"],
+            "^[0-9]{17}[0-9Xx]$"
+        );
+        assert_eq!(property("CreateUser", "email")["format"], "email");
+        assert!(property("CreateUser", "email").get("pattern").is_none());
+        assert_eq!(schemas["UpdateUser"]["minProperties"], 1);
+        assert!(schemas["UpdateUser"].get("maxProperties").is_none());
+    }
+
+    #[test]
+    fn known_paths_list_their_methods() {
+        assert_eq!(
+            allowed_methods("/v1/subjects").as_deref(),
+            Some("GET, POST")
+        );
+        assert_eq!(
+            allowed_methods("/v1/subjects/x").as_deref(),
+            Some("GET, PATCH")
+        );
+        assert_eq!(
+            allowed_methods("/v1/listings/x/repair/decision").as_deref(),
+            Some("POST")
+        );
+        assert_eq!(allowed_methods("/v1/subjects/"), None);
+        assert_eq!(allowed_methods("/v1/subjects//violations"), None);
+        assert_eq!(allowed_methods("/v1/nothing"), None);
+    }
 }

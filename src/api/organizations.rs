@@ -5,6 +5,7 @@ use actix_web::{get, post, web, HttpResponse};
 use super::idempotency::{self, IdempotencyKey};
 use super::json::ApiJson;
 use super::pagination::PageParams;
+use super::params::{Id, Query};
 use crate::auth::{Admin, Reader};
 use crate::db::Db;
 use crate::error::ApiResult;
@@ -52,7 +53,7 @@ pub async fn create_organization(
 #[get("/v1/organizations")]
 pub async fn list_organizations(
     Admin(admin): Admin,
-    page: web::Query<PageParams>,
+    page: Query<PageParams>,
     db: web::Data<Db>,
 ) -> ApiResult<web::Json<OrganizationPage>> {
     let (actor, page) = (admin.actor(), page.request()?);
@@ -74,7 +75,7 @@ pub async fn list_organizations(
 #[get("/v1/organizations/{id}")]
 pub async fn get_organization(
     Reader(user): Reader,
-    id: web::Path<String>,
+    id: Id,
     db: web::Data<Db>,
 ) -> ApiResult<web::Json<OrganizationView>> {
     let (actor, id) = (user.actor(), id.into_inner());

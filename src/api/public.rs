@@ -12,6 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::pagination::PageParams;
 use crate::auth::address::client_ip;
+use super::params::Query;
 use crate::config::Settings;
 use crate::db::ReadDb;
 use crate::domain::registry::SubjectKind;
@@ -30,10 +31,14 @@ page_type!(PublicPage, PublicEntry);
 pub struct BlacklistQuery {
     /// A name or alias (Han characters, traditional or simplified, or pinyin with or
     /// without spaces and tones), a USCC, an account handle, or a full resident ID.
+    #[param(max_length = 200)]
     pub q: Option<String>,
     pub kind: Option<SubjectKind>,
+    /// Page size: default 50; above 500 is treated as 500.
     #[param(minimum = 1)]
     pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    #[param(max_length = 200, pattern = r"^[A-Za-z0-9_-]+$")]
     pub cursor: Option<String>,
 }
 
@@ -52,7 +57,7 @@ pub struct BlacklistQuery {
 #[get("/v1/public/blacklist")]
 pub async fn blacklist(
     req: HttpRequest,
-    query: web::Query<BlacklistQuery>,
+    query: Query<BlacklistQuery>,
     db: ReadDb,
     settings: web::Data<Settings>,
     limits: web::Data<PublicLimits>,
@@ -189,7 +194,7 @@ const EXPORT_PAGE: i64 = 1000;
 #[get("/v1/public/blacklist/export")]
 pub async fn export(
     req: HttpRequest,
-    query: web::Query<ExportQuery>,
+    query: Query<ExportQuery>,
     db: ReadDb,
 ) -> ApiResult<HttpResponse> {
     let format = query.format.unwrap_or(ExportFormat::Ndjson);
@@ -378,10 +383,7 @@ pub struct ChangeFeed {
         (status = 429, response = crate::api::TooManyRequests),
     ))]
 #[get("/v1/public/changes")]
-pub async fn changes(
-    query: web::Query<PageParams>,
-    db: ReadDb,
-) -> ApiResult<web::Json<ChangeFeed>> {
+pub async fn changes(query: Query<PageParams>, db: ReadDb) -> ApiResult<web::Json<ChangeFeed>> {
     let limit = query.request()?.limit;
     let after = decode_seq_cursor(query.cursor.as_deref())?;
     let (items, next) = db

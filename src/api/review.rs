@@ -6,6 +6,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::json::ApiJson;
+use super::params::{Id, Query};
 use super::pagination::PageParams;
 use crate::auth::{Reader, Regulator};
 use crate::db::Db;
@@ -39,7 +40,7 @@ pub struct ReviewFlagQuery {
 #[get("/v1/review-flags")]
 pub async fn list_review_flags(
     Reader(user): Reader,
-    query: web::Query<ReviewFlagQuery>,
+    query: Query<ReviewFlagQuery>,
     db: web::Data<Db>,
 ) -> ApiResult<web::Json<ReviewFlagPage>> {
     let q = query.into_inner();
@@ -71,7 +72,7 @@ pub async fn list_review_flags(
 #[post("/v1/review-flags/{id}/clear")]
 pub async fn clear_review_flag(
     Regulator(user): Regulator,
-    id: web::Path<String>,
+    id: Id,
     body: ApiJson<ClearFlag>,
     db: web::Data<Db>,
 ) -> ApiResult<web::Json<ReviewFlagView>> {
@@ -98,7 +99,7 @@ pub async fn clear_review_flag(
 #[post("/v1/review-flags/{id}/conversion")]
 pub async fn convert_review_flag(
     Regulator(user): Regulator,
-    id: web::Path<String>,
+    id: Id,
     body: ApiJson<ConvertFlag>,
     db: web::Data<Db>,
 ) -> ApiResult<actix_web::HttpResponse> {

@@ -5,6 +5,7 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
+use super::params::{Id, Query};
 use crate::auth::Reader;
 use crate::db::Db;
 use crate::error::ApiResult;
@@ -19,7 +20,7 @@ pub struct ScoreQuery {
 
 /// A subject's score at a date, with one row per counted violation.
 #[utoipa::path(get, path = "/v1/subjects/{id}/score", tag = "subjects", operation_id = "getSubjectScore",
-    params(("id" = String, Path, description = "Subject id"), ScoreQuery), security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "Subject id"), ScoreQuery), security(("bearer" = [])),
     responses(
         (status = 200, description = "The score, band and contributions", body = ScoreView),
         (status = 401, response = crate::api::Unauthorized),
@@ -30,8 +31,8 @@ pub struct ScoreQuery {
 #[get("/v1/subjects/{id}/score")]
 pub async fn get_score(
     Reader(user): Reader,
-    id: web::Path<String>,
-    query: web::Query<ScoreQuery>,
+    id: Id,
+    query: Query<ScoreQuery>,
     db: web::Data<Db>,
 ) -> ApiResult<web::Json<ScoreView>> {
     let (actor, id, as_of) = (user.actor(), id.into_inner(), query.as_of);

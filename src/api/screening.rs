@@ -5,6 +5,7 @@ use actix_web::{get, post, web};
 
 use super::json::ApiJson;
 use super::pagination::PageParams;
+use super::params::{Id, Query};
 use crate::auth::Platform;
 use crate::config::Settings;
 use crate::db::{Db, ReadDb};
@@ -94,7 +95,7 @@ pub async fn screen_batch(
 #[get("/v1/screenings")]
 pub async fn list_screenings(
     Platform(user): Platform,
-    page: web::Query<PageParams>,
+    page: Query<PageParams>,
     db: web::Data<Db>,
 ) -> ApiResult<web::Json<ScreeningRecordPage>> {
     let (actor, page) = (user.actor(), page.request()?);
@@ -106,7 +107,7 @@ pub async fn list_screenings(
 
 /// One screening record of this organization (another's is a 404).
 #[utoipa::path(get, path = "/v1/screenings/{id}", tag = "screening", operation_id = "getScreening",
-    params(("id" = String, Path, description = "Screening id")), security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "Screening id")), security(("bearer" = [])),
     responses(
         (status = 200, description = "The record", body = ScreeningRecordView),
         (status = 401, response = crate::api::Unauthorized),
@@ -116,7 +117,7 @@ pub async fn list_screenings(
 #[get("/v1/screenings/{id}")]
 pub async fn get_screening(
     Platform(user): Platform,
-    id: web::Path<String>,
+    id: Id,
     db: web::Data<Db>,
 ) -> ApiResult<web::Json<ScreeningRecordView>> {
     let (actor, id) = (user.actor(), id.into_inner());

@@ -7,6 +7,7 @@ use utoipa::IntoParams;
 use super::idempotency::{self, IdempotencyKey};
 use super::json::ApiJson;
 use super::pagination::PageParams;
+use super::params::{Id, Query};
 use crate::auth::{Reader, Regulator};
 use crate::config::Settings;
 use crate::db::Db;
@@ -23,10 +24,14 @@ page_type!(SubjectPage, SubjectView);
 #[into_params(parameter_in = Query)]
 pub struct SubjectQuery {
     /// Text in a name or alias, or a full resident ID, USCC or account handle.
+    #[param(max_length = 200)]
     pub q: Option<String>,
     pub kind: Option<SubjectKind>,
+    /// Page size: default 50; above 500 is treated as 500.
     #[param(minimum = 1)]
     pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    #[param(max_length = 200, pattern = r"^[A-Za-z0-9_-]+$")]
     pub cursor: Option<String>,
 }
 
@@ -70,7 +75,7 @@ pub async fn create_subject(
 #[get("/v1/subjects")]
 pub async fn list_subjects(
     Reader(user): Reader,
-    query: web::Query<SubjectQuery>,
+    query: Query<SubjectQuery>,
     db: web::Data<Db>,
     settings: web::Data<Settings>,
 ) -> ApiResult<web::Json<SubjectPage>> {
@@ -93,7 +98,7 @@ pub async fn list_subjects(
 
 /// One subject.
 #[utoipa::path(get, path = "/v1/subjects/{id}", tag = "subjects", operation_id = "getSubject",
-    params(("id" = String, Path, description = "Subject id")), security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "Subject id")), security(("bearer" = [])),
     responses(
         (status = 200, description = "The subject", body = SubjectView),
         (status = 401, response = crate::api::Unauthorized),
@@ -103,7 +108,7 @@ pub async fn list_subjects(
 #[get("/v1/subjects/{id}")]
 pub async fn get_subject(
     Reader(user): Reader,
-    id: web::Path<String>,
+    id: Id,
     db: web::Data<Db>,
 ) -> ApiResult<web::Json<SubjectView>> {
     let (actor, id) = (user.actor(), id.into_inner());
@@ -114,7 +119,7 @@ pub async fn get_subject(
 
 /// Change name, aliases, accounts or region, or add a missing identifier.
 #[utoipa::path(patch, path = "/v1/subjects/{id}", tag = "subjects", operation_id = "updateSubject",
-    params(("id" = String, Path, description = "Subject id")),
+    params(("id" = uuid::Uuid, Path, description = "Subject id")),
     request_body = UpdateSubject, security(("bearer" = [])),
     responses(
         (status = 200, description = "Updated", body = SubjectView),
@@ -128,7 +133,7 @@ pub async fn get_subject(
 #[patch("/v1/subjects/{id}")]
 pub async fn update_subject(
     Regulator(user): Regulator,
-    id: web::Path<String>,
+    id: Id,
     body: ApiJson<UpdateSubject>,
     db: web::Data<Db>,
     settings: web::Data<Settings>,
@@ -142,7 +147,7 @@ pub async fn update_subject(
 
 /// Replace or remove an identifier: an explicit, audited act with a reason.
 #[utoipa::path(post, path = "/v1/subjects/{id}/identifiers", tag = "subjects", operation_id = "changeSubjectIdentifier",
-    params(("id" = String, Path, description = "Subject id")),
+    params(("id" = uuid::Uuid, Path, description = "Subject id")),
     request_body = ChangeIdentifier, security(("bearer" = [])),
     responses(
         (status = 200, description = "Changed", body = SubjectView),
@@ -156,7 +161,7 @@ pub async fn update_subject(
 #[post("/v1/subjects/{id}/identifiers")]
 pub async fn change_identifier(
     Regulator(user): Regulator,
-    id: web::Path<String>,
+    id: Id,
     body: ApiJson<ChangeIdentifier>,
     db: web::Data<Db>,
     settings: web::Data<Settings>,

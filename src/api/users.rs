@@ -5,6 +5,7 @@ use actix_web::{get, patch, post, web, HttpResponse};
 use super::idempotency::{self, IdempotencyKey};
 use super::json::ApiJson;
 use super::pagination::PageParams;
+use super::params::{Id, Query};
 use crate::auth::Admin;
 use crate::db::Db;
 use crate::error::ApiResult;
@@ -55,7 +56,7 @@ pub async fn create_user(
 #[get("/v1/users")]
 pub async fn list_users(
     Admin(admin): Admin,
-    page: web::Query<PageParams>,
+    page: Query<PageParams>,
     db: web::Data<Db>,
 ) -> ApiResult<web::Json<UserPage>> {
     let (actor, page) = (admin.actor(), page.request()?);
@@ -67,7 +68,7 @@ pub async fn list_users(
 
 /// Change a user's role or disable them; either ends their sessions at once.
 #[utoipa::path(patch, path = "/v1/users/{id}", tag = "users", operation_id = "updateUser",
-    params(("id" = String, Path, description = "User id")),
+    params(("id" = uuid::Uuid, Path, description = "User id")),
     request_body = UpdateUser, security(("bearer" = [])),
     responses(
         (status = 200, description = "Updated", body = UserView),
@@ -81,7 +82,7 @@ pub async fn list_users(
 #[patch("/v1/users/{id}")]
 pub async fn update_user(
     Admin(admin): Admin,
-    id: web::Path<String>,
+    id: Id,
     body: ApiJson<UpdateUser>,
     db: web::Data<Db>,
 ) -> ApiResult<web::Json<UserView>> {

@@ -5,6 +5,7 @@ use actix_web::{get, post, web, HttpResponse};
 use super::idempotency::{self, IdempotencyKey};
 use super::json::ApiJson;
 use super::pagination::PageParams;
+use super::params::{Id, Query};
 use crate::auth::{Reader, Regulator};
 use crate::db::Db;
 use crate::error::ApiResult;
@@ -17,7 +18,7 @@ page_type!(ViolationPage, ViolationView);
 
 /// Record a violation of a subject.
 #[utoipa::path(post, path = "/v1/subjects/{id}/violations", tag = "violations", operation_id = "recordViolation",
-    params(("id" = String, Path, description = "Subject id"),
+    params(("id" = uuid::Uuid, Path, description = "Subject id"),
         ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response")),
     request_body = RecordViolation, security(("bearer" = [])),
     responses(
@@ -32,7 +33,7 @@ page_type!(ViolationPage, ViolationView);
 #[post("/v1/subjects/{id}/violations")]
 pub async fn record_violation(
     Regulator(user): Regulator,
-    subject_id: web::Path<String>,
+    subject_id: Id,
     key: IdempotencyKey,
     body: ApiJson<RecordViolation>,
     db: web::Data<Db>,
@@ -47,7 +48,7 @@ pub async fn record_violation(
 
 /// A subject's violations, revoked ones included.
 #[utoipa::path(get, path = "/v1/subjects/{id}/violations", tag = "violations", operation_id = "listSubjectViolations",
-    params(("id" = String, Path, description = "Subject id"), PageParams), security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "Subject id"), PageParams), security(("bearer" = [])),
     responses(
         (status = 200, description = "One page, in recording order", body = ViolationPage),
         (status = 401, response = crate::api::Unauthorized),
@@ -58,8 +59,8 @@ pub async fn record_violation(
 #[get("/v1/subjects/{id}/violations")]
 pub async fn list_violations(
     Reader(user): Reader,
-    subject_id: web::Path<String>,
-    page: web::Query<PageParams>,
+    subject_id: Id,
+    page: Query<PageParams>,
     db: web::Data<Db>,
 ) -> ApiResult<web::Json<ViolationPage>> {
     let (actor, subject_id, page) = (user.actor(), subject_id.into_inner(), page.request()?);
@@ -71,7 +72,7 @@ pub async fn list_violations(
 
 /// One violation with its history.
 #[utoipa::path(get, path = "/v1/violations/{id}", tag = "violations", operation_id = "getViolation",
-    params(("id" = String, Path, description = "Violation id")), security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "Violation id")), security(("bearer" = [])),
     responses(
         (status = 200, description = "The violation", body = ViolationView),
         (status = 401, response = crate::api::Unauthorized),
@@ -81,7 +82,7 @@ pub async fn list_violations(
 #[get("/v1/violations/{id}")]
 pub async fn get_violation(
     Reader(user): Reader,
-    id: web::Path<String>,
+    id: Id,
     db: web::Data<Db>,
 ) -> ApiResult<web::Json<ViolationView>> {
     let (actor, id) = (user.actor(), id.into_inner());
@@ -93,7 +94,7 @@ pub async fn get_violation(
 
 /// Revoke a violation (decision annulled on reconsideration or in court).
 #[utoipa::path(post, path = "/v1/violations/{id}/revoke", tag = "violations", operation_id = "revokeViolation",
-    params(("id" = String, Path, description = "Violation id")),
+    params(("id" = uuid::Uuid, Path, description = "Violation id")),
     request_body = RevokeViolation, security(("bearer" = [])),
     responses(
         (status = 200, description = "Revoked", body = ViolationView),
@@ -107,7 +108,7 @@ pub async fn get_violation(
 #[post("/v1/violations/{id}/revoke")]
 pub async fn revoke_violation(
     Regulator(user): Regulator,
-    id: web::Path<String>,
+    id: Id,
     body: ApiJson<RevokeViolation>,
     db: web::Data<Db>,
 ) -> ApiResult<web::Json<ViolationView>> {
@@ -134,7 +135,7 @@ pub async fn revoke_violation(
 #[post("/v1/violations/{id}/decide")]
 pub async fn decide_penalty(
     Regulator(user): Regulator,
-    id: web::Path<String>,
+    id: Id,
     body: ApiJson<DecidePenalty>,
     db: web::Data<Db>,
 ) -> ApiResult<web::Json<ViolationView>> {

@@ -9,6 +9,7 @@ use utoipa::ToSchema;
 use super::idempotency::{self, IdempotencyKey};
 use super::json::ApiJson;
 use super::pagination::PageParams;
+use super::params::{Id, Query};
 use crate::auth::Platform;
 use crate::config::Settings;
 use crate::db::Db;
@@ -77,7 +78,7 @@ pub async fn add_watch(
 #[get("/v1/watchlist")]
 pub async fn list_watches(
     Platform(user): Platform,
-    page: web::Query<PageParams>,
+    page: Query<PageParams>,
     db: web::Data<Db>,
 ) -> ApiResult<web::Json<WatchPage>> {
     let (actor, page) = (user.actor(), page.request()?);
@@ -87,7 +88,7 @@ pub async fn list_watches(
 
 /// Stop watching.
 #[utoipa::path(delete, path = "/v1/watchlist/{id}", tag = "watchlist", operation_id = "removeWatch",
-    params(("id" = String, Path, description = "Watch id")), security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "Watch id")), security(("bearer" = [])),
     responses(
         (status = 204, description = "Removed"),
         (status = 401, response = crate::api::Unauthorized),
@@ -97,7 +98,7 @@ pub async fn list_watches(
 #[delete("/v1/watchlist/{id}")]
 pub async fn remove_watch(
     Platform(user): Platform,
-    id: web::Path<String>,
+    id: Id,
     db: web::Data<Db>,
 ) -> ApiResult<HttpResponse> {
     let (actor, id) = (user.actor(), id.into_inner());
@@ -118,7 +119,7 @@ pub async fn remove_watch(
 #[get("/v1/events")]
 pub async fn list_events(
     Platform(user): Platform,
-    page: web::Query<PageParams>,
+    page: Query<PageParams>,
     db: web::Data<Db>,
 ) -> ApiResult<web::Json<EventFeed>> {
     let limit = page.request()?.limit;
@@ -186,7 +187,7 @@ pub async fn list_webhooks(
 
 /// Stop a webhook (its pending deliveries are dropped).
 #[utoipa::path(delete, path = "/v1/webhooks/{id}", tag = "webhooks", operation_id = "deleteWebhook",
-    params(("id" = String, Path, description = "Webhook id")), security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "Webhook id")), security(("bearer" = [])),
     responses(
         (status = 204, description = "Stopped"),
         (status = 401, response = crate::api::Unauthorized),
@@ -196,7 +197,7 @@ pub async fn list_webhooks(
 #[delete("/v1/webhooks/{id}")]
 pub async fn delete_webhook(
     Platform(user): Platform,
-    id: web::Path<String>,
+    id: Id,
     db: web::Data<Db>,
 ) -> ApiResult<HttpResponse> {
     let (actor, id) = (user.actor(), id.into_inner());
@@ -207,7 +208,7 @@ pub async fn delete_webhook(
 
 /// A webhook's delivery history.
 #[utoipa::path(get, path = "/v1/webhooks/{id}/deliveries", tag = "webhooks", operation_id = "listDeliveries",
-    params(("id" = String, Path, description = "Webhook id"), PageParams), security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "Webhook id"), PageParams), security(("bearer" = [])),
     responses(
         (status = 200, description = "One page, oldest first", body = DeliveryPage),
         (status = 401, response = crate::api::Unauthorized),
@@ -218,8 +219,8 @@ pub async fn delete_webhook(
 #[get("/v1/webhooks/{id}/deliveries")]
 pub async fn list_deliveries(
     Platform(user): Platform,
-    id: web::Path<String>,
-    page: web::Query<PageParams>,
+    id: Id,
+    page: Query<PageParams>,
     db: web::Data<Db>,
 ) -> ApiResult<web::Json<DeliveryPage>> {
     let (actor, id, page) = (user.actor(), id.into_inner(), page.request()?);

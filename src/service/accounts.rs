@@ -33,9 +33,11 @@ pub const THROTTLE_WINDOW_SECONDS: i64 = 15 * 60;
 #[serde(deny_unknown_fields)]
 pub struct CreateOrganization {
     /// Unique, e.g. `杭州市市场监督管理局`.
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     pub kind: OrganizationKind,
     /// Administrative division code (GB/T 2260), six digits.
+    #[schema(pattern = r"^([0-9]{6})?$")]
     pub region_code: Option<String>,
     /// Regulators only: where the bureau stands (`national`, `provincial`, `city`, `county`).
     pub level: Option<OrganizationLevel>,
@@ -285,11 +287,15 @@ pub fn ensure_organization(
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
-    /// At least 12 characters.
+    /// 12 to 1,024 characters.
+    #[schema(min_length = 12, max_length = 1024)]
     pub password: String,
     pub role: Role,
+    #[schema(format = Uuid)]
     pub organization_id: String,
+    #[schema(max_length = 100)]
     pub display_name: Option<String>,
     /// Regulators only: the head of the bureau (负责人) or the official they empower to approve
     /// in their place (credit repair decisions). Default false.
@@ -299,9 +305,16 @@ pub struct CreateUser {
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(min_properties = 1)]
 pub struct UpdateUser {
+    // Absent means unchanged; null is refused, as the document says, rather
+    // than read as absent (`{"role": null}` would be a change of nothing).
+    #[serde(default, deserialize_with = "super::present")]
+    #[schema(nullable = false)]
     pub role: Option<Role>,
     /// A disabled user's tokens stop working at once.
+    #[serde(default, deserialize_with = "super::present")]
+    #[schema(nullable = false)]
     pub disabled: Option<bool>,
     /// Regulators only (see `CreateUser.can_approve`).
     pub can_approve: Option<bool>,

@@ -53,6 +53,23 @@ pub fn list(
     cursor: Option<&str>,
 ) -> ServiceResult<Page<AuditEntryView>> {
     actor.require(roles::AUDIT_READERS)?;
+    for (field, value) in [
+        ("action", &filter.action),
+        ("target_type", &filter.target_type),
+        // Mostly ids, but a lock-out names the e-mail address it concerns.
+        ("target_id", &filter.target_id),
+    ] {
+        if let Some(value) = value {
+            super::check_query_text(field, value, 254)?;
+        }
+    }
+    let mut filter = filter.clone();
+    if let Some(actor) = &filter.actor {
+        filter.actor = Some(
+            super::canonical_id(actor)
+                .ok_or_else(|| ServiceError::invalid("actor", "must be a user id (a UUID)"))?,
+        );
+    }
     let page = PageRequest::parse(limit, None)?;
     let after = match cursor.map(decode_cursor).transpose()? {
         Some(c) => Some(c.parse::<i64>().map_err(|_| {
@@ -60,7 +77,7 @@ pub fn list(
         })?),
         None => None,
     };
-    let rows = store::list(conn, filter, after, page.fetch())?;
+    let rows = store::list(conn, &filter, after, page.fetch())?;
     Ok(page
         .page(rows, |e| e.seq.to_string())
         .map(AuditEntryView::from))

@@ -45,13 +45,17 @@ pub const LISTING_REGULATION: &str =
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProposeListing {
+    #[schema(format = Uuid)]
     pub subject_id: String,
     /// Penalties of this subject the listing rests on (pending or effective), all imposed by the
     /// proposer's bureau; each must carry a heavier penalty and a `listing_ground` (Order 44
     /// art. 2, 5–11; art. 11 needs no heavier penalty).
+    #[schema(min_items = 1, max_items = 100, value_type = Vec<uuid::Uuid>)]
     pub violation_ids: Vec<String>,
     /// The facts and reasons, as the notice will state them.
+    #[schema(min_length = 1, max_length = 5000)]
     pub reason: String,
+    #[schema(min_length = 1, max_length = 2000)]
     pub legal_basis: String,
     /// What the bureau weighed (Order 44 art. 12 ¶1), each factor optional free text.
     #[serde(default)]
@@ -73,6 +77,7 @@ pub struct ServeNotice {
 #[serde(deny_unknown_fields)]
 pub struct LodgeObjection {
     /// The party's statement of its case.
+    #[schema(min_length = 1, max_length = 5000)]
     pub statement: String,
     /// Default today; the deadline day itself is still inside the window.
     pub received_on: Option<NaiveDate>,
@@ -108,6 +113,7 @@ pub struct GiveConsent {
 #[serde(deny_unknown_fields)]
 pub struct DecideListing {
     pub outcome: DecisionOutcomeInput,
+    #[schema(min_length = 1, max_length = 5000)]
     pub reason: String,
     /// Default today; after the objection deadline; equal to `penalty_decided_on` when given.
     pub decided_on: Option<NaiveDate>,
@@ -141,8 +147,10 @@ impl From<DecisionOutcomeInput> for DecisionOutcome {
 #[serde(deny_unknown_fields)]
 pub struct ApplyRepair {
     /// How the penalty was carried out and the harm remedied.
+    #[schema(min_length = 1, max_length = 5000)]
     pub statement: String,
     #[serde(default)]
+    #[schema(max_items = 50)]
     pub evidence: Vec<EvidenceItem>,
     /// Default today; after the first anniversary of `listed_on`.
     pub applied_on: Option<NaiveDate>,
@@ -152,6 +160,7 @@ pub struct ApplyRepair {
 #[serde(deny_unknown_fields)]
 pub struct DecideRepair {
     pub outcome: RepairOutcomeInput,
+    #[schema(min_length = 1, max_length = 5000)]
     pub reason: String,
     pub decided_on: Option<NaiveDate>,
 }
@@ -176,6 +185,7 @@ impl From<RepairOutcomeInput> for RepairOutcome {
 #[serde(deny_unknown_fields)]
 pub struct Reinstate {
     /// Why the repair is found false.
+    #[schema(min_length = 1, max_length = 5000)]
     pub reason: String,
     /// Default today; the three-year period restarts from this date.
     pub reinstated_on: Option<NaiveDate>,
@@ -184,6 +194,7 @@ pub struct Reinstate {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RevokeListing {
+    #[schema(min_length = 1, max_length = 5000)]
     pub reason: String,
 }
 
@@ -1555,8 +1566,15 @@ pub fn list(
 ) -> ServiceResult<Page<ListingView>> {
     actor.require(roles::READERS)?;
     let today = super::today();
+    let subject_id =
+        match filter.subject_id {
+            Some(id) => Some(super::canonical_id(&id).ok_or_else(|| {
+                ServiceError::invalid("subject_id", "must be a subject id (a UUID)")
+            })?),
+            None => None,
+        };
     let search = ListingSearch {
-        subject_id: filter.subject_id,
+        subject_id,
         status: filter.status,
     };
     let rows = store::search(conn, &search, today, page.after.as_deref(), page.fetch())?;

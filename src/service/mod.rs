@@ -106,6 +106,42 @@ pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }
 
+/// For an optional field that may be absent but not null: a present value
+/// must be a `T` (with `#[serde(default, deserialize_with = "present")]`).
+pub fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    T::deserialize(deserializer).map(Some)
+}
+
+/// An id as this service writes it (lower-case, hyphenated UUID), from any
+/// spelling of a UUID; `None` for anything else, which no row can have.
+pub fn canonical_id(raw: &str) -> Option<String> {
+    uuid::Uuid::try_parse(raw)
+        .ok()
+        .map(|id| id.hyphenated().to_string())
+}
+
+/// A search or filter text from outside: at most `max` characters and no
+/// control characters (PostgreSQL cannot compare a NUL; nothing stored holds one).
+pub fn check_query_text(field: &str, value: &str, max: usize) -> ServiceResult<()> {
+    if value.chars().count() > max {
+        return Err(ServiceError::invalid(
+            field,
+            format!("must be at most {max} characters"),
+        ));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(ServiceError::invalid(
+            field,
+            "must not contain control characters",
+        ));
+    }
+    Ok(())
+}
+
 /// Who may do what, by role (CONTRACT §4). The doors check the same sets
 /// before they parse a request; the use cases check them again, so that a
 /// new door cannot forget.
@@ -193,11 +229,22 @@ pub mod page {
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key)
     }
 
+    /// Longest cursor accepted; those handed out are far shorter.
+    pub const MAX_CURSOR_CHARS: usize = 200;
+
+    /// The sort key inside a cursor. Anyone can write a cursor, so the key is
+    /// checked as any text from outside: a NUL in it would reach the database
+    /// (PostgreSQL refuses it: a 500 before this check).
     pub fn decode_cursor(cursor: &str) -> ServiceResult<String> {
-        base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(cursor)
-            .ok()
+        Some(cursor)
+            .filter(|c| c.len() <= MAX_CURSOR_CHARS)
+            .and_then(|c| {
+                base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .decode(c)
+                    .ok()
+            })
             .and_then(|bytes| String::from_utf8(bytes).ok())
+            .filter(|key| !key.is_empty() && !key.chars().any(char::is_control))
             .ok_or_else(|| {
                 ServiceError::invalid("cursor", "is not a cursor this service handed out")
             })
@@ -237,6 +284,12 @@ pub mod page {
             let page = request.page(vec![1, 2], |n| n.to_string());
             assert!(page.next_cursor.is_none());
             assert!(decode_cursor("%%%").is_err());
+            // "AAAA" is three NULs; "AQ" one U+0001; "wq8" is "\u{af}" after a C2.
+            assert!(decode_cursor("AAAA").is_err());
+            assert!(decode_cursor("AQ").is_err());
+            assert!(decode_cursor(&encode_cursor("a\u{85}")).is_err());
+            assert!(decode_cursor(&"QUFB".repeat(100)).is_err());
+            assert_eq!(decode_cursor(&encode_cursor("é")).unwrap(), "é");
             assert_eq!(decode_seq_cursor(Some(&encode_cursor("7"))).unwrap(), 7);
             assert!(decode_seq_cursor(Some(&encode_cursor("-1"))).is_err());
         }

@@ -149,12 +149,12 @@ pub fn criteria(
         kind,
         ..Default::default()
     };
+    if let Some(q) = q {
+        super::check_query_text("q", q, 200)?;
+    }
     let Some(q) = q.map(str::trim).filter(|q| !q.is_empty()) else {
         return Ok(search);
     };
-    if q.chars().count() > 200 {
-        return Err(ServiceError::invalid("q", "must be at most 200 characters"));
-    }
     let keys = names::name_keys(q);
     search.simplified = Some(keys.text).filter(|t| !t.is_empty());
     search.pinyin = keys.pinyin;

@@ -41,12 +41,16 @@ pub const GROUP_MAX_RECORDS: usize = 5000;
 #[serde(deny_unknown_fields)]
 pub struct ScreeningRequest {
     /// A person's or shop's name: Han characters (traditional or simplified) or pinyin.
+    #[schema(max_length = 200)]
     pub name: Option<String>,
     /// 18-character resident ID.
+    #[schema(pattern = r"^[0-9]{17}[0-9Xx]$")]
     pub id_number: Option<String>,
     /// 18-character unified social credit code.
+    #[schema(pattern = r"^[0-9A-HJ-NPQRTUWXYa-hj-npqrtuwxy]{18}$")]
     pub uscc: Option<String>,
     #[serde(default)]
+    #[schema(max_items = 50)]
     pub accounts: Vec<AccountInput>,
     /// Add the subjects matched by identifier to the organization's watchlist.
     #[serde(default)]
@@ -57,6 +61,7 @@ pub struct ScreeningRequest {
 #[serde(deny_unknown_fields)]
 pub struct BatchRequest {
     /// Up to 1,000 items, each shaped as a single screening.
+    #[schema(min_items = 1, max_items = 1000)]
     pub items: Vec<ScreeningRequest>,
 }
 

@@ -25,8 +25,12 @@ use crate::domain::scoring::{round_half_away_from_zero, Band, MAX_SCORE};
 #[serde(deny_unknown_fields)]
 pub struct AccountInput {
     /// Platform name, e.g. `douyin`, `kuaishou`, `taobao`.
+    #[schema(pattern = r"^[A-Za-z0-9_-]{1,32}$")]
     pub platform: String,
     /// The handle on that platform (a leading `@` is dropped).
+    #[schema(
+        pattern = r"^\s*@?[^\s\u0000-\u001F\u007F-\u009F\u00AD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180E\u200B-\u200F\u202A-\u202E\u2060-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0\uFFF0-\uFFF8]{1,64}\s*$"
+    )]
     pub handle: String,
 }
 
@@ -34,30 +38,42 @@ pub struct AccountInput {
 #[serde(deny_unknown_fields)]
 pub struct CreateSubject {
     pub kind: SubjectKind,
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     #[serde(default)]
+    #[schema(max_items = 20)]
     pub aliases: Vec<String>,
     /// 18-character resident ID (anchors only); stored only as a keyed hash and a masked form.
+    #[schema(pattern = r"^[0-9]{17}[0-9Xx]$")]
     pub id_number: Option<String>,
     /// 18-character unified social credit code (merchants only).
+    #[schema(pattern = r"^[0-9A-HJ-NPQRTUWXYa-hj-npqrtuwxy]{18}$")]
     pub uscc: Option<String>,
     #[serde(default)]
+    #[schema(max_items = 50)]
     pub accounts: Vec<AccountInput>,
+    #[schema(pattern = r"^([0-9]{6})?$")]
     pub region_code: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateSubject {
+    #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
     /// Replaces the aliases.
+    #[schema(max_items = 20)]
     pub aliases: Option<Vec<String>>,
     /// Replaces the accounts.
+    #[schema(max_items = 50)]
     pub accounts: Option<Vec<AccountInput>>,
+    #[schema(pattern = r"^([0-9]{6})?$")]
     pub region_code: Option<String>,
     /// May be added where there was none; replacing one here → 409 (use the identifier change).
+    #[schema(pattern = r"^[0-9]{17}[0-9Xx]$")]
     pub id_number: Option<String>,
     /// May be added where there was none; replacing one here → 409 (use the identifier change).
+    #[schema(pattern = r"^[0-9A-HJ-NPQRTUWXYa-hj-npqrtuwxy]{18}$")]
     pub uscc: Option<String>,
 }
 
@@ -73,8 +89,10 @@ pub enum IdentifierType {
 pub struct ChangeIdentifier {
     pub identifier: IdentifierType,
     /// The new value; null removes the identifier.
+    #[schema(pattern = r"^[0-9A-Za-z]{18}$")]
     pub value: Option<String>,
     /// Why (kept in the audit log).
+    #[schema(min_length = 1, max_length = 1000)]
     pub reason: String,
 }
 
@@ -468,10 +486,10 @@ pub fn search(
         kind: filter.kind,
         ..Default::default()
     };
+    if let Some(q) = &filter.q {
+        super::check_query_text("q", q, 200)?;
+    }
     if let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-        if q.chars().count() > 200 {
-            return Err(ServiceError::invalid("q", "must be at most 200 characters"));
-        }
         search.text = Some(q.to_lowercase());
         search.id_number_hash = ResidentId::parse(q).ok().map(|id| id.keyed_hash(pepper));
         search.uscc = Uscc::parse(q).ok().map(|u| u.as_str().to_owned());

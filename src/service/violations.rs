@@ -26,11 +26,21 @@ use crate::domain::scoring::{Category, Severity};
 #[serde(deny_unknown_fields)]
 pub struct EvidenceItem {
     /// SHA-256 of the evidence file (the file itself is kept elsewhere).
+    #[schema(pattern = r"^\s*[0-9A-Fa-f]{64}\s*$")]
     pub sha256: String,
     /// e.g. `video/mp4`.
+    #[schema(
+        max_length = 127,
+        pattern = r"^\s*[A-Za-z0-9!#$&^_.+-]+/[A-Za-z0-9!#$&^_.+-]+\s*$"
+    )]
     pub media_type: String,
+    #[schema(max_length = 2000)]
     pub description: Option<String>,
     /// Where the file is kept, e.g. `https://…` or `s3://…`.
+    #[schema(
+        max_length = 2000,
+        pattern = r"^\s*[A-Za-z][A-Za-z0-9+.-]*:[^\s\u0000-\u001F\u007F-\u009F]+\s*$"
+    )]
     pub uri: Option<String>,
 }
 
@@ -53,14 +63,18 @@ pub struct RecordViolation {
     pub ban_until: Option<NaiveDate>,
     /// The Order 44 ground the act falls under: a `code` of `GET /v1/reference/listing-grounds`.
     pub listing_ground: Option<String>,
+    #[schema(min_length = 1, max_length = 5000)]
     pub description: String,
     /// Number of the penalty decision, e.g. `杭市监处罚〔2026〕123号`.
+    #[schema(max_length = 100)]
     pub decision_no: Option<String>,
     /// Fine in fen (1/100 yuan).
     #[schema(minimum = 0)]
     pub fine_cents: Option<i64>,
+    #[schema(max_length = 2000)]
     pub legal_basis: Option<String>,
     #[serde(default)]
+    #[schema(max_items = 50)]
     pub evidence: Vec<EvidenceItem>,
 }
 
@@ -76,6 +90,7 @@ pub struct DecidePenalty {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RevokeViolation {
+    #[schema(min_length = 1, max_length = 2000)]
     pub reason: String,
     /// When the decision was annulled; default today; not before `decided_on`, never in the future.
     pub revoked_on: Option<NaiveDate>,

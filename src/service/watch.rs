@@ -22,8 +22,10 @@ use crate::db::{registry, DbConn, DbError};
 #[serde(deny_unknown_fields)]
 pub struct AddWatch {
     /// A subject id from a screening answer.
+    #[schema(format = Uuid)]
     pub subject_id: String,
     /// The platform's own reference (e.g. its anchor id).
+    #[schema(max_length = 200)]
     pub external_ref: Option<String>,
 }
 
@@ -189,6 +191,7 @@ pub fn feed(
 #[serde(deny_unknown_fields)]
 pub struct CreateWebhook {
     /// `https://…` (or `http://…`); loopback and private addresses only when the operator allows them.
+    #[schema(pattern = r"^\s*[Hh][Tt][Tt][Pp][Ss]?://[^/?#@\s]+")]
     pub url: String,
     /// Event types to send; default all.
     #[serde(default)]

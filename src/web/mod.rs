@@ -108,7 +108,14 @@ async fn search_results(
 }
 
 async fn entry(req: HttpRequest, db: ReadDb) -> HttpResponse {
-    let listing_id = req.match_info().get("listing_id").unwrap_or("").to_owned();
+    // Not a UUID: no listing can have it, and the database need not be asked.
+    let Some(listing_id) = req
+        .match_info()
+        .get("listing_id")
+        .and_then(crate::service::canonical_id)
+    else {
+        return html(StatusCode::NOT_FOUND, render_entry_not_found());
+    };
     match db
         .run(move |conn| publication::entry(conn, &listing_id))
         .await

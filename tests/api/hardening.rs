@@ -19,8 +19,7 @@ const OTHER_PEPPER: &str = "is not the pepper this database was filled with";
 const TEST_PEPPER: &str = "test-id-pepper-of-at-least-32-bytes!!";
 
 async fn the_csv_export_neutralises_formulas(app: TestApp) {
-    let (_, a) = app.user_with_role("regulator").await;
-    let (_, b) = app.user_with_role("regulator").await;
+    let ((_, a), (_, b)) = app.two_officials().await;
     let name = r#"=HYPERLINK("https://evil.example/","刘德华")"#;
     let (_, listing) = app
         .publish_listing(&a, &b, json!({"kind": "anchor", "name": name}))

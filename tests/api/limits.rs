@@ -147,8 +147,7 @@ both_backends_with!(
 );
 
 async fn full_id_queries_are_limited_per_hour(app: TestApp) {
-    let (_, a) = app.user_with_role("regulator").await;
-    let (_, b) = app.user_with_role("regulator").await;
+    let ((_, a), (_, b)) = app.two_officials().await;
     let id_number = resident_id("44010619610927123");
     let (_, listing) = app
         .publish_listing(

@@ -154,7 +154,9 @@ async fn violations_are_recorded_read_and_revoked_never_edited(app: TestApp) {
                 Some(json!({"description": "edited"})),
             )
             .await;
-        assert_problem(&r, 404);
+        // Never edited: the path takes GET only (405 with Allow since issue 14; a 404 before).
+        assert_problem(&r, 405);
+        assert_eq!(r.headers["allow"], "GET");
     }
     assert_eq!(
         app.get(&format!("/v1/violations/{id}"), &reg).await.body["description"],

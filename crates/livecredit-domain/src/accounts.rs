@@ -169,16 +169,18 @@ impl Email {
 }
 
 pub const MIN_PASSWORD_CHARS: usize = 12;
-/// Argon2 work grows with input; a cap keeps a login from being a denial of service.
-pub const MAX_PASSWORD_BYTES: usize = 1024;
+/// Argon2 work grows with input; a cap keeps a login from being a denial of
+/// service. Counted in characters, as the API document can state it (at
+/// most 4 KiB of UTF-8).
+pub const MAX_PASSWORD_CHARS: usize = 1024;
 
 /// Checks the password policy; the message names the rule broken.
 pub fn check_password(password: &str) -> Result<(), String> {
     if password.chars().count() < MIN_PASSWORD_CHARS {
         return Err(format!("must be at least {MIN_PASSWORD_CHARS} characters"));
     }
-    if password.len() > MAX_PASSWORD_BYTES {
-        return Err(format!("must be at most {MAX_PASSWORD_BYTES} bytes"));
+    if password.chars().count() > MAX_PASSWORD_CHARS {
+        return Err(format!("must be at most {MAX_PASSWORD_CHARS} characters"));
     }
     Ok(())
 }
