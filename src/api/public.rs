@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::pagination::PageParams;
-use crate::auth::address::client_ip;
 use super::params::Query;
+use crate::auth::address::client_ip;
 use crate::config::Settings;
 use crate::db::ReadDb;
 use crate::domain::registry::SubjectKind;

@@ -6,8 +6,8 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::json::ApiJson;
-use super::params::{Id, Query};
 use super::pagination::PageParams;
+use super::params::{Id, Query};
 use crate::auth::{Reader, Regulator};
 use crate::db::Db;
 use crate::domain::registry::ReviewFlagStatus;
