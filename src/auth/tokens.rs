@@ -40,18 +40,26 @@ pub struct TokenService {
 }
 
 impl TokenService {
-    pub fn new(secret: &Secret) -> Self {
+    /// Fails on an empty secret, or on a build where jsonwebtoken has no
+    /// crypto backend (its `rust_crypto` feature is the one chosen): better
+    /// at start than at the first login.
+    pub fn new(secret: &Secret) -> anyhow::Result<Self> {
+        if jsonwebtoken::crypto::CryptoProvider::try_get_default().is_none() {
+            anyhow::bail!("jsonwebtoken was built without exactly one crypto backend");
+        }
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_issuer(&[ISSUER]);
         validation.set_audience(&[AUDIENCE]);
         validation.set_required_spec_claims(&["exp", "iat", "sub", "iss", "aud"]);
         validation.validate_nbf = true;
         validation.leeway = 5;
-        Self {
-            encoding: EncodingKey::from_secret(secret.bytes()),
-            decoding: DecodingKey::from_secret(secret.bytes()),
+        Ok(Self {
+            encoding: EncodingKey::from_secret(secret.bytes())
+                .map_err(|e| anyhow::anyhow!("the JWT secret: {e}"))?,
+            decoding: DecodingKey::from_secret(secret.bytes())
+                .map_err(|e| anyhow::anyhow!("the JWT secret: {e}"))?,
             validation,
-        }
+        })
     }
 
     pub fn issue(
@@ -107,7 +115,7 @@ mod tests {
     use super::*;
 
     fn service() -> TokenService {
-        TokenService::new(&Secret::new(b"0123456789abcdef0123456789abcdef".to_vec()))
+        TokenService::new(&Secret::new(b"0123456789abcdef0123456789abcdef".to_vec())).unwrap()
     }
 
     #[test]
@@ -131,7 +139,8 @@ mod tests {
     fn other_secrets_and_tampering_are_refused() {
         let now = Utc::now();
         let token = service().issue("u1", "admin", "o1", now).unwrap();
-        let other = TokenService::new(&Secret::new(b"another secret of thirty-two byt".to_vec()));
+        let other =
+            TokenService::new(&Secret::new(b"another secret of thirty-two byt".to_vec())).unwrap();
         assert!(other.verify(&token, now).is_none());
         let mut tampered = token.clone();
         tampered.push('x');

@@ -396,7 +396,7 @@ pub fn backup_sqlite(conn: &mut DbConn, to: &std::path::Path) -> anyhow::Result<
 /// every later one must match it. An instance with another pepper would
 /// write hashes that never match, and screening by ID number would miss.
 pub fn check_pepper(conn: &mut DbConn, pepper: &[u8]) -> anyhow::Result<()> {
-    use hmac::Mac;
+    use hmac::{KeyInit, Mac};
     use schema::deployment_checks;
     let Ok(mut mac) = hmac::Hmac::<sha2::Sha256>::new_from_slice(pepper) else {
         unreachable!("HMAC-SHA256 accepts keys of any length")

@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::Sha256;
@@ -134,7 +134,7 @@ impl Query {
             "uscc": self.uscc,
             "accounts": self.account_keys,
         });
-        let Ok(mut mac) = <Hmac<Sha256> as Mac>::new_from_slice(pepper) else {
+        let Ok(mut mac) = <Hmac<Sha256> as KeyInit>::new_from_slice(pepper) else {
             unreachable!("HMAC-SHA256 accepts keys of any length")
         };
         mac.update(canonical.to_string().as_bytes());

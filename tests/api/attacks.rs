@@ -30,7 +30,7 @@ async fn forged_tokens_are_refused(app: TestApp) {
         encode(
             &Header::new(Algorithm::HS256),
             &c,
-            &EncodingKey::from_secret(SECRET),
+            &EncodingKey::from_secret(SECRET).unwrap(),
         )
         .unwrap()
     };
@@ -48,13 +48,13 @@ async fn forged_tokens_are_refused(app: TestApp) {
     let hs512 = encode(
         &Header::new(Algorithm::HS512),
         &claims(json!({})),
-        &EncodingKey::from_secret(SECRET),
+        &EncodingKey::from_secret(SECRET).unwrap(),
     )
     .unwrap();
     let forged = encode(
         &Header::new(Algorithm::HS256),
         &claims(json!({})),
-        &EncodingKey::from_secret(b"another secret of thirty-two bytes.."),
+        &EncodingKey::from_secret(b"another secret of thirty-two bytes..").unwrap(),
     )
     .unwrap();
     let rs256_header = format!(
