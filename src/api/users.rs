@@ -66,6 +66,10 @@ pub async fn list_users(
 }
 
 /// Change a user's role or disable them; either ends their sessions at once.
+///
+/// For good: the user's token epoch moves on, so access tokens issued before
+/// the change stay refused even when the change is undone. Their refresh
+/// tokens are revoked.
 #[utoipa::path(patch, path = "/v1/users/{id}", tag = "users", operation_id = "updateUser",
     params(("id" = String, Path, description = "User id")),
     request_body = UpdateUser, security(("bearer" = [])),

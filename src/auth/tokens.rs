@@ -24,6 +24,10 @@ pub struct Claims {
     pub jti: String,
     pub iss: String,
     pub aud: String,
+    /// The user's token epoch when the token was issued: a change of role
+    /// or a disabling moves the user's epoch on, and this token stops
+    /// counting for good. Required: a token without it does not decode.
+    pub epoch: i64,
     /// Never issued; typed so that a token carrying a non-integer `nbf` fails
     /// to decode instead of having its check skipped (GHSA-h395-gr6q-cpjc in
     /// jsonwebtoken 9).
@@ -67,6 +71,7 @@ impl TokenService {
         user_id: &str,
         role: &str,
         org: &str,
+        epoch: i64,
         now: DateTime<Utc>,
     ) -> anyhow::Result<String> {
         let claims = Claims {
@@ -78,6 +83,7 @@ impl TokenService {
             jti: uuid::Uuid::now_v7().to_string(),
             iss: ISSUER.to_owned(),
             aud: AUDIENCE.to_owned(),
+            epoch,
             nbf: None,
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
@@ -121,7 +127,7 @@ mod tests {
     #[test]
     fn issued_tokens_verify_until_they_expire() {
         let now = Utc::now();
-        let token = service().issue("u1", "admin", "o1", now).unwrap();
+        let token = service().issue("u1", "admin", "o1", 0, now).unwrap();
         let claims = service().verify(&token, now).unwrap();
         assert_eq!(
             (
@@ -131,6 +137,7 @@ mod tests {
             ),
             ("u1", "admin", "o1")
         );
+        assert_eq!(claims.epoch, 0);
         let later = now + chrono::Duration::seconds(ACCESS_TOKEN_SECONDS + 60);
         assert!(service().verify(&token, later).is_none());
     }
@@ -138,7 +145,7 @@ mod tests {
     #[test]
     fn other_secrets_and_tampering_are_refused() {
         let now = Utc::now();
-        let token = service().issue("u1", "admin", "o1", now).unwrap();
+        let token = service().issue("u1", "admin", "o1", 0, now).unwrap();
         let other =
             TokenService::new(&Secret::new(b"another secret of thirty-two byt".to_vec())).unwrap();
         assert!(other.verify(&token, now).is_none());

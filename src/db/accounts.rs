@@ -32,6 +32,8 @@ pub struct User {
     pub disabled: bool,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// Access tokens carry the epoch they were issued in; only the current one counts.
+    pub token_epoch: i64,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -148,17 +150,22 @@ pub fn any_admin_exists(conn: &mut DbConn) -> QueryResult<bool> {
     .get_result(conn)
 }
 
+/// Sets role and state; with `new_epoch`, also moves the token epoch on so
+/// that every access token issued before stops counting.
 pub fn update_user_role_and_state(
     conn: &mut DbConn,
     id: &str,
     role: Role,
     disabled: bool,
+    new_epoch: bool,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
+    let step = i64::from(new_epoch);
     diesel::update(users::table.find(id))
         .set((
             users::role.eq(role.as_str()),
             users::disabled.eq(disabled),
+            users::token_epoch.eq(users::token_epoch + step),
             users::updated_at.eq(now),
         ))
         .execute(conn)

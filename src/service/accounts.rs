@@ -276,6 +276,7 @@ pub fn new_user(
         disabled: false,
         created_at: now,
         updated_at: now,
+        token_epoch: 0,
     }
 }
 
@@ -371,8 +372,11 @@ pub fn update_user(
         }
     }
     let disabled = change.disabled.unwrap_or(user.disabled);
+    let changed = disabled != user.disabled || role != user.role;
     let now = Utc::now().naive_utc();
-    store::update_user_role_and_state(conn, &user.id, role, disabled, now)?;
+    // A new token epoch ends every access token issued before, for good:
+    // undoing the change later does not bring them back.
+    store::update_user_role_and_state(conn, &user.id, role, disabled, changed, now)?;
     audit::append(
         conn,
         &actor.audit(),
@@ -386,9 +390,8 @@ pub fn update_user(
             }),
         },
     )?;
-    if disabled != user.disabled || role != user.role {
-        // Access tokens die on their next use (authentication re-reads the
-        // user); refresh tokens die here.
+    if changed {
+        // Access tokens die by the epoch above; refresh tokens die here.
         store::revoke_user_refresh_tokens(conn, &user.id, now)?;
     }
     store::find_user(conn, &user.id)?
@@ -473,7 +476,13 @@ fn issue_pair(
 ) -> ServiceResult<TokenPair> {
     let now = Utc::now();
     let access_token = tokens
-        .issue(&user.id, user.role.as_str(), &user.organization_id, now)
+        .issue(
+            &user.id,
+            user.role.as_str(),
+            &user.organization_id,
+            user.token_epoch,
+            now,
+        )
         .map_err(ServiceError::Internal)?;
     let refresh_token = tokens::new_refresh_token();
     store::insert_refresh_token(
@@ -680,8 +689,10 @@ pub fn me(conn: &mut DbConn, actor: &Actor) -> ServiceResult<UserView> {
 }
 
 /// Who a verified token belongs to now: the user as stored, if they exist,
-/// are not disabled and still hold the role and organization the token was
-/// issued for. Anything else is `None` (the token no longer counts).
+/// are not disabled, still hold the role and organization the token was
+/// issued for, and the token is of their current epoch (one issued before
+/// a change of role or a disabling stays dead even once it is undone).
+/// Anything else is `None` (the token no longer counts).
 pub fn token_holder(
     conn: &mut DbConn,
     claims: &tokens::Claims,
@@ -689,7 +700,11 @@ pub fn token_holder(
     let Some(user) = store::find_user(conn, &claims.sub)? else {
         return Ok(None);
     };
-    if user.disabled || user.role.as_str() != claims.role || user.organization_id != claims.org {
+    if user.disabled
+        || user.token_epoch != claims.epoch
+        || user.role.as_str() != claims.role
+        || user.organization_id != claims.org
+    {
         return Ok(None);
     }
     let staff = Staff {

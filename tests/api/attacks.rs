@@ -20,7 +20,7 @@ async fn forged_tokens_are_refused(app: TestApp) {
     let now = chrono::Utc::now().timestamp();
     let claims = |overrides: Value| {
         let mut c = json!({"sub": me["id"], "role": "admin", "org": me["organization_id"], "iat": now, "exp": now + 600,
-            "jti": "x", "iss": "livecredit", "aud": "livecredit"});
+            "jti": "x", "iss": "livecredit", "aud": "livecredit", "epoch": 0});
         for (k, v) in overrides.as_object().unwrap() {
             c[k] = v.clone();
         }
@@ -93,6 +93,16 @@ async fn forged_tokens_are_refused(app: TestApp) {
             "role escalation",
             hs256(claims(json!({"role": "regulator"}))),
         ),
+        ("another token epoch", hs256(claims(json!({"epoch": 1})))),
+        (
+            "token epoch as a string",
+            hs256(claims(json!({"epoch": "0"}))),
+        ),
+        ("no token epoch", {
+            let mut c = claims(json!({}));
+            c.as_object_mut().unwrap().remove("epoch");
+            hs256(c)
+        }),
         (
             "unknown user",
             hs256(claims(
