@@ -5,7 +5,7 @@ use actix_web::{get, post, web, HttpResponse};
 use super::idempotency::{self, IdempotencyKey};
 use super::json::ApiJson;
 use super::pagination::PageParams;
-use crate::auth::Admin;
+use crate::auth::{Admin, Overseer};
 use crate::db::Db;
 use crate::error::ApiResult;
 use crate::page_type;
@@ -40,7 +40,7 @@ pub async fn create_organization(
     .await
 }
 
-/// List organizations.
+/// List organizations (admins and auditors).
 #[utoipa::path(get, path = "/v1/organizations", tag = "organizations", operation_id = "listOrganizations",
     params(PageParams), security(("bearer" = [])),
     responses(
@@ -51,11 +51,11 @@ pub async fn create_organization(
     ))]
 #[get("/v1/organizations")]
 pub async fn list_organizations(
-    Admin(admin): Admin,
+    Overseer(user): Overseer,
     page: web::Query<PageParams>,
     db: web::Data<Db>,
 ) -> ApiResult<web::Json<OrganizationPage>> {
-    let (actor, page) = (admin.actor(), page.request()?);
+    let (actor, page) = (user.actor(), page.request()?);
     let page = db
         .run(move |conn| accounts::list_organizations(conn, &actor, &page))
         .await?;

@@ -1,11 +1,11 @@
-//! Users (admin): create, list, change role, disable.
+//! Users: admins create, change role, disable; admins and auditors list.
 
 use actix_web::{get, patch, post, web, HttpResponse};
 
 use super::idempotency::{self, IdempotencyKey};
 use super::json::ApiJson;
 use super::pagination::PageParams;
-use crate::auth::Admin;
+use crate::auth::{Admin, Overseer};
 use crate::db::Db;
 use crate::error::ApiResult;
 use crate::page_type;
@@ -43,7 +43,7 @@ pub async fn create_user(
     .await
 }
 
-/// List users.
+/// List users (admins and auditors).
 #[utoipa::path(get, path = "/v1/users", tag = "users", operation_id = "listUsers",
     params(PageParams), security(("bearer" = [])),
     responses(
@@ -54,11 +54,11 @@ pub async fn create_user(
     ))]
 #[get("/v1/users")]
 pub async fn list_users(
-    Admin(admin): Admin,
+    Overseer(user): Overseer,
     page: web::Query<PageParams>,
     db: web::Data<Db>,
 ) -> ApiResult<web::Json<UserPage>> {
-    let (actor, page) = (admin.actor(), page.request()?);
+    let (actor, page) = (user.actor(), page.request()?);
     let page = db
         .run(move |conn| accounts::list_users(conn, &actor, &page))
         .await?;

@@ -244,3 +244,12 @@ role_extractor!(
     /// Those who read the audit log: auditors and admins.
     AuditReader: Admin | Auditor
 );
+role_extractor!(
+    /// Those who read everything, organizations and users included: admins and auditors.
+    Overseer: Admin | Auditor
+);
+role_extractor!(
+    /// Those who read platforms' records: a platform its own organization's,
+    /// admins and auditors every organization's (the service draws the line).
+    PlatformRecordReader: Admin | Platform | Auditor
+);

@@ -126,12 +126,13 @@ pub fn create_organization(
     Ok(org.into())
 }
 
+/// Every organization, oldest first: admins and auditors read them.
 pub fn list_organizations(
     conn: &mut DbConn,
     actor: &Actor,
     page: &PageRequest,
 ) -> ServiceResult<Page<OrganizationView>> {
-    actor.require(roles::ADMINS)?;
+    actor.require(roles::OVERSEERS)?;
     let rows = store::list_organizations(conn, page.after.as_deref(), page.fetch())?;
     Ok(page
         .page(rows, |o| o.id.clone())
@@ -327,12 +328,14 @@ pub fn create_user(
     Ok(user.clone().into())
 }
 
+/// Every user, oldest first: admins and auditors read them (who may act
+/// for which organization is part of what an auditor checks).
 pub fn list_users(
     conn: &mut DbConn,
     actor: &Actor,
     page: &PageRequest,
 ) -> ServiceResult<Page<UserView>> {
-    actor.require(roles::ADMINS)?;
+    actor.require(roles::OVERSEERS)?;
     let rows = store::list_users(conn, page.after.as_deref(), page.fetch())?;
     Ok(page.page(rows, |u| u.id.clone()).map(UserView::from))
 }

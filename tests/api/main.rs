@@ -10,6 +10,7 @@ mod helpers;
 mod jobs;
 mod listings;
 mod ops;
+mod oversight;
 mod project;
 mod public;
 mod replicas;
