@@ -102,11 +102,12 @@ impl Actor {
         let staff = self.require(roles::PLATFORM_RECORD_READERS)?;
         let asked = match asked.filter(|a| !a.is_empty()) {
             None => None,
-            // Ids are UUIDs: anything else names no organization (and never
-            // reaches the database, where a NUL would be an error).
+            // Ids are UUIDs, stored in their lower-case hyphenated form:
+            // anything else names no organization (and never reaches the
+            // database, where a NUL would be an error).
             Some(a) => Some(
                 uuid::Uuid::parse_str(a)
-                    .map(|_| a.to_owned())
+                    .map(|u| u.hyphenated().to_string())
                     .map_err(|_| {
                         ServiceError::invalid("organization_id", "is not an organization id")
                     })?,
@@ -295,5 +296,41 @@ pub mod page {
             assert_eq!(decode_seq_cursor(Some(&encode_cursor("7"))).unwrap(), 7);
             assert!(decode_seq_cursor(Some(&encode_cursor("-1"))).is_err());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn platform_records_are_a_platforms_own_and_everyones_for_overseers() {
+        let own = "0190a000-0000-7000-8000-000000000001";
+        let other = "0190a000-0000-7000-8000-000000000002";
+        let platform = Actor::user("p", own, Role::Platform);
+        fn scope(actor: &Actor, asked: Option<&str>) -> Option<RecordScope> {
+            actor.platform_records(asked).ok()
+        }
+        let one = |id: &str| Some(RecordScope::Organization(id.to_owned()));
+        assert_eq!(scope(&platform, None), one(own));
+        assert_eq!(scope(&platform, Some(own)), one(own));
+        assert_eq!(scope(&platform, Some("")), one(own));
+        assert!(matches!(
+            platform.platform_records(Some(other)),
+            Err(ServiceError::Forbidden(_))
+        ));
+        for role in [Role::Admin, Role::Auditor] {
+            let overseer = Actor::user("o", other, role);
+            assert_eq!(scope(&overseer, None), Some(RecordScope::Every));
+            assert_eq!(scope(&overseer, Some(own)), one(own));
+            assert_eq!(scope(&overseer, Some(&own.to_uppercase())), one(own));
+            assert!(overseer.platform_records(Some("nope")).is_err());
+            assert!(overseer.platform_records(Some("a\0b")).is_err());
+        }
+        assert!(matches!(
+            Actor::user("r", own, Role::Regulator).platform_records(None),
+            Err(ServiceError::Forbidden(_))
+        ));
+        assert_eq!(scope(&Actor::System, None), Some(RecordScope::Every));
     }
 }
