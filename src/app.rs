@@ -68,7 +68,7 @@ impl Application {
         let decoy = web::block(password::decoy_hash).await?;
 
         let db = web::Data::new(db);
-        let tokens = web::Data::new(TokenService::new(&settings.jwt_secret));
+        let tokens = web::Data::new(TokenService::new(&settings.jwt_secret)?);
         let metrics = web::Data::new(Metrics::new()?);
         let decoy = web::Data::new(DecoyHash(decoy));
         let calendar = web::Data::new(load_calendar(&settings)?);

@@ -516,16 +516,16 @@ impl Modify for BearerAuth {
     tags(
         (name = "operations", description = "Health, readiness and metrics"),
         (name = "auth", description = "Login, token refresh and logout"),
-        (name = "organizations", description = "Regulators, platforms and consumer associations (admin)"),
-        (name = "users", description = "Accounts and roles (admin)"),
+        (name = "organizations", description = "Regulators, platforms and consumer associations (admins write; admins and auditors read)"),
+        (name = "users", description = "Accounts and roles (admins write; admins and auditors read)"),
         (name = "subjects", description = "Anchors and merchants (regulators write; admins and auditors read)"),
         (name = "violations", description = "Violations: append-only, revocable with a reason"),
         (name = "listings", description = "The blacklist procedure: notice, objections, decision, credit repair, revocation"),
         (name = "public", description = "The published blacklist: no login needed"),
         (name = "reference", description = "Reference data from the law (Order 44): listing grounds and measures; no login needed"),
-        (name = "screening", description = "Screening anchors and merchants before onboarding (platforms)"),
-        (name = "watchlist", description = "Watched subjects and their events (platforms)"),
-        (name = "webhooks", description = "Signed event deliveries (platforms)"),
+        (name = "screening", description = "Screening anchors and merchants before onboarding (platforms screen; admins and auditors read every platform's history)"),
+        (name = "watchlist", description = "Watched subjects and their events (platforms; admins and auditors read every platform's)"),
+        (name = "webhooks", description = "Signed event deliveries (platforms; admins and auditors read every platform's, never a secret)"),
         (name = "audit", description = "The hash-chained audit log (auditors, admins)"),
     )
 )]

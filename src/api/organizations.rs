@@ -6,7 +6,7 @@ use super::idempotency::{self, IdempotencyKey};
 use super::json::ApiJson;
 use super::pagination::PageParams;
 use super::params::{Id, Query};
-use crate::auth::{Admin, Reader};
+use crate::auth::{Admin, Overseer, Reader};
 use crate::db::Db;
 use crate::error::ApiResult;
 use crate::page_type;
@@ -41,7 +41,7 @@ pub async fn create_organization(
     .await
 }
 
-/// List organizations.
+/// List organizations (admins and auditors).
 #[utoipa::path(get, path = "/v1/organizations", tag = "organizations", operation_id = "listOrganizations",
     params(PageParams), security(("bearer" = [])),
     responses(
@@ -52,11 +52,11 @@ pub async fn create_organization(
     ))]
 #[get("/v1/organizations")]
 pub async fn list_organizations(
-    Admin(admin): Admin,
+    Overseer(user): Overseer,
     page: Query<PageParams>,
     db: web::Data<Db>,
 ) -> ApiResult<web::Json<OrganizationPage>> {
-    let (actor, page) = (admin.actor(), page.request()?);
+    let (actor, page) = (user.actor(), page.request()?);
     let page = db
         .run(move |conn| accounts::list_organizations(conn, &actor, &page))
         .await?;

@@ -1,5 +1,6 @@
 //! Keyset pagination on the wire: `?limit=&cursor=` → `{items, next_cursor}`
-//! (the rules are `service::page`'s).
+//! (the rules are `service::page`'s), and the `organization_id` filter of
+//! the lists of platforms' records.
 
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -44,4 +45,15 @@ macro_rules! page_type {
             }
         }
     };
+}
+
+/// Whose records a list of platforms' records shows (screenings, watchlist,
+/// webhooks, events).
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OrganizationFilter {
+    /// Admins and auditors: only the records of this organization (its id, a
+    /// UUID; default: every organization's). A platform always sees its own;
+    /// naming another organization is a 403.
+    pub organization_id: Option<String>,
 }

@@ -4,9 +4,9 @@
 use actix_web::{get, post, web};
 
 use super::json::ApiJson;
-use super::pagination::PageParams;
+use super::pagination::{OrganizationFilter, PageParams};
 use super::params::{Id, Query};
-use crate::auth::Platform;
+use crate::auth::{Platform, PlatformRecordReader};
 use crate::config::Settings;
 use crate::db::{Db, ReadDb};
 use crate::error::{ApiError, ApiResult};
@@ -83,9 +83,13 @@ pub async fn screen_batch(
     Ok(web::Json(BatchResult { results }))
 }
 
-/// This organization's screening history.
+/// Screening history, oldest first.
+///
+/// A platform sees its own organization's. Admins and auditors read every
+/// platform's, or one platform's with `organization_id`: how a regulator
+/// checks that platforms screened before onboarding (Order 117).
 #[utoipa::path(get, path = "/v1/screenings", tag = "screening", operation_id = "listScreenings",
-    params(PageParams), security(("bearer" = [])),
+    params(PageParams, OrganizationFilter), security(("bearer" = [])),
     responses(
         (status = 200, description = "One page, oldest first", body = ScreeningRecordPage),
         (status = 401, response = crate::api::Unauthorized),
@@ -94,18 +98,23 @@ pub async fn screen_batch(
     ))]
 #[get("/v1/screenings")]
 pub async fn list_screenings(
-    Platform(user): Platform,
+    PlatformRecordReader(user): PlatformRecordReader,
     page: Query<PageParams>,
+    filter: Query<OrganizationFilter>,
     db: web::Data<Db>,
 ) -> ApiResult<web::Json<ScreeningRecordPage>> {
     let (actor, page) = (user.actor(), page.request()?);
+    let organization = filter.into_inner().organization_id;
     let page = db
-        .run(move |conn| screening::history(conn, &actor, &page))
+        .run(move |conn| screening::history(conn, &actor, organization.as_deref(), &page))
         .await?;
     Ok(web::Json(page.into()))
 }
 
-/// One screening record of this organization (another's is a 404).
+/// One screening record.
+///
+/// A platform sees its own organization's (another's is a 404); admins and
+/// auditors read any.
 #[utoipa::path(get, path = "/v1/screenings/{id}", tag = "screening", operation_id = "getScreening",
     params(("id" = uuid::Uuid, Path, description = "Screening id")), security(("bearer" = [])),
     responses(
@@ -116,7 +125,7 @@ pub async fn list_screenings(
     ))]
 #[get("/v1/screenings/{id}")]
 pub async fn get_screening(
-    Platform(user): Platform,
+    PlatformRecordReader(user): PlatformRecordReader,
     id: Id,
     db: web::Data<Db>,
 ) -> ApiResult<web::Json<ScreeningRecordView>> {

@@ -1,4 +1,4 @@
-//! Users (admin): create, list, change role, disable.
+//! Users: admins create, change role, disable; admins and auditors list.
 
 use actix_web::{get, patch, post, web, HttpResponse};
 
@@ -6,7 +6,7 @@ use super::idempotency::{self, IdempotencyKey};
 use super::json::ApiJson;
 use super::pagination::PageParams;
 use super::params::{Id, Query};
-use crate::auth::Admin;
+use crate::auth::{Admin, Overseer};
 use crate::db::Db;
 use crate::error::ApiResult;
 use crate::page_type;
@@ -44,7 +44,7 @@ pub async fn create_user(
     .await
 }
 
-/// List users.
+/// List users (admins and auditors).
 #[utoipa::path(get, path = "/v1/users", tag = "users", operation_id = "listUsers",
     params(PageParams), security(("bearer" = [])),
     responses(
@@ -55,11 +55,11 @@ pub async fn create_user(
     ))]
 #[get("/v1/users")]
 pub async fn list_users(
-    Admin(admin): Admin,
+    Overseer(user): Overseer,
     page: Query<PageParams>,
     db: web::Data<Db>,
 ) -> ApiResult<web::Json<UserPage>> {
-    let (actor, page) = (admin.actor(), page.request()?);
+    let (actor, page) = (user.actor(), page.request()?);
     let page = db
         .run(move |conn| accounts::list_users(conn, &actor, &page))
         .await?;
@@ -67,6 +67,10 @@ pub async fn list_users(
 }
 
 /// Change a user's role or disable them; either ends their sessions at once.
+///
+/// For good: the user's token epoch moves on, so access tokens issued before
+/// the change stay refused even when the change is undone. Their refresh
+/// tokens are revoked.
 #[utoipa::path(patch, path = "/v1/users/{id}", tag = "users", operation_id = "updateUser",
     params(("id" = uuid::Uuid, Path, description = "User id")),
     request_body = UpdateUser, security(("bearer" = [])),

@@ -1,4 +1,5 @@
-//! A platform's watchlist, its event feed, and its webhooks, over HTTP.
+//! A platform's watchlist, its event feed, and its webhooks, over HTTP;
+//! admins and auditors read every platform's.
 
 use std::net::SocketAddr;
 
@@ -8,9 +9,9 @@ use utoipa::ToSchema;
 
 use super::idempotency::{self, IdempotencyKey};
 use super::json::ApiJson;
-use super::pagination::PageParams;
+use super::pagination::{OrganizationFilter, PageParams};
 use super::params::{Id, Query};
-use crate::auth::Platform;
+use crate::auth::{Platform, PlatformRecordReader};
 use crate::config::Settings;
 use crate::db::Db;
 use crate::error::ApiResult;
@@ -66,9 +67,12 @@ pub async fn add_watch(
     .await
 }
 
-/// This organization's watchlist.
+/// The watchlist, oldest first.
+///
+/// A platform sees its own organization's. Admins and auditors read every
+/// platform's, or one platform's with `organization_id`.
 #[utoipa::path(get, path = "/v1/watchlist", tag = "watchlist", operation_id = "listWatches",
-    params(PageParams), security(("bearer" = [])),
+    params(PageParams, OrganizationFilter), security(("bearer" = [])),
     responses(
         (status = 200, description = "One page, oldest first", body = WatchPage),
         (status = 401, response = crate::api::Unauthorized),
@@ -77,12 +81,16 @@ pub async fn add_watch(
     ))]
 #[get("/v1/watchlist")]
 pub async fn list_watches(
-    Platform(user): Platform,
+    PlatformRecordReader(user): PlatformRecordReader,
     page: Query<PageParams>,
+    filter: Query<OrganizationFilter>,
     db: web::Data<Db>,
 ) -> ApiResult<web::Json<WatchPage>> {
     let (actor, page) = (user.actor(), page.request()?);
-    let page = db.run(move |conn| watch::list(conn, &actor, &page)).await?;
+    let organization = filter.into_inner().organization_id;
+    let page = db
+        .run(move |conn| watch::list(conn, &actor, organization.as_deref(), &page))
+        .await?;
     Ok(web::Json(page.into()))
 }
 
@@ -108,8 +116,12 @@ pub async fn remove_watch(
 }
 
 /// Events of the watched subjects, in commit order.
+///
+/// A platform reads its own feed. Admins and auditors read one platform's
+/// feed with `organization_id`, or without it every event some platform's
+/// feed carries (each once).
 #[utoipa::path(get, path = "/v1/events", tag = "watchlist", operation_id = "listEvents",
-    params(PageParams), security(("bearer" = [])),
+    params(PageParams, OrganizationFilter), security(("bearer" = [])),
     responses(
         (status = 200, description = "Events after the cursor", body = EventFeed),
         (status = 401, response = crate::api::Unauthorized),
@@ -118,15 +130,17 @@ pub async fn remove_watch(
     ))]
 #[get("/v1/events")]
 pub async fn list_events(
-    Platform(user): Platform,
+    PlatformRecordReader(user): PlatformRecordReader,
     page: Query<PageParams>,
+    filter: Query<OrganizationFilter>,
     db: web::Data<Db>,
 ) -> ApiResult<web::Json<EventFeed>> {
     let limit = page.request()?.limit;
     let after = decode_seq_cursor(page.cursor.as_deref())?;
     let actor = user.actor();
+    let organization = filter.into_inner().organization_id;
     let (items, next) = db
-        .run(move |conn| watch::feed(conn, &actor, after, limit))
+        .run(move |conn| watch::feed(conn, &actor, organization.as_deref(), after, limit))
         .await?;
     Ok(web::Json(EventFeed {
         items,
@@ -167,21 +181,29 @@ pub async fn create_webhook(
     .await
 }
 
-/// This organization's webhooks (without secrets).
+/// Active webhooks, never with their secrets.
+///
+/// A platform sees its own organization's. Admins and auditors read every
+/// platform's, or one platform's with `organization_id`.
 #[utoipa::path(get, path = "/v1/webhooks", tag = "webhooks", operation_id = "listWebhooks",
-    security(("bearer" = [])),
+    params(OrganizationFilter), security(("bearer" = [])),
     responses(
         (status = 200, description = "The webhooks", body = WebhookList),
         (status = 401, response = crate::api::Unauthorized),
         (status = 403, response = crate::api::Forbidden),
+        (status = 422, response = crate::api::Unprocessable),
     ))]
 #[get("/v1/webhooks")]
 pub async fn list_webhooks(
-    Platform(user): Platform,
+    PlatformRecordReader(user): PlatformRecordReader,
+    filter: web::Query<OrganizationFilter>,
     db: web::Data<Db>,
 ) -> ApiResult<web::Json<WebhookList>> {
     let actor = user.actor();
-    let items = db.run(move |conn| watch::webhooks(conn, &actor)).await?;
+    let organization = filter.into_inner().organization_id;
+    let items = db
+        .run(move |conn| watch::webhooks(conn, &actor, organization.as_deref()))
+        .await?;
     Ok(web::Json(WebhookList { items }))
 }
 
@@ -207,6 +229,9 @@ pub async fn delete_webhook(
 }
 
 /// A webhook's delivery history.
+///
+/// A platform sees its own webhooks' (another's is a 404); admins and
+/// auditors read any.
 #[utoipa::path(get, path = "/v1/webhooks/{id}/deliveries", tag = "webhooks", operation_id = "listDeliveries",
     params(("id" = uuid::Uuid, Path, description = "Webhook id"), PageParams), security(("bearer" = [])),
     responses(
@@ -218,7 +243,7 @@ pub async fn delete_webhook(
     ))]
 #[get("/v1/webhooks/{id}/deliveries")]
 pub async fn list_deliveries(
-    Platform(user): Platform,
+    PlatformRecordReader(user): PlatformRecordReader,
     id: Id,
     page: Query<PageParams>,
     db: web::Data<Db>,

@@ -2,7 +2,9 @@
 //!
 //! A middleware checks the token of every request that carries one and
 //! re-reads its user (one primary-key lookup), so disabling a
-//! user or changing their role takes effect at once, not when tokens expire.
+//! user or changing their role takes effect at once, not when tokens expire;
+//! and since such a change moves the user's token epoch on, the tokens
+//! issued before it stay dead even if the change is undone.
 
 use std::future::{ready, Ready};
 
@@ -241,4 +243,13 @@ role_extractor!(
 role_extractor!(
     /// Those who read the audit log: auditors and admins.
     AuditReader: Admin | Auditor
+);
+role_extractor!(
+    /// Those who read everything, organizations and users included: admins and auditors.
+    Overseer: Admin | Auditor
+);
+role_extractor!(
+    /// Those who read platforms' records: a platform its own organization's,
+    /// admins and auditors every organization's (the service draws the line).
+    PlatformRecordReader: Admin | Platform | Auditor
 );

@@ -6,5 +6,7 @@ pub mod extract;
 pub mod password;
 pub mod tokens;
 
-pub use extract::{Admin, AuditReader, Authenticated, Platform, Reader, Regulator};
+pub use extract::{
+    Admin, AuditReader, Authenticated, Overseer, Platform, PlatformRecordReader, Reader, Regulator,
+};
 pub use tokens::TokenService;

@@ -24,6 +24,10 @@ pub struct Claims {
     pub jti: String,
     pub iss: String,
     pub aud: String,
+    /// The user's token epoch when the token was issued: a change of role
+    /// or a disabling moves the user's epoch on, and this token stops
+    /// counting for good. Required: a token without it does not decode.
+    pub epoch: i64,
     /// Never issued; typed so that a token carrying a non-integer `nbf` fails
     /// to decode instead of having its check skipped (GHSA-h395-gr6q-cpjc in
     /// jsonwebtoken 9).
@@ -40,18 +44,26 @@ pub struct TokenService {
 }
 
 impl TokenService {
-    pub fn new(secret: &Secret) -> Self {
+    /// Fails on an empty secret, or on a build where jsonwebtoken has no
+    /// crypto backend (its `rust_crypto` feature is the one chosen): better
+    /// at start than at the first login.
+    pub fn new(secret: &Secret) -> anyhow::Result<Self> {
+        if jsonwebtoken::crypto::CryptoProvider::try_get_default().is_none() {
+            anyhow::bail!("jsonwebtoken was built without exactly one crypto backend");
+        }
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_issuer(&[ISSUER]);
         validation.set_audience(&[AUDIENCE]);
         validation.set_required_spec_claims(&["exp", "iat", "sub", "iss", "aud"]);
         validation.validate_nbf = true;
         validation.leeway = 5;
-        Self {
-            encoding: EncodingKey::from_secret(secret.bytes()),
-            decoding: DecodingKey::from_secret(secret.bytes()),
+        Ok(Self {
+            encoding: EncodingKey::from_secret(secret.bytes())
+                .map_err(|e| anyhow::anyhow!("the JWT secret: {e}"))?,
+            decoding: DecodingKey::from_secret(secret.bytes())
+                .map_err(|e| anyhow::anyhow!("the JWT secret: {e}"))?,
             validation,
-        }
+        })
     }
 
     pub fn issue(
@@ -59,6 +71,7 @@ impl TokenService {
         user_id: &str,
         role: &str,
         org: &str,
+        epoch: i64,
         now: DateTime<Utc>,
     ) -> anyhow::Result<String> {
         let claims = Claims {
@@ -70,6 +83,7 @@ impl TokenService {
             jti: uuid::Uuid::now_v7().to_string(),
             iss: ISSUER.to_owned(),
             aud: AUDIENCE.to_owned(),
+            epoch,
             nbf: None,
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
@@ -107,13 +121,13 @@ mod tests {
     use super::*;
 
     fn service() -> TokenService {
-        TokenService::new(&Secret::new(b"0123456789abcdef0123456789abcdef".to_vec()))
+        TokenService::new(&Secret::new(b"0123456789abcdef0123456789abcdef".to_vec())).unwrap()
     }
 
     #[test]
     fn issued_tokens_verify_until_they_expire() {
         let now = Utc::now();
-        let token = service().issue("u1", "admin", "o1", now).unwrap();
+        let token = service().issue("u1", "admin", "o1", 0, now).unwrap();
         let claims = service().verify(&token, now).unwrap();
         assert_eq!(
             (
@@ -123,6 +137,7 @@ mod tests {
             ),
             ("u1", "admin", "o1")
         );
+        assert_eq!(claims.epoch, 0);
         let later = now + chrono::Duration::seconds(ACCESS_TOKEN_SECONDS + 60);
         assert!(service().verify(&token, later).is_none());
     }
@@ -130,8 +145,9 @@ mod tests {
     #[test]
     fn other_secrets_and_tampering_are_refused() {
         let now = Utc::now();
-        let token = service().issue("u1", "admin", "o1", now).unwrap();
-        let other = TokenService::new(&Secret::new(b"another secret of thirty-two byt".to_vec()));
+        let token = service().issue("u1", "admin", "o1", 0, now).unwrap();
+        let other =
+            TokenService::new(&Secret::new(b"another secret of thirty-two byt".to_vec())).unwrap();
         assert!(other.verify(&token, now).is_none());
         let mut tampered = token.clone();
         tampered.push('x');

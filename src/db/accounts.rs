@@ -37,6 +37,8 @@ pub struct User {
     pub disabled: bool,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// Access tokens carry the epoch they were issued in; only the current one counts.
+    pub token_epoch: i64,
     /// The head of the bureau (负责人) or the official empowered to approve in their place.
     pub can_approve: bool,
 }
@@ -155,18 +157,23 @@ pub fn any_admin_exists(conn: &mut DbConn) -> QueryResult<bool> {
     .get_result(conn)
 }
 
+/// Sets role and state; with `new_epoch`, also moves the token epoch on so
+/// that every access token issued before stops counting.
 pub fn update_user_role_and_state(
     conn: &mut DbConn,
     id: &str,
     role: Role,
     disabled: bool,
+    new_epoch: bool,
     can_approve: bool,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
+    let step = i64::from(new_epoch);
     diesel::update(users::table.find(id))
         .set((
             users::role.eq(role.as_str()),
             users::disabled.eq(disabled),
+            users::token_epoch.eq(users::token_epoch + step),
             users::can_approve.eq(can_approve),
             users::updated_at.eq(now),
         ))

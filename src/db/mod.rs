@@ -469,7 +469,7 @@ const PEPPER_CHECK: &str = "id_pepper_fingerprint";
 /// An HMAC of a fixed text keyed with the pepper: equal for equal peppers,
 /// and it reveals nothing of the pepper.
 fn pepper_fingerprint(pepper: &[u8]) -> String {
-    use hmac::Mac;
+    use hmac::{KeyInit, Mac};
     let Ok(mut mac) = hmac::Hmac::<sha2::Sha256>::new_from_slice(pepper) else {
         unreachable!("HMAC-SHA256 accepts keys of any length")
     };

@@ -24,6 +24,7 @@ diesel::table! {
         disabled -> Bool,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        token_epoch -> BigInt,
         can_approve -> Bool,
     }
 }

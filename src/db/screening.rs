@@ -191,31 +191,37 @@ pub fn insert_screenings(conn: &mut DbConn, rows: Vec<ScreeningRecord>) -> Query
     Ok(())
 }
 
+/// A screening record, of one organization or (`None`) of any.
 pub fn find_screening(
     conn: &mut DbConn,
-    organization_id: &str,
+    organization_id: Option<&str>,
     id: &str,
 ) -> QueryResult<Option<ScreeningRecord>> {
-    screenings::table
-        .filter(screenings::id.eq(id))
-        .filter(screenings::organization_id.eq(organization_id))
+    let mut query = screenings::table
+        .filter(screenings::id.eq(id.to_owned()))
         .select(ScreeningRecord::as_select())
-        .first(conn)
-        .optional()
+        .into_boxed();
+    if let Some(org) = organization_id {
+        query = query.filter(screenings::organization_id.eq(org.to_owned()));
+    }
+    query.first(conn).optional()
 }
 
+/// One page of screening records in id order, of one organization or (`None`) of all.
 pub fn list_screenings(
     conn: &mut DbConn,
-    organization_id: &str,
+    organization_id: Option<&str>,
     after: Option<&str>,
     limit: i64,
 ) -> QueryResult<Vec<ScreeningRecord>> {
     let mut query = screenings::table
-        .filter(screenings::organization_id.eq(organization_id.to_owned()))
         .order(screenings::id)
         .limit(limit)
         .select(ScreeningRecord::as_select())
         .into_boxed();
+    if let Some(org) = organization_id {
+        query = query.filter(screenings::organization_id.eq(org.to_owned()));
+    }
     if let Some(after) = after {
         query = query.filter(screenings::id.gt(after.to_owned()));
     }

@@ -70,18 +70,21 @@ pub fn insert_watch(conn: &mut DbConn, watch: &Watch) -> QueryResult<()> {
         .map(drop)
 }
 
+/// One page of watches in id order, of one organization or (`None`) of all.
 pub fn list_watches(
     conn: &mut DbConn,
-    organization_id: &str,
+    organization_id: Option<&str>,
     after: Option<&str>,
     limit: i64,
 ) -> QueryResult<Vec<Watch>> {
     let mut query = watchlist::table
-        .filter(watchlist::organization_id.eq(organization_id.to_owned()))
         .order(watchlist::id)
         .limit(limit)
         .select(Watch::as_select())
         .into_boxed();
+    if let Some(org) = organization_id {
+        query = query.filter(watchlist::organization_id.eq(org.to_owned()));
+    }
     if let Some(after) = after {
         query = query.filter(watchlist::id.gt(after.to_owned()));
     }
@@ -122,26 +125,36 @@ pub fn insert_webhook(conn: &mut DbConn, webhook: &Webhook) -> QueryResult<()> {
         .map(drop)
 }
 
+/// A webhook, of one organization or (`None`) of any.
 pub fn find_webhook(
     conn: &mut DbConn,
-    organization_id: &str,
+    organization_id: Option<&str>,
     id: &str,
 ) -> QueryResult<Option<Webhook>> {
-    webhooks::table
-        .filter(webhooks::id.eq(id))
-        .filter(webhooks::organization_id.eq(organization_id))
+    let mut query = webhooks::table
+        .filter(webhooks::id.eq(id.to_owned()))
         .select(Webhook::as_select())
-        .first(conn)
-        .optional()
+        .into_boxed();
+    if let Some(org) = organization_id {
+        query = query.filter(webhooks::organization_id.eq(org.to_owned()));
+    }
+    query.first(conn).optional()
 }
 
-pub fn list_webhooks(conn: &mut DbConn, organization_id: &str) -> QueryResult<Vec<Webhook>> {
-    webhooks::table
-        .filter(webhooks::organization_id.eq(organization_id))
+/// Active webhooks in id order, of one organization or (`None`) of all.
+pub fn list_webhooks(
+    conn: &mut DbConn,
+    organization_id: Option<&str>,
+) -> QueryResult<Vec<Webhook>> {
+    let mut query = webhooks::table
         .filter(webhooks::active.eq(true))
         .order(webhooks::id)
         .select(Webhook::as_select())
-        .load(conn)
+        .into_boxed();
+    if let Some(org) = organization_id {
+        query = query.filter(webhooks::organization_id.eq(org.to_owned()));
+    }
+    query.load(conn)
 }
 
 pub fn deactivate_webhook(conn: &mut DbConn, organization_id: &str, id: &str) -> QueryResult<bool> {
@@ -181,17 +194,33 @@ pub fn set_dispatch_cursor(conn: &mut DbConn, id: &str, seq: i64) -> QueryResult
         .map(drop)
 }
 
-/// Events for an organization's watched subjects after `after`: (seq, event id, type).
+/// Events in (`after`, `up_to`] that an organization's feed carries (of the
+/// subjects it watches, from when it began to), or with `None` that some
+/// organization's feed carries, each once.
 pub fn watched_events(
     conn: &mut DbConn,
-    organization_id: &str,
+    organization_id: Option<&str>,
     after: i64,
     up_to: i64,
     limit: i64,
 ) -> QueryResult<Vec<StoredEvent>> {
+    let Some(org) = organization_id else {
+        return events::table
+            .filter(diesel::dsl::exists(
+                watchlist::table
+                    .filter(watchlist::subject_id.eq(events::subject_id))
+                    .filter(watchlist::since_seq.lt(events::seq)),
+            ))
+            .filter(events::seq.gt(after))
+            .filter(events::seq.le(up_to))
+            .order(events::seq)
+            .limit(limit)
+            .select(StoredEvent::as_select())
+            .load(conn);
+    };
     events::table
         .inner_join(watchlist::table.on(watchlist::subject_id.eq(events::subject_id)))
-        .filter(watchlist::organization_id.eq(organization_id))
+        .filter(watchlist::organization_id.eq(org))
         .filter(events::seq.gt(watchlist::since_seq))
         .filter(events::seq.gt(after))
         .filter(events::seq.le(up_to))

@@ -204,12 +204,13 @@ pub fn create_organization(
     Ok(org.into())
 }
 
+/// Every organization, oldest first: admins and auditors read them.
 pub fn list_organizations(
     conn: &mut DbConn,
     actor: &Actor,
     page: &PageRequest,
 ) -> ServiceResult<Page<OrganizationView>> {
-    actor.require(roles::ADMINS)?;
+    actor.require(roles::OVERSEERS)?;
     let rows = store::list_organizations(conn, page.after.as_deref(), page.fetch())?;
     Ok(page
         .page(rows, |o| o.id.clone())
@@ -397,6 +398,7 @@ pub fn new_user(
         disabled: false,
         created_at: now,
         updated_at: now,
+        token_epoch: 0,
         can_approve: false,
     }
 }
@@ -460,12 +462,14 @@ pub fn create_user(
     Ok(user.clone().into())
 }
 
+/// Every user, oldest first: admins and auditors read them (who may act
+/// for which organization is part of what an auditor checks).
 pub fn list_users(
     conn: &mut DbConn,
     actor: &Actor,
     page: &PageRequest,
 ) -> ServiceResult<Page<UserView>> {
-    actor.require(roles::ADMINS)?;
+    actor.require(roles::OVERSEERS)?;
     let rows = store::list_users(conn, page.after.as_deref(), page.fetch())?;
     Ok(page.page(rows, |u| u.id.clone()).map(UserView::from))
 }
@@ -508,13 +512,16 @@ pub fn update_user(
         }
     }
     let disabled = change.disabled.unwrap_or(user.disabled);
+    let changed = disabled != user.disabled || role != user.role;
     // A regulator moved to another role loses the approval with the role.
     let can_approve = change
         .can_approve
         .unwrap_or(user.can_approve && role == Role::Regulator);
     check_can_approve(role, can_approve)?;
     let now = Utc::now().naive_utc();
-    store::update_user_role_and_state(conn, &user.id, role, disabled, can_approve, now)?;
+    // A new token epoch ends every access token issued before, for good:
+    // undoing the change later does not bring them back.
+    store::update_user_role_and_state(conn, &user.id, role, disabled, changed, can_approve, now)?;
     audit::append(
         conn,
         &actor.audit(),
@@ -529,9 +536,8 @@ pub fn update_user(
             }),
         },
     )?;
-    if disabled != user.disabled || role != user.role {
-        // Access tokens die on their next use (authentication re-reads the
-        // user); refresh tokens die here.
+    if changed {
+        // Access tokens die by the epoch above; refresh tokens die here.
         store::revoke_user_refresh_tokens(conn, &user.id, now)?;
     }
     store::find_user(conn, &user.id)?
@@ -616,7 +622,13 @@ fn issue_pair(
 ) -> ServiceResult<TokenPair> {
     let now = Utc::now();
     let access_token = tokens
-        .issue(&user.id, user.role.as_str(), &user.organization_id, now)
+        .issue(
+            &user.id,
+            user.role.as_str(),
+            &user.organization_id,
+            user.token_epoch,
+            now,
+        )
         .map_err(ServiceError::Internal)?;
     let refresh_token = tokens::new_refresh_token();
     store::insert_refresh_token(
@@ -823,8 +835,10 @@ pub fn me(conn: &mut DbConn, actor: &Actor) -> ServiceResult<UserView> {
 }
 
 /// Who a verified token belongs to now: the user as stored, if they exist,
-/// are not disabled and still hold the role and organization the token was
-/// issued for. Anything else is `None` (the token no longer counts).
+/// are not disabled, still hold the role and organization the token was
+/// issued for, and the token is of their current epoch (one issued before
+/// a change of role or a disabling stays dead even once it is undone).
+/// Anything else is `None` (the token no longer counts).
 pub fn token_holder(
     conn: &mut DbConn,
     claims: &tokens::Claims,
@@ -832,7 +846,11 @@ pub fn token_holder(
     let Some(user) = store::find_user(conn, &claims.sub)? else {
         return Ok(None);
     };
-    if user.disabled || user.role.as_str() != claims.role || user.organization_id != claims.org {
+    if user.disabled
+        || user.token_epoch != claims.epoch
+        || user.role.as_str() != claims.role
+        || user.organization_id != claims.org
+    {
         return Ok(None);
     }
     let staff = Staff {

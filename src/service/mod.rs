@@ -94,6 +94,57 @@ impl Actor {
         self.require(roles)?
             .ok_or_else(|| ServiceError::internal("this step needs a user, not the system"))
     }
+
+    /// Whose platform records (screening history, watchlist, webhooks and
+    /// their deliveries, the event feed) this actor reads, CONTRACT §4: a
+    /// platform only its own organization's; admins and auditors every
+    /// organization's, or the one `asked` names (`organization_id`). A
+    /// platform naming another organization is refused, not quietly narrowed.
+    pub fn platform_records(&self, asked: Option<&str>) -> ServiceResult<RecordScope> {
+        let staff = self.require(roles::PLATFORM_RECORD_READERS)?;
+        let asked = match asked.filter(|a| !a.is_empty()) {
+            None => None,
+            // Ids are UUIDs, stored in their lower-case hyphenated form:
+            // anything else names no organization (and never reaches the
+            // database, where a NUL would be an error).
+            Some(a) => Some(
+                uuid::Uuid::parse_str(a)
+                    .map(|u| u.hyphenated().to_string())
+                    .map_err(|_| {
+                        ServiceError::invalid("organization_id", "is not an organization id")
+                    })?,
+            ),
+        };
+        match (staff, asked) {
+            (Some(s), asked) if s.role == Role::Platform => match asked {
+                Some(other) if other != s.organization_id => Err(ServiceError::forbidden(
+                    "a platform reads only its own organization's records",
+                )),
+                _ => Ok(RecordScope::Organization(s.organization_id.clone())),
+            },
+            (_, Some(org)) => Ok(RecordScope::Organization(org)),
+            (_, None) => Ok(RecordScope::Every),
+        }
+    }
+}
+
+/// Whose platform records a reader sees (see [`Actor::platform_records`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecordScope {
+    /// One organization's: a platform's own, or the one an admin or auditor named.
+    Organization(String),
+    /// Every organization's: an admin or auditor who named none.
+    Every,
+}
+
+impl RecordScope {
+    /// The organization to filter on; `None` for every organization.
+    pub fn organization(&self) -> Option<&str> {
+        match self {
+            RecordScope::Organization(id) => Some(id),
+            RecordScope::Every => None,
+        }
+    }
 }
 
 /// Today's date in China Standard Time, the date every rule is judged on.
@@ -155,6 +206,13 @@ pub mod roles {
     pub const READERS: &[Role] = &[Role::Admin, Role::Regulator, Role::Auditor];
     /// Those who read the audit log.
     pub const AUDIT_READERS: &[Role] = &[Role::Admin, Role::Auditor];
+    /// Those who read everything, organizations and users included: admins
+    /// and auditors (auditors are how a regulator checks the platforms).
+    pub const OVERSEERS: &[Role] = &[Role::Admin, Role::Auditor];
+    /// Those who read platforms' records (screening history, watchlists,
+    /// webhooks, deliveries, events): a platform its own organization's,
+    /// overseers every organization's (`Actor::platform_records`).
+    pub const PLATFORM_RECORD_READERS: &[Role] = &[Role::Admin, Role::Platform, Role::Auditor];
 }
 
 /// Keyset pages: `limit` (default 50, at most 500) and an opaque cursor.
@@ -293,5 +351,41 @@ pub mod page {
             assert_eq!(decode_seq_cursor(Some(&encode_cursor("7"))).unwrap(), 7);
             assert!(decode_seq_cursor(Some(&encode_cursor("-1"))).is_err());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn platform_records_are_a_platforms_own_and_everyones_for_overseers() {
+        let own = "0190a000-0000-7000-8000-000000000001";
+        let other = "0190a000-0000-7000-8000-000000000002";
+        let platform = Actor::user("p", own, Role::Platform);
+        fn scope(actor: &Actor, asked: Option<&str>) -> Option<RecordScope> {
+            actor.platform_records(asked).ok()
+        }
+        let one = |id: &str| Some(RecordScope::Organization(id.to_owned()));
+        assert_eq!(scope(&platform, None), one(own));
+        assert_eq!(scope(&platform, Some(own)), one(own));
+        assert_eq!(scope(&platform, Some("")), one(own));
+        assert!(matches!(
+            platform.platform_records(Some(other)),
+            Err(ServiceError::Forbidden(_))
+        ));
+        for role in [Role::Admin, Role::Auditor] {
+            let overseer = Actor::user("o", other, role);
+            assert_eq!(scope(&overseer, None), Some(RecordScope::Every));
+            assert_eq!(scope(&overseer, Some(own)), one(own));
+            assert_eq!(scope(&overseer, Some(&own.to_uppercase())), one(own));
+            assert!(overseer.platform_records(Some("nope")).is_err());
+            assert!(overseer.platform_records(Some("a\0b")).is_err());
+        }
+        assert!(matches!(
+            Actor::user("r", own, Role::Regulator).platform_records(None),
+            Err(ServiceError::Forbidden(_))
+        ));
+        assert_eq!(scope(&Actor::System, None), Some(RecordScope::Every));
     }
 }

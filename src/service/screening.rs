@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::Sha256;
@@ -110,6 +110,8 @@ pub struct ScreeningRecordView {
     pub screening_id: String,
     pub batch_id: Option<String>,
     pub screened_at: DateTime<Utc>,
+    /// The platform that screened.
+    pub organization_id: String,
     pub user_id: String,
     /// Keyed hash of the normalised query.
     pub query_fingerprint: String,
@@ -139,7 +141,7 @@ impl Query {
             "uscc": self.uscc,
             "accounts": self.account_keys,
         });
-        let Ok(mut mac) = <Hmac<Sha256> as Mac>::new_from_slice(pepper) else {
+        let Ok(mut mac) = <Hmac<Sha256> as KeyInit>::new_from_slice(pepper) else {
             unreachable!("HMAC-SHA256 accepts keys of any length")
         };
         mac.update(canonical.to_string().as_bytes());
@@ -773,6 +775,7 @@ fn record_view(r: ScreeningRecord) -> ScreeningRecordView {
         screening_id: r.id,
         batch_id: r.batch_id,
         screened_at: r.screened_at.and_utc(),
+        organization_id: r.organization_id,
         user_id: r.user_id,
         query_fingerprint: r.query_fingerprint,
         decision: r.decision.as_str().to_owned(),
@@ -780,26 +783,30 @@ fn record_view(r: ScreeningRecord) -> ScreeningRecordView {
     }
 }
 
-/// This organization's screening history, oldest first.
+/// Screening history, oldest first: a platform's own; for admins and
+/// auditors every platform's, or that of `organization_id` (how a regulator
+/// checks that platforms screened before onboarding, Order 117).
 pub fn history(
     conn: &mut DbConn,
     actor: &Actor,
+    organization_id: Option<&str>,
     page: &PageRequest,
 ) -> ServiceResult<Page<ScreeningRecordView>> {
-    let platform = actor.staff(roles::PLATFORMS)?;
+    let scope = actor.platform_records(organization_id)?;
     let rows = store::list_screenings(
         conn,
-        &platform.organization_id,
+        scope.organization(),
         page.after.as_deref(),
         page.fetch(),
     )?;
     Ok(page.page(rows, |r| r.id.clone()).map(record_view))
 }
 
-/// One screening record of this organization (another's is a 404).
+/// One screening record: a platform sees its own organization's (another's
+/// is a 404), admins and auditors any.
 pub fn record(conn: &mut DbConn, actor: &Actor, id: &str) -> ServiceResult<ScreeningRecordView> {
-    let platform = actor.staff(roles::PLATFORMS)?;
-    store::find_screening(conn, &platform.organization_id, id)?
+    let scope = actor.platform_records(None)?;
+    store::find_screening(conn, scope.organization(), id)?
         .map(record_view)
         .ok_or_else(|| ServiceError::not_found("no such screening"))
 }

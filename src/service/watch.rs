@@ -1,6 +1,7 @@
 //! A platform's watchlist, its event feed, and its webhooks with their
-//! deliveries. Everything is scoped to the caller's organization: another's
-//! ids are simply not found.
+//! deliveries. A platform sees only its own organization's: another's ids
+//! are simply not found. Admins and auditors read every organization's
+//! (never a webhook's secret); only the platform writes.
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -32,6 +33,8 @@ pub struct AddWatch {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct WatchView {
     pub id: String,
+    /// The watching platform.
+    pub organization_id: String,
     pub subject_id: String,
     pub external_ref: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -41,6 +44,7 @@ impl From<Watch> for WatchView {
     fn from(w: Watch) -> Self {
         Self {
             id: w.id,
+            organization_id: w.organization_id,
             subject_id: w.subject_id,
             external_ref: w.external_ref,
             created_at: w.created_at.and_utc(),
@@ -128,15 +132,18 @@ pub fn add(conn: &mut DbConn, actor: &Actor, input: AddWatch) -> ServiceResult<W
     Ok(watch.into())
 }
 
+/// Watches, oldest first: a platform's own; for admins and auditors every
+/// platform's, or those of `organization_id`.
 pub fn list(
     conn: &mut DbConn,
     actor: &Actor,
+    organization_id: Option<&str>,
     page: &PageRequest,
 ) -> ServiceResult<Page<WatchView>> {
-    let platform = actor.staff(roles::PLATFORMS)?;
+    let scope = actor.platform_records(organization_id)?;
     let rows = store::list_watches(
         conn,
-        &platform.organization_id,
+        scope.organization(),
         page.after.as_deref(),
         page.fetch(),
     )?;
@@ -161,18 +168,21 @@ pub fn remove(conn: &mut DbConn, actor: &Actor, id: &str) -> ServiceResult<()> {
     Ok(())
 }
 
-/// Events of the organization's watched subjects after `after`, in commit
-/// order, and the cursor to resume from. The head is read first: every
-/// event up to it has committed, so a cursor moved to it skips nothing.
+/// Events of watched subjects after `after`, in commit order, and the
+/// cursor to resume from: a platform's feed; for admins and auditors the
+/// feed of `organization_id`, or every event some platform's feed carries.
+/// The head is read first: every event up to it has committed, so a cursor
+/// moved to it skips nothing.
 pub fn feed(
     conn: &mut DbConn,
     actor: &Actor,
+    organization_id: Option<&str>,
     after: i64,
     limit: i64,
 ) -> ServiceResult<(Vec<EventView>, i64)> {
-    let platform = actor.staff(roles::PLATFORMS)?;
+    let scope = actor.platform_records(organization_id)?;
     let head = events::head(conn)?;
-    let items = store::watched_events(conn, &platform.organization_id, after, head, limit)?;
+    let items = store::watched_events(conn, scope.organization(), after, head, limit)?;
     let next = if items.len() as i64 >= limit {
         items.last().map_or(after, |e| e.seq)
     } else {
@@ -201,6 +211,8 @@ pub struct CreateWebhook {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct WebhookView {
     pub id: String,
+    /// The platform that registered it.
+    pub organization_id: String,
     pub url: String,
     /// Empty: all types.
     pub events: Vec<String>,
@@ -216,6 +228,7 @@ impl WebhookView {
             events: serde_json::from_str(&w.event_types).unwrap_or_default(),
             secret: show_secret.then_some(w.secret),
             id: w.id,
+            organization_id: w.organization_id,
             url: w.url,
             created_at: w.created_at.and_utc(),
         }
@@ -372,10 +385,15 @@ pub fn create_webhook(
     Ok(WebhookView::new(webhook, true))
 }
 
-/// This organization's webhooks (without secrets).
-pub fn webhooks(conn: &mut DbConn, actor: &Actor) -> ServiceResult<Vec<WebhookView>> {
-    let platform = actor.staff(roles::PLATFORMS)?;
-    Ok(store::list_webhooks(conn, &platform.organization_id)?
+/// Active webhooks, never with their secrets: a platform's own; for admins
+/// and auditors every platform's, or those of `organization_id`.
+pub fn webhooks(
+    conn: &mut DbConn,
+    actor: &Actor,
+    organization_id: Option<&str>,
+) -> ServiceResult<Vec<WebhookView>> {
+    let scope = actor.platform_records(organization_id)?;
+    Ok(store::list_webhooks(conn, scope.organization())?
         .into_iter()
         .map(|w| WebhookView::new(w, false))
         .collect())
@@ -400,15 +418,16 @@ pub fn delete_webhook(conn: &mut DbConn, actor: &Actor, id: &str) -> ServiceResu
     Ok(())
 }
 
-/// A webhook's delivery history, oldest first.
+/// A webhook's delivery history, oldest first: of a platform's own
+/// webhook (another's is a 404); admins and auditors, of any.
 pub fn deliveries(
     conn: &mut DbConn,
     actor: &Actor,
     webhook_id: &str,
     page: &PageRequest,
 ) -> ServiceResult<Page<DeliveryView>> {
-    let platform = actor.staff(roles::PLATFORMS)?;
-    store::find_webhook(conn, &platform.organization_id, webhook_id)?
+    let scope = actor.platform_records(None)?;
+    store::find_webhook(conn, scope.organization(), webhook_id)?
         .ok_or_else(|| ServiceError::not_found("no such webhook"))?;
     let rows = store::deliveries_of(conn, webhook_id, page.after.as_deref(), page.fetch())?;
     Ok(page.page(rows, |d| d.id.clone()).map(DeliveryView::from))
@@ -446,7 +465,7 @@ pub fn dispatch_webhook(conn: &mut DbConn, hook: &Webhook) -> Result<usize, DbEr
     let mut rows = Vec::new();
     let mut last = cursor;
     loop {
-        let page = store::watched_events(conn, &hook.organization_id, last, head, 1000)?;
+        let page = store::watched_events(conn, Some(&hook.organization_id), last, head, 1000)?;
         let done = page.len() < 1000;
         for e in page {
             last = e.seq;

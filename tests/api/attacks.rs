@@ -20,7 +20,7 @@ async fn forged_tokens_are_refused(app: TestApp) {
     let now = chrono::Utc::now().timestamp();
     let claims = |overrides: Value| {
         let mut c = json!({"sub": me["id"], "role": "admin", "org": me["organization_id"], "iat": now, "exp": now + 600,
-            "jti": "x", "iss": "livecredit", "aud": "livecredit"});
+            "jti": "x", "iss": "livecredit", "aud": "livecredit", "epoch": 0});
         for (k, v) in overrides.as_object().unwrap() {
             c[k] = v.clone();
         }
@@ -30,7 +30,7 @@ async fn forged_tokens_are_refused(app: TestApp) {
         encode(
             &Header::new(Algorithm::HS256),
             &c,
-            &EncodingKey::from_secret(SECRET),
+            &EncodingKey::from_secret(SECRET).unwrap(),
         )
         .unwrap()
     };
@@ -48,13 +48,13 @@ async fn forged_tokens_are_refused(app: TestApp) {
     let hs512 = encode(
         &Header::new(Algorithm::HS512),
         &claims(json!({})),
-        &EncodingKey::from_secret(SECRET),
+        &EncodingKey::from_secret(SECRET).unwrap(),
     )
     .unwrap();
     let forged = encode(
         &Header::new(Algorithm::HS256),
         &claims(json!({})),
-        &EncodingKey::from_secret(b"another secret of thirty-two bytes.."),
+        &EncodingKey::from_secret(b"another secret of thirty-two bytes..").unwrap(),
     )
     .unwrap();
     let rs256_header = format!(
@@ -93,6 +93,16 @@ async fn forged_tokens_are_refused(app: TestApp) {
             "role escalation",
             hs256(claims(json!({"role": "regulator"}))),
         ),
+        ("another token epoch", hs256(claims(json!({"epoch": 1})))),
+        (
+            "token epoch as a string",
+            hs256(claims(json!({"epoch": "0"}))),
+        ),
+        ("no token epoch", {
+            let mut c = claims(json!({}));
+            c.as_object_mut().unwrap().remove("epoch");
+            hs256(c)
+        }),
         (
             "unknown user",
             hs256(claims(

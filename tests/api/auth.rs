@@ -1,5 +1,5 @@
 use reqwest::Method;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::both_backends;
 use crate::helpers::*;
@@ -247,6 +247,97 @@ async fn a_role_change_ends_old_tokens(app: TestApp) {
     assert_invalid_field(&r, "role");
 }
 both_backends!(a_role_change_ends_old_tokens, a_role_change_ends_old_tokens);
+
+/// Sets `change` on user `id` as the admin; returns the user as answered.
+async fn change_user(app: &TestApp, id: &str, change: Value) -> Value {
+    let r = app
+        .patch(&format!("/v1/users/{id}"), &app.admin_token, change)
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    r.body
+}
+
+async fn refresh_with(app: &TestApp, refresh_token: &Value) -> Reply {
+    app.call(
+        Method::POST,
+        "/v1/auth/refresh",
+        None,
+        Some(json!({"refresh_token": refresh_token})),
+    )
+    .await
+}
+
+/// Disabling moves the token epoch on: enabling again does not bring the
+/// old tokens back; only a new login does.
+async fn an_undone_disabling_leaves_old_tokens_dead(app: TestApp) {
+    let (id, token) = app.user_with_role("platform").await;
+    let email = app.get("/v1/me", &token).await.body["email"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let old_refresh = app.login(&email, PASSWORD).await["refresh_token"].clone();
+    // A change that changes nothing ends nothing.
+    change_user(&app, &id, json!({"disabled": false})).await;
+    assert_eq!(app.get("/v1/me", &token).await.status, 200);
+
+    change_user(&app, &id, json!({"disabled": true})).await;
+    assert_problem(&app.get("/v1/me", &token).await, 401);
+    change_user(&app, &id, json!({"disabled": false})).await;
+    assert_problem(&app.get("/v1/me", &token).await, 401);
+    assert_problem(&app.get("/v1/screenings", &token).await, 401);
+    assert_problem(&refresh_with(&app, &old_refresh).await, 401);
+
+    let fresh = app.login(&email, PASSWORD).await;
+    let new_token = fresh["access_token"].as_str().unwrap();
+    assert_eq!(app.get("/v1/me", new_token).await.status, 200);
+    assert_eq!(app.get("/v1/screenings", new_token).await.status, 200);
+    assert_eq!(
+        refresh_with(&app, &fresh["refresh_token"]).await.status,
+        200
+    );
+    // The old one stays dead beside the new one.
+    assert_problem(&app.get("/v1/me", &token).await, 401);
+}
+both_backends!(
+    an_undone_disabling_leaves_old_tokens_dead,
+    an_undone_disabling_leaves_old_tokens_dead
+);
+
+/// A role changed and changed back: tokens of the first time stay dead.
+async fn an_undone_role_change_leaves_old_tokens_dead(app: TestApp) {
+    let (id, token) = app.user_with_role("regulator").await;
+    let email = app.get("/v1/me", &token).await.body["email"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let old_refresh = app.login(&email, PASSWORD).await["refresh_token"].clone();
+    assert_eq!(app.get("/v1/subjects", &token).await.status, 200);
+
+    let changed = change_user(&app, &id, json!({"role": "auditor"})).await;
+    assert_eq!(changed["role"], "auditor");
+    let as_auditor = app.login(&email, PASSWORD).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(app.get("/v1/audit/verify", &as_auditor).await.status, 200);
+
+    let back = change_user(&app, &id, json!({"role": "regulator"})).await;
+    assert_eq!(back["role"], "regulator");
+    // Role and organization match the first token again; its epoch does not.
+    assert_problem(&app.get("/v1/me", &token).await, 401);
+    assert_problem(&app.get("/v1/subjects", &token).await, 401);
+    assert_problem(&app.get("/v1/me", &as_auditor).await, 401);
+    assert_problem(&refresh_with(&app, &old_refresh).await, 401);
+
+    let fresh = app.login(&email, PASSWORD).await;
+    assert_eq!(fresh["user"]["role"], "regulator");
+    let new_token = fresh["access_token"].as_str().unwrap();
+    assert_eq!(app.get("/v1/subjects", new_token).await.status, 200);
+}
+both_backends!(
+    an_undone_role_change_leaves_old_tokens_dead,
+    an_undone_role_change_leaves_old_tokens_dead
+);
 
 async fn forged_and_malformed_tokens_are_refused(app: TestApp) {
     for token in ["", "garbage", "a.b.c", &format!("{}x", app.admin_token)] {

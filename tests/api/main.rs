@@ -12,6 +12,7 @@ mod jobs;
 mod limits;
 mod listings;
 mod ops;
+mod oversight;
 mod params;
 mod project;
 mod public;

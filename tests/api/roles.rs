@@ -22,7 +22,11 @@ const ADMIN: &[&str] = &["admin"];
 const REGULATOR: &[&str] = &["regulator"];
 const READERS: &[&str] = &["admin", "regulator", "auditor"];
 const AUDIT: &[&str] = &["admin", "auditor"];
+/// Admins and auditors read everything (CONTRACT §4).
+const OVERSEERS: &[&str] = &["admin", "auditor"];
 const PLATFORM: &[&str] = &["platform"];
+/// Platforms' records: a platform its own, admins and auditors every platform's.
+const PLATFORM_RECORDS: &[&str] = &["admin", "platform", "auditor"];
 
 const RULES: &[(&str, &str, Access)] = &[
     ("get", "/healthz", Public),
@@ -33,10 +37,10 @@ const RULES: &[(&str, &str, Access)] = &[
     ("post", "/v1/auth/logout", Anyone),
     ("get", "/v1/me", Anyone),
     ("post", "/v1/organizations", Roles(ADMIN)),
-    ("get", "/v1/organizations", Roles(ADMIN)),
+    ("get", "/v1/organizations", Roles(OVERSEERS)),
     ("get", "/v1/organizations/{id}", Roles(READERS)),
     ("post", "/v1/users", Roles(ADMIN)),
-    ("get", "/v1/users", Roles(ADMIN)),
+    ("get", "/v1/users", Roles(OVERSEERS)),
     ("patch", "/v1/users/{id}", Roles(ADMIN)),
     ("post", "/v1/subjects", Roles(REGULATOR)),
     ("get", "/v1/subjects", Roles(READERS)),
@@ -83,16 +87,20 @@ const RULES: &[(&str, &str, Access)] = &[
     ("get", "/v1/public/changes", Public),
     ("post", "/v1/screening", Roles(PLATFORM)),
     ("post", "/v1/screening/batch", Roles(PLATFORM)),
-    ("get", "/v1/screenings", Roles(PLATFORM)),
-    ("get", "/v1/screenings/{id}", Roles(PLATFORM)),
+    ("get", "/v1/screenings", Roles(PLATFORM_RECORDS)),
+    ("get", "/v1/screenings/{id}", Roles(PLATFORM_RECORDS)),
     ("post", "/v1/watchlist", Roles(PLATFORM)),
-    ("get", "/v1/watchlist", Roles(PLATFORM)),
+    ("get", "/v1/watchlist", Roles(PLATFORM_RECORDS)),
     ("delete", "/v1/watchlist/{id}", Roles(PLATFORM)),
-    ("get", "/v1/events", Roles(PLATFORM)),
+    ("get", "/v1/events", Roles(PLATFORM_RECORDS)),
     ("post", "/v1/webhooks", Roles(PLATFORM)),
-    ("get", "/v1/webhooks", Roles(PLATFORM)),
+    ("get", "/v1/webhooks", Roles(PLATFORM_RECORDS)),
     ("delete", "/v1/webhooks/{id}", Roles(PLATFORM)),
-    ("get", "/v1/webhooks/{id}/deliveries", Roles(PLATFORM)),
+    (
+        "get",
+        "/v1/webhooks/{id}/deliveries",
+        Roles(PLATFORM_RECORDS),
+    ),
     ("get", "/v1/audit", Roles(AUDIT)),
     ("get", "/v1/audit/verify", Roles(AUDIT)),
 ];

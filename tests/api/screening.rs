@@ -2,7 +2,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use hmac::Mac;
+use hmac::{KeyInit, Mac};
 use serde_json::{json, Value};
 
 use crate::both_backends;

@@ -1565,7 +1565,7 @@ mod tests {
         .expect_err("not allowed");
         assert_eq!(
             err.to_string(),
-            "cannot decide a listing in state `proposed`; allowed: notice, consent, revoke"
+            "cannot decide a listing in state `proposed`; allowed: notice, revoke"
         );
         let err =
             revoke(&facts_in(Status::Expired), "x", Some(&o("carol")), today()).expect_err("final");
@@ -2330,7 +2330,7 @@ mod tests {
             },
             Action::Object => Command::Object {
                 received_on: date,
-                hearing_requested: s.yes && s.window % 3 == 0,
+                hearing_requested: s.yes && s.window.is_multiple_of(3),
             },
             Action::Hearing => Command::Hearing { held_on: date },
             Action::HearingWithdrawal => Command::HearingWithdrawal { received_on: date },
