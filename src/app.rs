@@ -83,7 +83,13 @@ impl Application {
             tracing::info!(replicas = ?labels, max_lag_ms = settings.read_max_lag.as_millis() as u64,
                 "public reads and screening go to the read replicas while they keep up");
         }
-        crate::jobs::webhooks::spawn(db.get_ref().clone(), settings.webhook_allow_private);
+        crate::jobs::webhooks::spawn(
+            db.get_ref().clone(),
+            service::watch::WebhookPolicy {
+                allow_private: settings.webhook_allow_private,
+                service: address,
+            },
+        );
         let writer = web::Data::new(
             service::screening::start_writer(db.get_ref().clone())
                 .context("starting the screening recorder")?,

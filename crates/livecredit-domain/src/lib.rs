@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod calendar;
 pub mod identifiers;
 pub mod names;
+pub mod network;
 pub mod procedure;
 pub mod registry;
 pub mod scoring;

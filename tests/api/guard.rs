@@ -1,0 +1,136 @@
+//! Issue 14, item 8: the webhook address guard (the IANA special-purpose
+//! registries, embedded IPv4 unwrapped, at registration and at delivery).
+
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+
+/// The four webhook addresses of the issue: IPv4-compatible loopback,
+/// NAT64 loopback, 6to4 loopback, and the benchmarking range.
+const REPRODUCTIONS: [&str; 4] = [
+    "http://[::127.0.0.1]/hook",
+    "http://[64:ff9b::7f00:1]/hook",
+    "http://[2002:7f00:1::]/hook",
+    "http://198.18.0.1/hook",
+];
+
+/// A server whose webhooks may only reach globally reachable addresses (the
+/// other tests allow loopback, for their receivers).
+async fn strict_app(backend: Backend) -> Option<TestApp> {
+    spawn_app_with(backend, |s| s.webhook_allow_private = false).await
+}
+
+async fn webhooks_to_non_global_addresses_are_refused(app: TestApp) {
+    let (_, platform) = app.user_with_role("platform").await;
+    for url in REPRODUCTIONS {
+        let r = app
+            .post("/v1/webhooks", &platform, json!({"url": url}))
+            .await;
+        assert_invalid_field(&r, "url");
+    }
+    let r = app
+        .post(
+            "/v1/webhooks",
+            &platform,
+            json!({"url": "http://[::ffff:8.8.8.8]/hook"}),
+        )
+        .await;
+    assert_eq!(
+        r.status, 201,
+        "a global IPv4 behind an IPv6 form: {:?}",
+        r.body
+    );
+}
+
+#[actix_web::test]
+async fn webhooks_to_non_global_addresses_are_refused_sqlite() {
+    if let Some(app) = strict_app(Backend::Sqlite).await {
+        webhooks_to_non_global_addresses_are_refused(app).await;
+    }
+}
+
+#[actix_web::test]
+async fn webhooks_to_non_global_addresses_are_refused_postgres() {
+    if let Some(app) = strict_app(Backend::Postgres).await {
+        webhooks_to_non_global_addresses_are_refused(app).await;
+    }
+}
+
+/// A webhook whose address changed after registration (as a name that moves
+/// to another address would) is refused at delivery, and nothing is sent.
+async fn deliveries_to_non_global_addresses_are_refused(app: TestApp) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (_, a) = app.user_with_role("regulator").await;
+    let (_, platform) = app.user_with_role("platform").await;
+    let subject = app
+        .create_subject(&a, json!({"kind": "anchor", "name": "推送"}))
+        .await;
+    app.post("/v1/watchlist", &platform, json!({"subject_id": subject}))
+        .await;
+    let mut hooks = Vec::new();
+    for moved_to in [
+        format!("http://[::127.0.0.1]:{port}/hook"),
+        format!("http://localhost:{port}/hook"),
+    ] {
+        let created = app
+            .post(
+                "/v1/webhooks",
+                &platform,
+                json!({"url": "https://hooks.example.com/livecredit"}),
+            )
+            .await;
+        assert_eq!(created.status, 201, "{:?}", created.body);
+        let hook = created.body["id"].as_str().unwrap().to_owned();
+        app.execute_sql(&format!(
+            "UPDATE webhooks SET url = '{moved_to}' WHERE id = '{hook}'"
+        ));
+        hooks.push(hook);
+    }
+    app.record_violation(
+        &a,
+        &subject,
+        json!({"category": "other", "severity": "minor", "description": "d"}),
+    )
+    .await;
+    for hook in hooks {
+        let mut delivery = Value::Null;
+        for _ in 0..40 {
+            actix_web::rt::time::sleep(std::time::Duration::from_millis(250)).await;
+            delivery = app
+                .get(format!("/v1/webhooks/{hook}/deliveries"), &platform)
+                .await
+                .body["items"][0]
+                .clone();
+            if delivery["attempts"].as_i64().unwrap_or(0) > 0 {
+                break;
+            }
+        }
+        let error = delivery["last_error"].as_str().unwrap_or_default();
+        assert!(error.starts_with("refused ("), "{delivery}");
+        assert!(
+            error.contains("127.0.0.1") || error.contains("::1"),
+            "{error}"
+        );
+        assert_eq!(delivery["status"], "pending", "retried later: {delivery}");
+    }
+    assert!(
+        listener.accept().is_err(),
+        "nothing may connect to the loopback receiver"
+    );
+}
+
+#[actix_web::test]
+async fn deliveries_to_non_global_addresses_are_refused_sqlite() {
+    if let Some(app) = strict_app(Backend::Sqlite).await {
+        deliveries_to_non_global_addresses_are_refused(app).await;
+    }
+}
+
+#[actix_web::test]
+async fn deliveries_to_non_global_addresses_are_refused_postgres() {
+    if let Some(app) = strict_app(Backend::Postgres).await {
+        deliveries_to_non_global_addresses_are_refused(app).await;
+    }
+}
