@@ -14,7 +14,7 @@ use crate::db::registry::{
     self as store, NameKeyRow, Subject, SubjectAccount, SubjectName, SubjectRecord, SubjectSearch,
 };
 use crate::db::{publication, DbConn};
-use crate::domain::identifiers::{Account, ResidentId, Uscc};
+use crate::domain::identifiers::{self, Account, ResidentId, Uscc};
 use crate::domain::names;
 use crate::domain::registry::{
     check_region_code, clean_name, clean_text, SubjectKind, MAX_ACCOUNTS, MAX_ALIASES,
@@ -475,7 +475,7 @@ pub fn search(
         search.text = Some(q.to_lowercase());
         search.id_number_hash = ResidentId::parse(q).ok().map(|id| id.keyed_hash(pepper));
         search.uscc = Uscc::parse(q).ok().map(|u| u.as_str().to_owned());
-        search.account_handle = Some(q.trim_start_matches('@').to_lowercase());
+        search.account_handle = Some(identifiers::handle_search_key(q));
     }
     let rows = store::search_subjects(conn, &search, page.after.as_deref(), page.fetch())?;
     let page = page.page(rows, |s| s.id.clone());
@@ -608,7 +608,7 @@ pub fn update(
         None => record
             .accounts
             .iter()
-            .filter_map(|a| Account::parse(&a.platform, &a.handle).ok())
+            .filter_map(|a| Account::from_stored(&a.platform, &a.handle).ok())
             .collect(),
     };
     check_unique(

@@ -1,8 +1,10 @@
 //! Issue 14, item 8: the webhook address guard (the IANA special-purpose
-//! registries, embedded IPv4 unwrapped, at registration and at delivery).
+//! registries, embedded IPv4 unwrapped, at registration and at delivery) and
+//! screening evasion by look-alike letters and full-width handles.
 
 use serde_json::{json, Value};
 
+use crate::both_backends;
 use crate::helpers::*;
 
 /// The four webhook addresses of the issue: IPv4-compatible loopback,
@@ -134,3 +136,83 @@ async fn deliveries_to_non_global_addresses_are_refused_postgres() {
         deliveries_to_non_global_addresses_are_refused(app).await;
     }
 }
+
+async fn screen(app: &TestApp, token: &str, body: Value) -> Value {
+    let r = app.post("/v1/screening", token, body).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    r.body
+}
+
+fn matched(result: &Value) -> Vec<&str> {
+    result["matches"]
+        .as_array()
+        .map(|m| m.iter().filter_map(|m| m["subject_id"].as_str()).collect())
+        .unwrap_or_default()
+}
+
+async fn lookalike_letters_and_full_width_handles_do_not_evade(app: TestApp) {
+    let (_, a) = app.user_with_role("regulator").await;
+    let (_, b) = app.user_with_role("regulator").await;
+    let (_, platform) = app.user_with_role("platform").await;
+    let (anchor, _) = app
+        .publish_listing(
+            &a,
+            &b,
+            json!({"kind": "anchor", "name": "Zhao Qingping",
+                "accounts": [{"platform": "douyin", "handle": "dy8227087997"}]}),
+        )
+        .await;
+
+    for name in [
+        "Zhao Qingping",
+        "Zh\u{43e}o Qingping",
+        "ZH\u{410}O QINGPING",
+    ] {
+        let r = screen(&app, &platform, json!({"name": name})).await;
+        assert_eq!(r["decision"], "review", "{name}: {r}");
+        assert_eq!(matched(&r), vec![anchor.as_str()], "{name}");
+    }
+    for handle in [
+        "dy8227087997",
+        "ｄｙ8227087997",
+        "＠ＤＹ８２２７０８７９９７",
+    ] {
+        let r = screen(
+            &app,
+            &platform,
+            json!({"accounts": [{"platform": "douyin", "handle": handle}]}),
+        )
+        .await;
+        assert_eq!(r["decision"], "hit", "{handle}: {r}");
+        assert_eq!(matched(&r), vec![anchor.as_str()], "{handle}");
+    }
+    // The stored side folds too: a subject registered with a full-width
+    // handle is the same account, and its look-alike name the same name.
+    let dup = app
+        .post(
+            "/v1/subjects",
+            &a,
+            json!({"kind": "anchor", "name": "Zh\u{43e}o Qingping",
+                "accounts": [{"platform": "douyin", "handle": "ＤＹ8227087997"}]}),
+        )
+        .await;
+    assert_problem(&dup, 409);
+    assert_eq!(dup.body["existing_subject_id"], anchor.as_str());
+    // The public search finds the listing by the full-width handle too.
+    let public = app
+        .client
+        .get(app.url("/v1/public/blacklist?q=%EF%BD%84%EF%BD%998227087997"))
+        .send()
+        .await
+        .unwrap();
+    let public: Value = public.json().await.unwrap();
+    assert_eq!(
+        public["items"].as_array().map(Vec::len),
+        Some(1),
+        "{public}"
+    );
+}
+both_backends!(
+    lookalike_letters_and_full_width_handles_do_not_evade,
+    lookalike_letters_and_full_width_handles_do_not_evade
+);
