@@ -54,6 +54,18 @@ impl Application {
             })
             .await??;
         }
+        {
+            // Keys stored by an older version of the name and handle rules
+            // would miss in screening: bring them up to date before serving.
+            let db = db.clone();
+            web::block(move || -> anyhow::Result<()> {
+                let mut conn = db.conn()?;
+                service::subjects::rekey_stored_keys(&mut conn)
+                    .context("re-keying the stored names and accounts")?;
+                Ok(())
+            })
+            .await??;
+        }
         bootstrap_admin(&db, &settings).await?;
 
         let listener = TcpListener::bind(&settings.bind)

@@ -1,6 +1,7 @@
 //! Issue 14, item 8: the webhook address guard (the IANA special-purpose
 //! registries, embedded IPv4 unwrapped, at registration and at delivery) and
-//! screening evasion by look-alike letters and full-width handles.
+//! screening evasion by look-alike letters and full-width handles, with the
+//! re-keying of what was stored before.
 
 use serde_json::{json, Value};
 
@@ -215,4 +216,111 @@ async fn lookalike_letters_and_full_width_handles_do_not_evade(app: TestApp) {
 both_backends!(
     lookalike_letters_and_full_width_handles_do_not_evade,
     lookalike_letters_and_full_width_handles_do_not_evade
+);
+
+/// Keys stored by the old rules are computed again when a new version
+/// starts: once, idempotently, and a handle that now folds onto another
+/// subject's account does not stop the start.
+async fn stored_keys_are_rekeyed_at_start(app: TestApp) {
+    let (_, a) = app.user_with_role("regulator").await;
+    let (_, b) = app.user_with_role("regulator").await;
+    let (_, platform) = app.user_with_role("platform").await;
+    // Registered with a Cyrillic а for the a.
+    let (listed, _) = app
+        .publish_listing(
+            &a,
+            &b,
+            json!({"kind": "anchor", "name": "Zh\u{430}o Qingping",
+                "accounts": [{"platform": "douyin", "handle": "dy8227087997"}]}),
+        )
+        .await;
+    let twin = app
+        .create_subject(
+            &a,
+            json!({"kind": "anchor", "name": "同名",
+                "accounts": [{"platform": "douyin", "handle": "twin"},
+                             {"platform": "kuaishou", "handle": "keepme"}]}),
+        )
+        .await;
+    // What the old rules stored: the name keys without folding, handles
+    // lower-cased but not width-folded; and no versions recorded.
+    app.execute_sql(&format!(
+        "UPDATE subject_name_keys SET name_key = name_key || '-old' WHERE subject_id = '{listed}'"
+    ));
+    app.execute_sql(&format!(
+        "UPDATE subject_accounts SET account_key = 'douyin:ｄｙ8227087997', handle = 'ｄｙ8227087997' \
+         WHERE subject_id = '{listed}'"
+    ));
+    app.execute_sql(&format!(
+        "UPDATE subject_accounts SET account_key = 'douyin:ｄｙ８２２７０８７９９７', \
+         handle = 'ｄｙ８２２７０８７９９７' WHERE subject_id = '{twin}' AND account_key = 'douyin:twin'"
+    ));
+    app.execute_sql(
+        "DELETE FROM deployment_checks WHERE name IN ('name_keys_version', 'account_keys_version')",
+    );
+    let before = screen(&app, &platform, json!({"name": "Zhao Qingping"})).await;
+    assert_eq!(before["decision"], "clear", "the stale keys miss: {before}");
+
+    // A new instance starts on the same database.
+    let dir = tempfile::tempdir().unwrap();
+    let settings = settings_for(app.database_url.clone(), dir.path());
+    livecredit::app::Application::build(settings.clone())
+        .await
+        .expect("the start re-keys and goes on");
+
+    let name = screen(&app, &platform, json!({"name": "Zhao Qingping"})).await;
+    assert_eq!(name["decision"], "review", "{name}");
+    assert_eq!(matched(&name), vec![listed.as_str()]);
+    let handle = screen(
+        &app,
+        &platform,
+        json!({"accounts": [{"platform": "douyin", "handle": "dy8227087997"}]}),
+    )
+    .await;
+    assert_eq!(handle["decision"], "hit", "{handle}");
+    assert_eq!(matched(&handle), vec![listed.as_str()]);
+    // The first registered subject keeps the account; the twin loses that
+    // one (audited) and keeps its other.
+    let twin_view = app.get(format!("/v1/subjects/{twin}"), &a).await;
+    assert_eq!(
+        twin_view.body["accounts"],
+        json!([{"platform": "kuaishou", "handle": "keepme"}]),
+        "{:?}",
+        twin_view.body
+    );
+    let audit = app
+        .get("/v1/audit?action=subject.account_removed", &app.admin_token)
+        .await;
+    assert_eq!(audit.status, 200, "{:?}", audit.body);
+    let entries = audit.body["items"].as_array().cloned().unwrap_or_default();
+    assert_eq!(entries.len(), 1, "{:?}", audit.body);
+    assert_eq!(entries[0]["target_id"], twin.as_str());
+    assert_eq!(entries[0]["details"]["kept_by_subject_id"], listed.as_str());
+
+    // Once: the versions are recorded, and a second start changes nothing.
+    let mut conn = app.db().conn().unwrap();
+    assert_eq!(
+        livecredit::service::subjects::rekey_stored_keys(&mut conn).unwrap(),
+        None
+    );
+    let rekeyed = app
+        .get("/v1/audit?action=registry.rekeyed", &app.admin_token)
+        .await;
+    assert_eq!(
+        rekeyed.body["items"].as_array().map(Vec::len),
+        Some(1),
+        "{:?}",
+        rekeyed.body
+    );
+    // Idempotent even when asked again: nothing differs any more.
+    app.execute_sql("DELETE FROM deployment_checks WHERE name = 'name_keys_version'");
+    let again = livecredit::service::subjects::rekey_stored_keys(&mut conn)
+        .unwrap()
+        .expect("ran again");
+    assert_eq!(again.names_rekeyed, 0);
+    assert_eq!(again.accounts_rekeyed + again.accounts_merged, 0);
+}
+both_backends!(
+    stored_keys_are_rekeyed_at_start,
+    stored_keys_are_rekeyed_at_start
 );
