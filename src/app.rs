@@ -59,6 +59,18 @@ impl Application {
             })
             .await??;
         }
+        {
+            // Keys stored by an older version of the name and handle rules
+            // would miss in screening: bring them up to date before serving.
+            let db = db.clone();
+            web::block(move || -> anyhow::Result<()> {
+                let mut conn = db.conn()?;
+                service::subjects::rekey_stored_keys(&mut conn)
+                    .context("re-keying the stored names and accounts")?;
+                Ok(())
+            })
+            .await??;
+        }
         bootstrap_admin(&db, &settings).await?;
 
         let listener = TcpListener::bind(&settings.bind)
@@ -94,7 +106,13 @@ impl Application {
             tracing::info!(replicas = ?labels, max_lag_ms = settings.read_max_lag.as_millis() as u64,
                 "public reads and screening go to the read replicas while they keep up");
         }
-        crate::jobs::webhooks::spawn(db.get_ref().clone(), settings.webhook_allow_private);
+        crate::jobs::webhooks::spawn(
+            db.get_ref().clone(),
+            service::watch::WebhookPolicy {
+                allow_private: settings.webhook_allow_private,
+                service: address,
+            },
+        );
         let writer = web::Data::new(
             service::screening::start_writer(db.get_ref().clone())
                 .context("starting the screening recorder")?,

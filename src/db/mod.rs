@@ -477,6 +477,55 @@ fn pepper_fingerprint(pepper: &[u8]) -> String {
     hex::encode(mac.finalize().into_bytes())
 }
 
+/// A fact recorded in `deployment_checks` (for example the version of the
+/// stored name keys), if recorded.
+pub fn deployment_fact(conn: &mut DbConn, name: &str) -> QueryResult<Option<String>> {
+    use schema::deployment_checks;
+    deployment_checks::table
+        .find(name)
+        .select(deployment_checks::value)
+        .first(conn)
+        .optional()
+}
+
+/// Records a fact in `deployment_checks`, replacing what was recorded.
+pub fn record_deployment_fact(conn: &mut DbConn, name: &str, value: &str) -> QueryResult<()> {
+    use schema::deployment_checks;
+    let row = (
+        deployment_checks::name.eq(name),
+        deployment_checks::value.eq(value),
+    );
+    match conn {
+        DbConn::Pg(c) => diesel::insert_into(deployment_checks::table)
+            .values(row)
+            .on_conflict(deployment_checks::name)
+            .do_update()
+            .set(deployment_checks::value.eq(value))
+            .execute(c),
+        DbConn::Sqlite(c) => diesel::insert_into(deployment_checks::table)
+            .values(row)
+            .on_conflict(deployment_checks::name)
+            .do_update()
+            .set(deployment_checks::value.eq(value))
+            .execute(c),
+    }
+    .map(drop)
+}
+
+/// Makes concurrent re-keyings (two instances starting at once) take turns,
+/// one batch transaction at a time: on PostgreSQL a transaction-level
+/// advisory lock; SQLite's `BEGIN IMMEDIATE` already serialises writers.
+/// Call first inside the batch's transaction.
+pub fn lock_for_rekeying(conn: &mut DbConn) -> QueryResult<()> {
+    match conn {
+        // Any fixed number; this one spells "lcrekey" in ASCII.
+        DbConn::Pg(c) => diesel::sql_query("SELECT pg_advisory_xact_lock(30508640463709561)")
+            .execute(c)
+            .map(drop),
+        DbConn::Sqlite(_) => Ok(()),
+    }
+}
+
 /// Refreshes the query planner's statistics after a bulk load.
 pub fn analyze(conn: &mut DbConn) -> QueryResult<()> {
     conn.batch_execute("ANALYZE")

@@ -155,6 +155,120 @@ pub fn replace_accounts(
     crate::insert_rows!(conn, subject_accounts::table, accounts).map(drop)
 }
 
+// ---- re-keying: every subject's stored keys, in batches of ids ----
+
+/// Up to `limit` subject ids after `after`, in id order.
+pub fn subject_ids_after(
+    conn: &mut DbConn,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<String>> {
+    let mut query = subjects::table
+        .select(subjects::id)
+        .order(subjects::id)
+        .limit(limit)
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(subjects::id.gt(after.to_owned()));
+    }
+    query.load(conn)
+}
+
+/// The names of the subjects whose ids lie in `first..=last`, by subject and position.
+pub fn names_between(conn: &mut DbConn, first: &str, last: &str) -> QueryResult<Vec<SubjectName>> {
+    subject_names::table
+        .filter(subject_names::subject_id.between(first, last))
+        .order((subject_names::subject_id, subject_names::position))
+        .select(SubjectName::as_select())
+        .load(conn)
+}
+
+/// The stored name keys of the subjects whose ids lie in `first..=last`.
+pub fn name_keys_between(
+    conn: &mut DbConn,
+    first: &str,
+    last: &str,
+) -> QueryResult<Vec<NameKeyRow>> {
+    subject_name_keys::table
+        .filter(subject_name_keys::subject_id.between(first, last))
+        .select(NameKeyRow::as_select())
+        .load(conn)
+}
+
+/// The accounts of the subjects whose ids lie in `first..=last`, by subject and key.
+pub fn accounts_between(
+    conn: &mut DbConn,
+    first: &str,
+    last: &str,
+) -> QueryResult<Vec<SubjectAccount>> {
+    subject_accounts::table
+        .filter(subject_accounts::subject_id.between(first, last))
+        .order((subject_accounts::subject_id, subject_accounts::account_key))
+        .select(SubjectAccount::as_select())
+        .load(conn)
+}
+
+/// Replaces the name keys of these subjects with `keys` and flags them
+/// from the subjects' listings (as [`replace_names`] does for one).
+pub fn replace_name_keys_of(
+    conn: &mut DbConn,
+    subject_ids: &[String],
+    keys: Vec<NameKeyRow>,
+) -> QueryResult<()> {
+    if subject_ids.is_empty() {
+        return Ok(());
+    }
+    diesel::delete(
+        subject_name_keys::table.filter(subject_name_keys::subject_id.eq_any(subject_ids)),
+    )
+    .execute(conn)?;
+    for chunk in keys.chunks(1000) {
+        crate::insert_rows!(conn, subject_name_keys::table, chunk.to_vec())?;
+    }
+    let listed = listings::table
+        .filter(listings::status.eq(Status::Listed.as_str()))
+        .filter(listings::subject_id.eq_any(subject_ids))
+        .select(listings::subject_id);
+    diesel::update(
+        subject_name_keys::table
+            .filter(subject_name_keys::subject_id.eq_any(subject_ids))
+            .filter(subject_name_keys::subject_id.eq_any(listed)),
+    )
+    .set(subject_name_keys::listed.eq(true))
+    .execute(conn)
+    .map(drop)
+}
+
+/// Gives a stored account its key and handle as normalised now.
+pub fn rekey_account(
+    conn: &mut DbConn,
+    old_key: &str,
+    account: &SubjectAccount,
+) -> QueryResult<()> {
+    diesel::update(
+        subject_accounts::table
+            .filter(subject_accounts::subject_id.eq(&account.subject_id))
+            .filter(subject_accounts::account_key.eq(old_key)),
+    )
+    .set((
+        subject_accounts::account_key.eq(&account.account_key),
+        subject_accounts::handle.eq(&account.handle),
+    ))
+    .execute(conn)
+    .map(drop)
+}
+
+/// Removes one account of a subject.
+pub fn delete_account(conn: &mut DbConn, subject_id: &str, account_key: &str) -> QueryResult<()> {
+    diesel::delete(
+        subject_accounts::table
+            .filter(subject_accounts::subject_id.eq(subject_id))
+            .filter(subject_accounts::account_key.eq(account_key)),
+    )
+    .execute(conn)
+    .map(drop)
+}
+
 /// How many subjects the registry holds.
 pub fn count_subjects(conn: &mut DbConn) -> QueryResult<i64> {
     subjects::table.count().get_result(conn)

@@ -4,7 +4,8 @@
 //! claimed before it is sent, so no two workers — in one instance or many —
 //! send the same one at the same time.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -14,7 +15,8 @@ use sha2::Sha256;
 
 use crate::db::watch::Webhook;
 use crate::db::{write_tx, Db};
-use crate::service::watch::{self, is_private, Attempt, Claimed};
+use crate::domain::network;
+use crate::service::watch::{self, Attempt, Claimed, WebhookPolicy};
 use crate::service::{new_id, ServiceResult};
 
 /// How long a delivery keeps being retried.
@@ -54,35 +56,68 @@ pub fn dispatch(db: &Db) -> ServiceResult<usize> {
     Ok(created)
 }
 
+/// Resolves the webhook's host and judges every address it resolves to, as
+/// at registration (`watch::refuse_target`): a name can move to another
+/// address after it was registered.
+async fn refusal(url: &url::Url, policy: WebhookPolicy) -> Option<String> {
+    let port = url.port_or_known_default().unwrap_or(443);
+    let addresses: Vec<IpAddr> = match url.host() {
+        None => return Some("the URL names no host".into()),
+        Some(url::Host::Ipv4(ip)) => vec![IpAddr::V4(ip)],
+        Some(url::Host::Ipv6(ip)) => vec![IpAddr::V6(ip)],
+        Some(url::Host::Domain(name)) => match tokio::net::lookup_host((name, port)).await {
+            Ok(found) => found.map(|a| a.ip()).collect(),
+            Err(e) => return Some(format!("cannot resolve the host: {e}")),
+        },
+    };
+    if addresses.is_empty() {
+        return Some("the host resolves to no address".into());
+    }
+    addresses.into_iter().find_map(|ip| {
+        watch::refuse_target(ip, port, policy)
+            .map(|why| format!("refused ({ip}): the webhook URL {why}"))
+    })
+}
+
+/// The delivery client's resolver: the addresses it connects to are the ones
+/// judged, so a name that answers a global address to the check above and a
+/// private one to the connection (DNS rebinding) is still refused.
+struct GlobalOnlyResolver;
+
+impl reqwest::dns::Resolve for GlobalOnlyResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let found: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            if let Some(verdict) = found
+                .iter()
+                .map(|a| network::classify(a.ip()))
+                .find(|v| !v.global)
+            {
+                return Err(format!(
+                    "refused: {host} now resolves to an address that is not globally reachable ({verdict})"
+                )
+                .into());
+            }
+            Ok(Box::new(found.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
 async fn send(
     client: &reqwest::Client,
     hook: &Webhook,
     body: String,
     event_id: &str,
-    allow_private: bool,
+    policy: WebhookPolicy,
 ) -> Attempt {
     let url = match url::Url::parse(&hook.url) {
         Ok(url) => url,
         Err(e) => return Attempt::Failed(None, format!("bad URL: {e}")),
     };
-    // Resolve now, not only at registration: a name can move to a private address.
-    if !allow_private {
-        let host = url.host_str().unwrap_or_default().to_owned();
-        let port = url.port_or_known_default().unwrap_or(443);
-        let resolved: Result<Vec<SocketAddr>, _> =
-            tokio::net::lookup_host(format!("{host}:{port}"))
-                .await
-                .map(Iterator::collect);
-        match resolved {
-            Ok(addrs) if addrs.iter().any(|a| is_private(a.ip())) => {
-                return Attempt::Failed(
-                    None,
-                    "refused: the host resolves to a private address".into(),
-                );
-            }
-            Ok(_) => {}
-            Err(e) => return Attempt::Failed(None, format!("cannot resolve the host: {e}")),
-        }
+    if let Some(why) = refusal(&url, policy).await {
+        return Attempt::Failed(None, why);
     }
     let response = client
         .post(url)
@@ -101,7 +136,7 @@ async fn send(
             Some(r.status().as_u16()),
             format!("answered {}", r.status()),
         ),
-        Err(e) => Attempt::Failed(None, format!("request failed: {e}")),
+        Err(e) => Attempt::Failed(None, format!("request failed: {}", crate::infra::chain(&e))),
     }
 }
 
@@ -109,7 +144,7 @@ async fn send(
 pub async fn deliver_due(
     db: &Db,
     client: &reqwest::Client,
-    allow_private: bool,
+    policy: WebhookPolicy,
 ) -> ServiceResult<usize> {
     let now = Utc::now().naive_utc();
     let due = db
@@ -136,7 +171,7 @@ pub async fn deliver_due(
         let attempt = match (&webhook, event) {
             (Some(hook), Some(event)) if hook.active => {
                 let body = serde_json::to_string(&event).unwrap_or_default();
-                send(client, hook, body, &delivery.event_id, allow_private).await
+                send(client, hook, body, &delivery.event_id, policy).await
             }
             (Some(hook), None) if hook.active => {
                 Attempt::Failed(None, "the event is no longer kept".into())
@@ -160,13 +195,15 @@ pub async fn deliver_due(
 }
 
 /// Starts the dispatcher and delivery loop (once a second) on the current runtime.
-pub fn spawn(db: Db, allow_private: bool) {
+pub fn spawn(db: Db, policy: WebhookPolicy) {
     actix_web::rt::spawn(async move {
-        let client = match reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .timeout(REQUEST_TIMEOUT)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-        {
+            .redirect(reqwest::redirect::Policy::none());
+        if !policy.allow_private {
+            builder = builder.dns_resolver(Arc::new(GlobalOnlyResolver));
+        }
+        let client = match builder.build() {
             Ok(client) => client,
             Err(e) => {
                 tracing::error!(error = %e, "cannot build the webhook HTTP client; webhooks are not delivered");
@@ -183,7 +220,7 @@ pub fn spawn(db: Db, allow_private: bool) {
                 Err(e) => super::log_failure("webhook dispatch", e),
                 Ok(Ok(_)) => {}
             }
-            if let Err(e) = deliver_due(&db, &client, allow_private).await {
+            if let Err(e) = deliver_due(&db, &client, policy).await {
                 super::log_failure("webhook delivery", e);
             }
         }
@@ -199,6 +236,42 @@ mod tests {
         // RFC 4231 test case 2.
         let expected = "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843";
         assert_eq!(signature("Jefe", b"what do ya want for nothing?"), expected);
+    }
+
+    #[tokio::test]
+    async fn every_resolved_address_is_judged_before_a_delivery() {
+        let service: SocketAddr = "127.0.0.1:8080".parse().unwrap();
+        let strict = WebhookPolicy {
+            allow_private: false,
+            service,
+        };
+        let lenient = WebhookPolicy {
+            allow_private: true,
+            service,
+        };
+        let url = |s: &str| url::Url::parse(s).unwrap();
+        for refused in [
+            "http://[::127.0.0.1]:9000/",
+            "http://[64:ff9b::7f00:1]/",
+            "http://[2002:7f00:1::]/",
+            "http://198.18.0.1/",
+            "http://localhost:9000/",
+        ] {
+            let why = refusal(&url(refused), strict).await;
+            assert!(
+                why.as_deref().is_some_and(|w| w.starts_with("refused (")),
+                "{refused}: {why:?}"
+            );
+        }
+        assert_eq!(refusal(&url("http://8.8.8.8/"), strict).await, None);
+        // Test systems may deliver to loopback, never to this service.
+        assert_eq!(refusal(&url("http://127.0.0.1:9000/"), lenient).await, None);
+        let why = refusal(&url("http://localhost:8080/"), lenient).await;
+        assert!(
+            why.as_deref()
+                .is_some_and(|w| w.ends_with("must not point at this service")),
+            "{why:?}"
+        );
     }
 
     #[test]

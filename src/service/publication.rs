@@ -15,7 +15,7 @@ use super::{ServiceError, ServiceResult};
 use crate::db::events::{self, StoredEvent};
 use crate::db::publication::{self as store, Entry, PublicSearch};
 use crate::db::{DbConn, DbError};
-use crate::domain::identifiers::{ResidentId, Uscc};
+use crate::domain::identifiers::{self, ResidentId, Uscc};
 use crate::domain::names;
 use crate::domain::registry::SubjectKind;
 use crate::infra::rate_limit::{address_key, KeyedLimiter};
@@ -160,7 +160,7 @@ pub fn criteria(
     search.pinyin = keys.pinyin;
     search.uscc = Uscc::parse(q).ok().map(|u| u.as_str().to_owned());
     search.id_number_hash = ResidentId::parse(q).ok().map(|id| id.keyed_hash(pepper));
-    search.account_handle = Some(q.trim_start_matches('@').to_lowercase());
+    search.account_handle = Some(identifiers::handle_search_key(q));
     Ok(search)
 }
 

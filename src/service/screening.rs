@@ -235,10 +235,12 @@ type NameMatches = HashMap<(usize, String), (f64, Vec<String>, bool)>;
 
 /// Name candidates for every query of a batch: subjects with an active
 /// listing sharing a whole pinyin spelling or the simplified text (one query
-/// for the batch); for the queries that found none, listed subjects sharing
-/// the syllable initials (one more query), to catch near misses such as
-/// typos; and the subjects the query's own identifiers matched, whose names
-/// are compared too. Each query is compared only with its own candidates,
+/// for the batch); for the queries that found none, listed subjects with a
+/// pinyin spelling one slip away from a name that does not read as pinyin
+/// (`names::near_spellings`, one more query), then those sharing the
+/// syllable initials (one more query), to catch near misses such as typos;
+/// and the subjects the query's own identifiers matched, whose names are
+/// compared too. Each query is compared only with its own candidates,
 /// each distinct stored name once.
 fn name_stage(
     conn: &mut DbConn,
@@ -285,6 +287,40 @@ fn name_stage(
     };
     let mut candidates: Vec<(usize, Vec<String>)> =
         named.iter().map(|(i, n)| (*i, exact(n))).collect();
+    // A Latin name that does not read as pinyin (a typo, or a look-alike
+    // letter that stands for another letter) may be one slip away from a
+    // listed spelling: look up those spellings too.
+    let near: Vec<(usize, Vec<String>)> = named
+        .iter()
+        .zip(&candidates)
+        .filter(|(_, (_, ids))| ids.is_empty())
+        .map(|((i, n), _)| (*i, names::near_spellings(n)))
+        .filter(|(_, spellings)| !spellings.is_empty())
+        .collect();
+    if !near.is_empty() {
+        let spellings: Vec<String> = near.iter().flat_map(|(_, s)| s.iter().cloned()).collect();
+        let mut by_spelling: HashMap<String, Vec<String>> = HashMap::new();
+        for (id, _, key) in store::listed_name_key_hits(
+            conn,
+            "pinyin",
+            &spellings,
+            FUZZY_CANDIDATES_PER_QUERY * near.len() as i64,
+        )? {
+            by_spelling.entry(key).or_default().push(id);
+        }
+        for (i, spellings) in &near {
+            if let Some((_, ids)) = candidates.iter_mut().find(|(qi, _)| qi == i) {
+                ids.extend(
+                    spellings
+                        .iter()
+                        .filter_map(|k| by_spelling.get(k))
+                        .flatten()
+                        .take(FUZZY_CANDIDATES_PER_QUERY as usize)
+                        .cloned(),
+                );
+            }
+        }
+    }
     let fuzzy: Vec<String> = named
         .iter()
         .zip(&candidates)

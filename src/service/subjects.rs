@@ -2,6 +2,9 @@
 //! accounts. Resident ID numbers are kept only as a keyed hash and a masked
 //! form; no answer, log line or audit entry holds the full number.
 
+use std::collections::{BTreeSet, HashMap};
+use std::time::{Duration, Instant};
+
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -13,8 +16,8 @@ use crate::db::audit::{self, Event};
 use crate::db::registry::{
     self as store, NameKeyRow, Subject, SubjectAccount, SubjectName, SubjectRecord, SubjectSearch,
 };
-use crate::db::{publication, DbConn};
-use crate::domain::identifiers::{Account, ResidentId, Uscc};
+use crate::db::{publication, write_tx, DbConn};
+use crate::domain::identifiers::{self, Account, ResidentId, Uscc, ACCOUNT_KEYS_VERSION};
 use crate::domain::names;
 use crate::domain::registry::{
     check_region_code, clean_name, clean_text, SubjectKind, MAX_ACCOUNTS, MAX_ALIASES,
@@ -493,7 +496,7 @@ pub fn search(
         search.text = Some(q.to_lowercase());
         search.id_number_hash = ResidentId::parse(q).ok().map(|id| id.keyed_hash(pepper));
         search.uscc = Uscc::parse(q).ok().map(|u| u.as_str().to_owned());
-        search.account_handle = Some(q.trim_start_matches('@').to_lowercase());
+        search.account_handle = Some(identifiers::handle_search_key(q));
     }
     let rows = store::search_subjects(conn, &search, page.after.as_deref(), page.fetch())?;
     let page = page.page(rows, |s| s.id.clone());
@@ -626,7 +629,7 @@ pub fn update(
         None => record
             .accounts
             .iter()
-            .filter_map(|a| Account::parse(&a.platform, &a.handle).ok())
+            .filter_map(|a| Account::from_stored(&a.platform, &a.handle).ok())
             .collect(),
     };
     check_unique(
@@ -735,4 +738,292 @@ pub fn change_identifier(
         },
     )?;
     view(conn, &subject.id)
+}
+
+// ---- re-keying the stored keys ----
+
+/// Subjects per re-keying transaction: a few thousand, so that one batch
+/// holds the write lock for well under a second.
+const REKEY_BATCH: i64 = 2000;
+
+/// The `deployment_checks` rows that record which version of the domain's
+/// functions made the stored keys (absent: version 1, before they were recorded).
+const NAME_KEYS_FACT: &str = "name_keys_version";
+const ACCOUNT_KEYS_FACT: &str = "account_keys_version";
+
+/// What a re-keying did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Rekeying {
+    pub subjects: u64,
+    /// Subjects whose name keys were written again.
+    pub names_rekeyed: u64,
+    /// Accounts whose key and handle were written again.
+    pub accounts_rekeyed: u64,
+    /// Accounts removed because, normalised now, they are an account that a
+    /// subject already holds (another subject's, or a duplicate of its own).
+    pub accounts_merged: u64,
+    /// Stored accounts that today's rules reject: kept as stored.
+    pub accounts_kept_as_stored: u64,
+}
+
+fn keys_version(conn: &mut DbConn, fact: &str) -> ServiceResult<i32> {
+    match crate::db::deployment_fact(conn, fact)? {
+        None => Ok(1),
+        Some(v) => v.trim().parse().map_err(|_| {
+            ServiceError::internal(format!(
+                "deployment_checks.{fact} holds {v:?}, which is not a version number"
+            ))
+        }),
+    }
+}
+
+/// Brings the stored name keys (`subject_name_keys`) and account keys
+/// (`subject_accounts.account_key` and `handle`) up to the domain's
+/// functions, once per new version of them ([`names::NAME_KEYS_VERSION`],
+/// [`ACCOUNT_KEYS_VERSION`]): screening compares a query's keys, computed
+/// now, with the stored ones, so keys stored by an older version would miss.
+/// Every subject's keys are computed again in batches of [`REKEY_BATCH`]
+/// subjects, one transaction each; only the keys that differ are written, so
+/// the run is idempotent and an interrupted one simply starts over. The
+/// versions are recorded at the end. Returns `None` when the keys were
+/// already current. Call at start, outside a transaction, before serving.
+///
+/// An account that, normalised now, is an account another subject already
+/// holds (two handles that now fold to one) does not stop the start: the
+/// subject that holds it keeps it (the one holding it under its current
+/// form, else the first in id order, that is the first registered), the
+/// other loses it, with a warning and an audit entry.
+pub fn rekey_stored_keys(conn: &mut DbConn) -> ServiceResult<Option<Rekeying>> {
+    let names_from = keys_version(conn, NAME_KEYS_FACT)?;
+    let accounts_from = keys_version(conn, ACCOUNT_KEYS_FACT)?;
+    for (what, from, to) in [
+        ("name keys", names_from, names::NAME_KEYS_VERSION),
+        ("account keys", accounts_from, ACCOUNT_KEYS_VERSION),
+    ] {
+        if from > to {
+            tracing::warn!(
+                stored = from,
+                current = to,
+                "the stored {what} were made by a newer livecredit; left as they are"
+            );
+        }
+    }
+    let names_due = names_from < names::NAME_KEYS_VERSION;
+    let accounts_due = accounts_from < ACCOUNT_KEYS_VERSION;
+    if !names_due && !accounts_due {
+        return Ok(None);
+    }
+    let total = store::count_subjects(conn)?;
+    // A new, empty registry only records the versions.
+    let quiet = total == 0;
+    if !quiet {
+        tracing::info!(
+            subjects = total,
+            name_keys_from = names_from,
+            name_keys_to = names::NAME_KEYS_VERSION,
+            account_keys_from = accounts_from,
+            account_keys_to = ACCOUNT_KEYS_VERSION,
+            "re-keying the stored names and accounts"
+        );
+    }
+    let started = Instant::now();
+    let mut logged = started;
+    let mut done = Rekeying::default();
+    let mut after: Option<String> = None;
+    loop {
+        let next = write_tx(conn, |conn| -> ServiceResult<Option<String>> {
+            crate::db::lock_for_rekeying(conn)?;
+            let ids = store::subject_ids_after(conn, after.as_deref(), REKEY_BATCH)?;
+            let (Some(first), Some(last)) = (ids.first(), ids.last()) else {
+                return Ok(None);
+            };
+            if names_due {
+                done.names_rekeyed += rekey_names(conn, first, last)?;
+            }
+            if accounts_due {
+                rekey_accounts(conn, first, last, &mut done)?;
+            }
+            done.subjects += ids.len() as u64;
+            Ok(Some(last.clone()))
+        })?;
+        let Some(last) = next else { break };
+        after = Some(last);
+        if logged.elapsed() >= Duration::from_secs(10) {
+            logged = Instant::now();
+            tracing::info!(
+                done = done.subjects,
+                of = total,
+                elapsed_s = started.elapsed().as_secs(),
+                "re-keying the stored names and accounts"
+            );
+        }
+    }
+    write_tx(conn, |conn| -> ServiceResult<()> {
+        crate::db::record_deployment_fact(
+            conn,
+            NAME_KEYS_FACT,
+            &names_from.max(names::NAME_KEYS_VERSION).to_string(),
+        )?;
+        crate::db::record_deployment_fact(
+            conn,
+            ACCOUNT_KEYS_FACT,
+            &accounts_from.max(ACCOUNT_KEYS_VERSION).to_string(),
+        )?;
+        if quiet {
+            return Ok(());
+        }
+        audit::append(
+            conn,
+            &Actor::System.audit(),
+            Event {
+                action: "registry.rekeyed",
+                target_type: "registry",
+                target_id: "keys",
+                details: json!({
+                    "name_keys_version": {"from": names_from, "to": names::NAME_KEYS_VERSION},
+                    "account_keys_version": {"from": accounts_from, "to": ACCOUNT_KEYS_VERSION},
+                    "subjects": done.subjects,
+                    "names_rekeyed": done.names_rekeyed,
+                    "accounts_rekeyed": done.accounts_rekeyed,
+                    "accounts_merged": done.accounts_merged,
+                    "accounts_kept_as_stored": done.accounts_kept_as_stored,
+                }),
+            },
+        )?;
+        Ok(())
+    })?;
+    if quiet {
+        return Ok(Some(done));
+    }
+    tracing::info!(
+        subjects = done.subjects,
+        names_rekeyed = done.names_rekeyed,
+        accounts_rekeyed = done.accounts_rekeyed,
+        accounts_merged = done.accounts_merged,
+        accounts_kept_as_stored = done.accounts_kept_as_stored,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "re-keyed the stored names and accounts"
+    );
+    Ok(Some(done))
+}
+
+/// Computes the name keys of the subjects with ids in `first..=last` again
+/// and writes those that differ; returns how many subjects changed.
+fn rekey_names(conn: &mut DbConn, first: &str, last: &str) -> ServiceResult<u64> {
+    type Key = (String, String, i32);
+    let names = store::names_between(conn, first, last)?;
+    let mut stored: HashMap<String, Vec<Key>> = HashMap::new();
+    for row in store::name_keys_between(conn, first, last)? {
+        stored
+            .entry(row.subject_id)
+            .or_default()
+            .push((row.key_kind, row.name_key, row.position));
+    }
+    let mut changed = Vec::new();
+    let mut rows = Vec::new();
+    for subject_names in names.chunk_by(|a, b| a.subject_id == b.subject_id) {
+        let subject_id = &subject_names[0].subject_id;
+        let wanted = name_key_rows(subject_id, subject_names);
+        let mut now: Vec<Key> = wanted
+            .iter()
+            .map(|r| (r.key_kind.clone(), r.name_key.clone(), r.position))
+            .collect();
+        now.sort();
+        let mut before = stored.remove(subject_id).unwrap_or_default();
+        before.sort();
+        if now != before {
+            changed.push(subject_id.clone());
+            rows.extend(wanted);
+        }
+    }
+    // Keys of a subject that has no names left (none should exist).
+    changed.extend(stored.into_keys());
+    store::replace_name_keys_of(conn, &changed, rows)?;
+    Ok(changed.len() as u64)
+}
+
+/// Normalises the accounts of the subjects with ids in `first..=last` again
+/// (see [`rekey_stored_keys`] for an account that two subjects now share).
+fn rekey_accounts(
+    conn: &mut DbConn,
+    first: &str,
+    last: &str,
+    done: &mut Rekeying,
+) -> ServiceResult<()> {
+    let mut changes: Vec<(SubjectAccount, SubjectAccount)> = Vec::new();
+    for stored in store::accounts_between(conn, first, last)? {
+        match Account::from_stored(&stored.platform, &stored.handle) {
+            Ok(a) if a.key() == stored.account_key && a.handle() == stored.handle => {}
+            Ok(a) => {
+                if let Some(now) = account_rows(&stored.subject_id, &[a]).pop() {
+                    changes.push((stored, now));
+                }
+            }
+            Err(e) => {
+                tracing::warn!(
+                    subject_id = %stored.subject_id,
+                    account = %stored.account_key,
+                    error = %e,
+                    "a stored account does not pass today's rules; kept as stored"
+                );
+                done.accounts_kept_as_stored += 1;
+            }
+        }
+    }
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let keys: Vec<String> = changes
+        .iter()
+        .map(|(_, now)| now.account_key.clone())
+        .collect();
+    let mut holders: HashMap<String, String> = store::subjects_by_account_keys(conn, &keys)?
+        .into_iter()
+        .collect();
+    let mut touched = BTreeSet::new();
+    for (stored, now) in changes {
+        touched.insert(stored.subject_id.clone());
+        let Some(holder) = holders.get(&now.account_key) else {
+            store::rekey_account(conn, &stored.account_key, &now)?;
+            holders.insert(now.account_key, now.subject_id);
+            done.accounts_rekeyed += 1;
+            continue;
+        };
+        store::delete_account(conn, &stored.subject_id, &stored.account_key)?;
+        done.accounts_merged += 1;
+        if *holder == stored.subject_id {
+            tracing::info!(
+                subject_id = %stored.subject_id,
+                account = %now.account_key,
+                "a subject held one account twice, in two forms; kept once"
+            );
+            continue;
+        }
+        tracing::warn!(
+            subject_id = %stored.subject_id,
+            account = %now.account_key,
+            kept_by = %holder,
+            "an account now normalised to one that another subject holds: that subject keeps it, \
+             this one loses it (see the audit entry)"
+        );
+        audit::append(
+            conn,
+            &Actor::System.audit(),
+            Event {
+                action: "subject.account_removed",
+                target_type: "subject",
+                target_id: &stored.subject_id,
+                details: json!({
+                    "account": now.account_key,
+                    "stored_as": stored.account_key,
+                    "kept_by_subject_id": holder,
+                    "reason": "after width and case folding another subject holds this account",
+                }),
+            },
+        )?;
+    }
+    for subject_id in touched {
+        bump_if_published(conn, &subject_id)?;
+    }
+    Ok(())
 }

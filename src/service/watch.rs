@@ -12,12 +12,15 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use utoipa::ToSchema;
 
+use url::Host;
+
 use super::page::{Page, PageRequest};
 use super::{new_id, roles, Actor, Problems, ServiceError, ServiceResult};
 use crate::db::audit::{self, Event};
 use crate::db::events::{self, StoredEvent};
 use crate::db::watch::{self as store, Delivery, DeliveryStatus, Watch, Webhook};
 use crate::db::{registry, DbConn, DbError};
+use crate::domain::network;
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -265,32 +268,35 @@ impl From<Delivery> for DeliveryView {
     }
 }
 
-/// Whether an address is one a webhook may not reach unless private
-/// targets are allowed: loopback, private, link-local, unspecified, multicast.
-pub fn is_private(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => {
-            v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.is_multicast()
-                || v4.octets()[0] == 100 && (v4.octets()[1] & 0xc0) == 64 // carrier-grade NAT
-        }
-        IpAddr::V6(v6) => {
-            v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (v6.segments()[0] & 0xfe00) == 0xfc00 // unique local
-                || (v6.segments()[0] & 0xffc0) == 0xfe80 // link local
-                || v6.to_ipv4_mapped().is_some_and(|v4| is_private(IpAddr::V4(v4)))
-        }
+/// Why a webhook may not be sent to `ip` on `port`, if it may not: never to
+/// this service itself (whatever the operator allows: a webhook must not
+/// become a way to call livecredit's own API), and only to an address the
+/// IANA registries mark globally reachable unless the operator allows
+/// others (`LIVECREDIT_WEBHOOK_ALLOW_PRIVATE`, for test systems). An IPv6
+/// address that carries an IPv4 address is judged by that address too
+/// (`domain::network`). Used at registration and before every delivery.
+pub fn refuse_target(ip: IpAddr, port: u16, policy: WebhookPolicy) -> Option<String> {
+    let verdict = network::classify(ip);
+    let service = policy.service;
+    let points_here = port == service.port()
+        && verdict
+            .destinations()
+            .any(|d| d.is_loopback() || d.is_unspecified() || d == service.ip());
+    if points_here {
+        return Some("must not point at this service".into());
     }
+    if !policy.allow_private && !verdict.global {
+        return Some(format!(
+            "must not point at an address that is not globally reachable ({verdict})"
+        ));
+    }
+    None
 }
 
 /// Checks a webhook URL when it is registered: http(s) only, no credentials,
-/// not this service itself, and no private address unless allowed.
+/// not this service itself, and no address that is not globally reachable
+/// unless allowed. A name is only judged by its form here (`localhost`);
+/// what it resolves to is judged before every delivery.
 pub fn check_url(raw: &str, allow_private: bool, service: SocketAddr) -> Result<url::Url, String> {
     let url = url::Url::parse(raw.trim()).map_err(|e| format!("is not a URL: {e}"))?;
     if url.scheme() != "https" && url.scheme() != "http" {
@@ -299,19 +305,30 @@ pub fn check_url(raw: &str, allow_private: bool, service: SocketAddr) -> Result<
     if !url.username().is_empty() || url.password().is_some() {
         return Err("must not carry credentials".into());
     }
-    let host = url.host_str().ok_or("must name a host")?;
     let port = url.port_or_known_default().unwrap_or(80);
-    let host_ip: Option<IpAddr> = host.trim_matches(['[', ']']).parse().ok();
-    let local_name = host.eq_ignore_ascii_case("localhost") || host.ends_with(".localhost");
-    let points_here = port == service.port()
-        && (local_name
-            || host_ip
-                .is_some_and(|ip| ip.is_loopback() || ip.is_unspecified() || ip == service.ip()));
-    if points_here {
-        return Err("must not point at this service".into());
-    }
-    if !allow_private && (local_name || host_ip.is_some_and(is_private)) {
-        return Err("must not point at a loopback or private address".into());
+    let policy = WebhookPolicy {
+        allow_private,
+        service,
+    };
+    let refusal = match url.host() {
+        None => return Err("must name a host".into()),
+        Some(Host::Ipv4(ip)) => refuse_target(IpAddr::V4(ip), port, policy),
+        Some(Host::Ipv6(ip)) => refuse_target(IpAddr::V6(ip), port, policy),
+        Some(Host::Domain(name)) => {
+            // RFC 6761: `localhost` and every name under it are this machine.
+            let name = name.trim_end_matches('.').to_ascii_lowercase();
+            let local_name = name == "localhost" || name.ends_with(".localhost");
+            if local_name && port == service.port() {
+                Some("must not point at this service".into())
+            } else if local_name && !allow_private {
+                Some("must not point at a loopback address (localhost)".into())
+            } else {
+                None
+            }
+        }
+    };
+    if let Some(why) = refusal {
+        return Err(why);
     }
     if raw.len() > 2000 {
         return Err("must be at most 2000 characters".into());
@@ -319,8 +336,8 @@ pub fn check_url(raw: &str, allow_private: bool, service: SocketAddr) -> Result<
     Ok(url)
 }
 
-/// Where webhooks may point: private addresses only when the operator
-/// allows them, and never at this service itself.
+/// Where webhooks may point: addresses that are not globally reachable only
+/// when the operator allows them, and never at this service itself.
 #[derive(Debug, Clone, Copy)]
 pub struct WebhookPolicy {
     pub allow_private: bool,
@@ -584,11 +601,67 @@ mod tests {
         assert!(check_url("http://127.0.0.1:9000/", true, me).is_ok());
         assert!(check_url("http://127.0.0.1:8080/v1/me", true, me).is_err());
         assert!(check_url("http://localhost:8080/", true, me).is_err());
+        assert!(check_url("http://LOCALHOST.:9000/", false, me).is_err());
+        assert!(check_url("http://api.localhost:9000/", false, me).is_err());
         assert!(check_url("http://10.1.2.3/", false, me).is_err());
         assert!(check_url("http://[::1]:9000/", false, me).is_err());
         assert!(check_url("http://user:pw@example.com/", false, me).is_err());
-        assert!(is_private("192.168.1.1".parse().unwrap()));
-        assert!(!is_private("8.8.8.8".parse().unwrap()));
-        assert!(is_private("::ffff:10.0.0.1".parse().unwrap()));
+        assert!(check_url("http://8.8.8.8/", false, me).is_ok());
+        assert!(check_url("http://[2606:4700::1111]/", false, me).is_ok());
+    }
+
+    #[test]
+    fn the_reproductions_of_issue_14_are_refused() {
+        let me: SocketAddr = "127.0.0.1:8080".parse().unwrap();
+        for url in [
+            "http://[::127.0.0.1]/",
+            "http://[64:ff9b::7f00:1]/",
+            "http://[2002:7f00:1::]/",
+            "http://198.18.0.1/",
+            "http://198.19.255.255/",
+            "http://[::ffff:127.0.0.1]/",
+            "http://[::ffff:10.0.0.1]/",
+            "http://[64:ff9b::a9fe:a9fe]/latest/meta-data/",
+            "http://[64:ff9b:1::808:808]/",
+            "http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/",
+            "http://[fe80::1]/",
+            "http://[ff02::1]/",
+            "http://224.0.0.1/",
+            "http://0.0.0.0/",
+            "http://2130706433/",
+            "http://0x7f.1/",
+            "http://192.0.2.1/",
+        ] {
+            let refused = check_url(url, false, me);
+            assert!(refused.is_err(), "{url} was accepted");
+        }
+        // Allowed for test systems, except where they reach this service:
+        // through the IPv4 address they carry too.
+        assert!(check_url("http://[::127.0.0.1]:9000/", true, me).is_ok());
+        for url in [
+            "http://[::127.0.0.1]:8080/",
+            "http://[::ffff:127.0.0.1]:8080/",
+            "http://[64:ff9b::7f00:1]:8080/",
+            "http://[2002:7f00:1::]:8080/",
+            "http://[2001:0:808:808::80ff:fffe]:8080/",
+            "http://[::]:8080/",
+            "http://127.9.9.9:8080/",
+        ] {
+            assert_eq!(
+                check_url(url, true, me).unwrap_err(),
+                "must not point at this service",
+                "{url}"
+            );
+        }
+        // Globally reachable IPv4 behind the IPv6 forms is fine.
+        for url in [
+            "http://[::ffff:8.8.8.8]/",
+            "http://[64:ff9b::808:808]/",
+            "http://[2002:808:808::1]/",
+        ] {
+            assert!(check_url(url, false, me).is_ok(), "{url}");
+        }
+        let why = check_url("http://198.18.0.1/", false, me).unwrap_err();
+        assert!(why.contains("Benchmarking (RFC 2544)"), "{why}");
     }
 }

@@ -6,6 +6,7 @@ mod audit;
 mod auth;
 mod demo;
 mod errors;
+mod guard;
 mod hardening;
 mod helpers;
 mod jobs;

@@ -7,7 +7,8 @@
 //! * [`Uscc`] — unified social credit code of an organisation (GB 32100-2015).
 //!   Public information for merchants, so it prints in full.
 //! * [`Account`] — a streamer / shop account on a platform, normalised so that
-//!   [`Account::key`] can back a uniqueness index.
+//!   [`Account::key`] can back a uniqueness index: NFKC (full-width `ｄｙ` is
+//!   `dy`) and, on case-insensitive platforms, Unicode case folding.
 //!
 //! This module is pure: no I/O, no framework types. The only clock access is
 //! [`ResidentId::parse`], which reads the current date in China Standard Time;
@@ -16,10 +17,12 @@
 use std::fmt;
 use std::str::FromStr;
 
+use caseless::Caseless;
 use chrono::{Datelike, NaiveDate, TimeDelta, Utc};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use thiserror::Error;
+use unicode_normalization::UnicodeNormalization;
 
 /// Why a birth date embedded in a resident identity number was rejected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -440,6 +443,12 @@ pub const CASE_INSENSITIVE_PLATFORMS: &[&str] = &[
 const PLATFORM_MAX_CHARS: usize = 32;
 const HANDLE_MAX_CHARS: usize = 64;
 
+/// The version of [`Account::parse`]'s normalisation: raise it whenever the
+/// key or handle of an account changes, so that the accounts stored by an
+/// older version are normalised again at start ([`Account::from_stored`]).
+/// 2: handles are NFKC-normalised, and case-folded rather than lower-cased.
+pub const ACCOUNT_KEYS_VERSION: i32 = 2;
+
 /// An account on a live-streaming / e-commerce platform, normalised.
 ///
 /// Fields are private so that every value has gone through
@@ -455,13 +464,15 @@ impl Account {
     ///
     /// * `platform`: trimmed, ASCII-lower-cased, 1–32 characters of
     ///   `[a-z0-9_-]`.
-    /// * `handle`: trimmed, a single leading `@` removed, lower-cased if the
+    /// * `handle`: NFKC-normalised (full-width `ｄｙ８８` is `dy88`, `＠` is
+    ///   `@`), trimmed, a single leading `@` removed, case-folded if the
     ///   platform is in [`CASE_INSENSITIVE_PLATFORMS`] (other platforms keep
     ///   the handle's case), then 1–64 characters with no whitespace, control
     ///   characters or invisible formatting characters (zero-width and
     ///   bidirectional marks).
     ///
-    /// No Unicode normalisation (NFC/NFKC) is applied.
+    /// A handle that only looks like another one in another width or case is
+    /// thereby the same account, on the stored side and in a screening alike.
     pub fn parse(platform: &str, handle: &str) -> Result<Self, IdentifierError> {
         let platform = platform.trim().to_ascii_lowercase();
         if platform.is_empty() {
@@ -481,10 +492,11 @@ impl Account {
             ));
         }
 
+        let handle: String = handle.nfkc().collect();
         let handle = handle.trim();
         let handle = handle.strip_prefix('@').unwrap_or(handle);
         let handle = if CASE_INSENSITIVE_PLATFORMS.contains(&platform.as_str()) {
-            handle.to_lowercase()
+            fold_case(handle)
         } else {
             handle.to_owned()
         };
@@ -513,6 +525,22 @@ impl Account {
         Ok(Self { platform, handle })
     }
 
+    /// Normalises again an account stored by an earlier version of
+    /// [`Account::parse`] (for re-keying, and wherever a stored account is
+    /// parsed). The stored handle has already lost the one leading `@` that
+    /// `parse` strips, so an `@` it still starts with is its own and is
+    /// kept. Version 1 stripped only an ASCII `@`: a stored handle starting
+    /// with a full-width `＠` may have been typed with or without an `@`
+    /// before it; it is taken as typed without one (one `@` is stripped now),
+    /// as today's [`Account::parse`] would take that input.
+    pub fn from_stored(platform: &str, handle: &str) -> Result<Self, IdentifierError> {
+        if handle.starts_with('@') {
+            Self::parse(platform, &format!("@{handle}"))
+        } else {
+            Self::parse(platform, handle)
+        }
+    }
+
     /// Normalised platform name (lower-case).
     pub fn platform(&self) -> &str {
         &self.platform
@@ -534,6 +562,28 @@ impl fmt::Display for Account {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:@{}", self.platform, self.handle)
     }
+}
+
+/// What the public search compares with stored handles when it does not know
+/// the platform: NFKC, without leading `@`, case-folded (as the handles of
+/// case-insensitive platforms are stored).
+pub fn handle_search_key(query: &str) -> String {
+    let query: String = query.nfkc().collect();
+    fold_case(query.trim().trim_start_matches('@'))
+}
+
+/// Unicode default case folding, in the compatibility-caseless form (NFD,
+/// fold, NFKD, fold; recomposed): `Ｄy`, `DY` and `dy` fold alike, and so do
+/// `Straße` and `STRASSE`. Full folding, not lower-casing: some letters have
+/// no lower-case form that matches their other forms (`ß`, final `ς`).
+fn fold_case(s: &str) -> String {
+    s.chars()
+        .nfd()
+        .default_case_fold()
+        .nfkd()
+        .default_case_fold()
+        .nfkc()
+        .collect()
 }
 
 /// Invisible formatting characters that would let two handles look identical
@@ -951,6 +1001,95 @@ mod tests {
         for p in CASE_INSENSITIVE_PLATFORMS {
             let acc = Account::parse(p, "MiXeD").unwrap();
             assert_eq!(acc.handle(), "mixed", "platform {p}");
+        }
+    }
+
+    #[test]
+    fn handles_fold_width_and_case() {
+        // The reproduction of issue 14: a full-width handle is the same account.
+        let full = Account::parse("douyin", "ｄｙ8227087997").unwrap();
+        let ascii = Account::parse("douyin", "dy8227087997").unwrap();
+        assert_eq!(full, ascii);
+        assert_eq!(full.key(), "douyin:dy8227087997");
+        for same in [
+            "ＤＹ８２２７０８７９９７",
+            "@ｄｙ8227087997",
+            "＠ｄｙ8227087997",
+            " DY8227087997 ",
+        ] {
+            assert_eq!(Account::parse("douyin", same).unwrap(), ascii, "{same:?}");
+        }
+        // Full case folding, not lower-casing.
+        assert_eq!(
+            Account::parse("weibo", "Straße").unwrap(),
+            Account::parse("weibo", "STRASSE").unwrap()
+        );
+        assert_eq!(Account::parse("weibo", "ΣΑΣ").unwrap().handle(), "σασ");
+        assert_eq!(Account::parse("weibo", "σας").unwrap().handle(), "σασ");
+        // Case-sensitive platforms: NFKC, case kept.
+        let other = Account::parse("myplatform", "ＣａｓｅＭａｔｔｅｒｓ").unwrap();
+        assert_eq!(other.key(), "myplatform:CaseMatters");
+        // Han handles are unchanged.
+        assert_eq!(
+            Account::parse("douyin", "主播小王").unwrap().handle(),
+            "主播小王"
+        );
+        // NFKC can make a handle longer or give it a space: checked after.
+        assert!(Account::parse("douyin", &"\u{FDFA}".repeat(4)).is_err());
+        assert!(matches!(
+            Account::parse("douyin", "a\u{2017}b"),
+            Err(IdentifierError::InvalidHandle(_))
+        ));
+    }
+
+    #[test]
+    fn stored_accounts_are_normalised_again() {
+        // Stored by version 1: lower-cased, not NFKC.
+        let a = Account::from_stored("douyin", "ｄｙ8227087997").unwrap();
+        assert_eq!(a.key(), "douyin:dy8227087997");
+        // A handle that kept an `@` of its own keeps it.
+        let b = Account::from_stored("weibo", "@name").unwrap();
+        assert_eq!(b.handle(), "@name");
+        assert_eq!(b, Account::parse("weibo", "@@name").unwrap());
+        // Version 1 kept a leading full-width `＠`; it is stripped now.
+        let c = Account::from_stored("weibo", "＠name").unwrap();
+        assert_eq!(c.handle(), "name");
+        // Everything today's parse produces is its own stored form.
+        for (p, h) in [
+            ("douyin", "@@ZhangSan"),
+            ("weibo", "ｄｙ"),
+            ("myplatform", "@CaseMatters"),
+            ("bilibili", "主播ÄBC"),
+        ] {
+            let parsed = Account::parse(p, h).unwrap();
+            assert_eq!(
+                Account::from_stored(parsed.platform(), parsed.handle()).unwrap(),
+                parsed
+            );
+        }
+    }
+
+    #[test]
+    fn handle_search_key_is_the_stored_form() {
+        assert_eq!(handle_search_key("@ｄｙ8227087997"), "dy8227087997");
+        assert_eq!(handle_search_key("＠DY8227087997"), "dy8227087997");
+        assert_eq!(handle_search_key("主播ÄBC"), "主播äbc");
+        for p in CASE_INSENSITIVE_PLATFORMS {
+            let stored = Account::parse(p, "ＭｉＸｅＤ_Ä").unwrap();
+            assert_eq!(handle_search_key("ＭｉＸｅＤ_Ä"), stored.handle());
+        }
+    }
+
+    #[test]
+    fn case_folding_is_idempotent_for_every_code_point() {
+        // A stored handle parses to itself (re-keying relies on it); check the
+        // folding on every scalar value, alone and after a letter.
+        for c in (0..=0x10FFFFu32).filter_map(char::from_u32) {
+            let once: String = fold_case(&c.to_string()).nfkc().collect();
+            assert_eq!(fold_case(&once), once, "U+{:04X}", c as u32);
+            let pair = format!("a{c}");
+            let once = fold_case(&pair.nfkc().collect::<String>());
+            assert_eq!(fold_case(&once), once, "a + U+{:04X}", c as u32);
         }
     }
 

@@ -6,6 +6,7 @@ pub mod calendar;
 pub mod grounds;
 pub mod identifiers;
 pub mod names;
+pub mod network;
 pub mod penalties;
 pub mod procedure;
 pub mod registry;

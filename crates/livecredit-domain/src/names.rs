@@ -16,7 +16,9 @@
 //!    diacritics of Latin letters (`zhāng` → `zhang`; the pinyin key keeps
 //!    `ü` as `v`), drop combining marks after Han characters, keep them after
 //!    other scripts' letters (Devanagari, Thai…), keep kana and Hangul intact.
-//! 2. **text** key: cleaned, lower-cased, traditional → simplified (`fast2s`).
+//! 2. **text** key: cleaned, look-alike letters of other scripts folded onto
+//!    the letters they look like (see below), lower-cased, traditional →
+//!    simplified (`fast2s`).
 //! 3. **pinyin** keys: each Han character becomes its toneless reading
 //!    (`pinyin` crate, primary reading); the characters of the `POLYPHONES`
 //!    table
@@ -75,8 +77,17 @@
 //! a two-word Latin pinyin name matches in either order (`Zhang Wei` is also
 //! `魏章`).
 //!
-//! Not handled: cross-script confusables (Cyrillic `а` for Latin `a`),
-//! dialect spellings (Wade–Giles `Chang`, Cantonese `Lau`), zh/z-type accent
+//! # Look-alike letters
+//!
+//! A letter of another script that looks like a Latin letter (Cyrillic `о`
+//! in `Zh\u{43e}o`, Greek `ο`, Cherokee `Ꭺ`, Latin `ɑ`…) is folded onto that
+//! letter in the keys, by its Unicode TR39 confusable prototype
+//! (`unicode-security`'s skeleton), so `Zh\u{43e}o Qingping` and
+//! `Zhao Qingping` are one name. A non-Han letter whose prototype is a Han
+//! character (katakana `ロ` → `口`, `ニ` → `二`) is folded onto it. See
+//! `fold_lookalike` for where the folding stops, and why.
+//!
+//! Not handled: dialect spellings (Wade–Giles `Chang`, Cantonese `Lau`), zh/z-type accent
 //! merges, and `Lu` for `吕` (`lü` → `lv`; passports' `LYU` is not mapped).
 
 use std::borrow::Cow;
@@ -86,6 +97,7 @@ use std::sync::OnceLock;
 use pinyin::{ToPinyin, ToPinyinMulti};
 use unicode_normalization::char::{decompose_canonical, is_combining_mark};
 use unicode_normalization::UnicodeNormalization;
+use unicode_security::confusable_detection::skeleton;
 
 /// Scores at or above this are a match (see the module docs for the tuning).
 pub const MATCH_THRESHOLD: f64 = 0.85;
@@ -100,6 +112,11 @@ const MAX_VARYING_POLYPHONES: usize = 16;
 /// Cleaned characters beyond this are ignored: no name is that long, and it
 /// bounds the cost of the quadratic comparisons.
 pub const MAX_NAME_CHARS: usize = 256;
+
+/// The version of [`name_keys`]: raise it whenever a name's keys change, so
+/// that the keys stored by an older version are computed again at start.
+/// 2: look-alike letters of other scripts are folded (see the module docs).
+pub const NAME_KEYS_VERSION: i32 = 2;
 
 /// Canonical keys of one name.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
@@ -211,6 +228,114 @@ pub fn similarity(a: &NameKeys, b: &NameKeys) -> f64 {
     best.clamp(0.0, 1.0)
 }
 
+/// At most this many near spellings per name ([`near_spellings`]).
+pub const MAX_NEAR_SPELLINGS: usize = 64;
+
+/// Pinyin spellings one slip away from a Latin name that does not read as
+/// pinyin: for each pinyin key with letters that fit no syllable, the keys
+/// one edit away (a letter replaced, dropped, added, or two swapped) that
+/// read as pinyin throughout. Screening looks them up as exact keys to find
+/// the candidates that [`similarity`] then scores: a typo, or a look-alike
+/// letter that stands for another letter than the one it looks like
+/// (`Zh\u{43e}o`, Cyrillic о, folds to `zhoo`), changes the syllables and so
+/// the initials, and would otherwise find nothing to compare with.
+///
+/// Only keys of 4–32 letters `a-z`, and only when their stray letters lie
+/// within one syllable's length of each other (one edit cannot mend
+/// letters further apart: an English shop name gets none), with the edits
+/// near them. At most [`MAX_NEAR_SPELLINGS`], replacements and swaps first.
+pub fn near_spellings(keys: &NameKeys) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for key in &keys.pinyin {
+        let bytes = key.as_bytes();
+        if !(4..=32).contains(&bytes.len()) || !bytes.iter().all(u8::is_ascii_lowercase) {
+            continue;
+        }
+        let u = units(key);
+        if !u.stray {
+            continue;
+        }
+        let set = syllables();
+        let strays: Vec<usize> = u
+            .parts
+            .iter()
+            .filter(|p| p.len() == 1 && !set.contains(**p))
+            .map(|p| p.as_ptr() as usize - key.as_ptr() as usize)
+            .collect();
+        let (Some(&first), Some(&last)) = (strays.first(), strays.last()) else {
+            continue;
+        };
+        if last - first >= MAX_SYLLABLE_LEN {
+            continue;
+        }
+        let from = first.saturating_sub(MAX_SYLLABLE_LEN);
+        let to = (last + MAX_SYLLABLE_LEN).min(bytes.len());
+        let mut variants: Vec<Vec<u8>> = Vec::new();
+        for i in from..to {
+            for c in b'a'..=b'z' {
+                if c != bytes[i] {
+                    let mut v = bytes.to_vec();
+                    v[i] = c;
+                    variants.push(v);
+                }
+            }
+            if i + 1 < bytes.len() && bytes[i] != bytes[i + 1] {
+                let mut v = bytes.to_vec();
+                v.swap(i, i + 1);
+                variants.push(v);
+            }
+        }
+        for i in from..to {
+            let mut v = bytes.to_vec();
+            v.remove(i);
+            variants.push(v);
+        }
+        for i in from..=to {
+            for c in b'a'..=b'z' {
+                let mut v = bytes.to_vec();
+                v.insert(i, c);
+                variants.push(v);
+            }
+        }
+        for v in variants {
+            if out.len() >= MAX_NEAR_SPELLINGS {
+                return out;
+            }
+            if reads_as_pinyin(&v) {
+                if let Ok(v) = String::from_utf8(v) {
+                    if !out.contains(&v) && !keys.pinyin.contains(&v) {
+                        out.push(v);
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Whether letters `a-z` cut into pinyin syllables with none left over.
+fn reads_as_pinyin(letters: &[u8]) -> bool {
+    let set = syllables();
+    let n = letters.len();
+    if n == 0 || n > 64 {
+        return false;
+    }
+    // Bit i: letters[i..] cuts into syllables.
+    let mut from_here: u128 = 1 << n;
+    for i in (0..n).rev() {
+        for l in 1..=MAX_SYLLABLE_LEN.min(n - i) {
+            if from_here & (1 << (i + l)) != 0 {
+                let piece = std::str::from_utf8(&letters[i..i + l]).unwrap_or_default();
+                if set.contains(piece) {
+                    from_here |= 1 << i;
+                    break;
+                }
+            }
+        }
+    }
+    from_here & 1 != 0
+}
+
 // ---------------------------------------------------------------------------
 // Cleaning
 
@@ -265,6 +390,8 @@ enum Prev {
 struct Cleaner {
     lower: bool,
     umlaut_v: bool,
+    /// Fold look-alike letters (keys only: [`strip_noise`] keeps letters).
+    fold: bool,
     words: Vec<String>,
     cur: String,
     prev: Prev,
@@ -291,6 +418,34 @@ impl Cleaner {
             let upper = self.cur.ends_with('U');
             self.cur.pop();
             self.cur.push(if upper { 'V' } else { 'v' });
+        }
+    }
+
+    /// Takes one character of the NFKC text: a look-alike letter as the
+    /// letter it looks like (with its combining marks), else the character
+    /// itself, lower-cased for keys.
+    fn feed(&mut self, c: char) {
+        if self.fold {
+            if let Some(letter) = fold_lookalike(c) {
+                let mut marks = Vec::new();
+                decompose_canonical(c, |d| marks.push(d));
+                self.push(if self.lower {
+                    letter.to_ascii_lowercase()
+                } else {
+                    letter
+                });
+                for &mark in marks.iter().skip(1) {
+                    self.push(mark);
+                }
+                return;
+            }
+        }
+        if self.lower {
+            for l in c.to_lowercase() {
+                self.push(l);
+            }
+        } else {
+            self.push(c);
         }
     }
 
@@ -348,12 +503,95 @@ impl Cleaner {
     }
 }
 
-/// NFKC, noise removal, optional lower-casing and `ü`/`u:` → `v`; returns the
-/// words that the removed noise separated (never empty strings).
-fn clean_words(raw: &str, lower: bool, umlaut_v: bool) -> Vec<String> {
+/// The letter a look-alike letter is folded onto in the keys: the TR39
+/// confusable prototype of its base letter (the letter without its
+/// combining marks, which the caller keeps), when that prototype is one
+/// ASCII letter or one Han character.
+///
+/// Only letters that are neither ASCII nor Han are folded, and only onto a
+/// single character:
+/// - ASCII is left alone because the skeletons map Latin letters and digits
+///   onto each other (`m` → `rn`, `I` and `1` → `l`, `0` → `O`): folding
+///   them would merge distinct pinyin and turn tone digits (`zhang1`) into
+///   letters.
+/// - Han characters are left alone because the skeletons map some onto
+///   others and onto Latin (`〇` → `O`): folding them could merge distinct
+///   Han names and would change their readings.
+/// - Latin letters with tone marks are not folded: their base is ASCII
+///   (`ǎ` → `a` + caron), and the cleaner strips the marks as before, so
+///   pinyin tones and `ü` → `v` work exactly as they did.
+/// - A prototype of several characters (`æ` → `ae`, Hangul syllables) or of
+///   another script (Cyrillic `в` → `ʙ`) is not used: those are letters of
+///   their own, not look-alikes of one Latin letter.
+///
+/// Keys ignore case, so both cases of a letter must fold alike: a letter
+/// folds as its capital does when the capital looks like a Latin letter
+/// (Cyrillic `В` like `B`, so `в` folds to `b` too, and `ИВАН` stays
+/// `иван`), else as its small letter does (`ѕ` like `s`). The prototype of
+/// a capital that looks like `I` is `l` (`I`, `l` and `1` are one class);
+/// such a capital stands for `I`. The price: a small letter whose capital
+/// looks like another letter is taken for that one (Greek `ν`, like `v`,
+/// folds to `n` as `Ν` does).
+///
+/// Whole-script names (a Russian name in Cyrillic) get their look-alike
+/// letters folded too; both sides of a comparison are folded alike, so two
+/// such names still meet exactly when they look alike.
+fn fold_lookalike(c: char) -> Option<char> {
+    if c.is_ascii() || is_han(c) || !c.is_alphabetic() {
+        return None;
+    }
+    let mut base = None;
+    let mut marks_only = true;
+    decompose_canonical(c, |d| {
+        if base.is_none() {
+            base = Some(d);
+        } else {
+            marks_only &= is_combining_mark(d);
+        }
+    });
+    let base = base.filter(|b| marks_only && !b.is_ascii())?;
+    let capital = one(base.to_uppercase()).unwrap_or(base);
+    let small = one(base.to_lowercase()).unwrap_or(base);
+    if let Some(p) = prototype(capital) {
+        return Some(if p == 'l' && capital.is_uppercase() {
+            'I'
+        } else {
+            p
+        });
+    }
+    prototype(small)
+}
+
+/// The only character of a case mapping, if it is one.
+fn one(mut mapped: impl Iterator<Item = char>) -> Option<char> {
+    let c = mapped.next()?;
+    mapped.next().is_none().then_some(c)
+}
+
+/// The TR39 confusable prototype of one letter, when it is one ASCII letter
+/// or one Han character (see [`fold_lookalike`]).
+fn prototype(c: char) -> Option<char> {
+    if c.is_ascii() || is_han(c) {
+        return None;
+    }
+    let mut buf = [0u8; 4];
+    let mut prototype = skeleton(c.encode_utf8(&mut buf));
+    let first = prototype.next()?;
+    if prototype.next().is_some() || !(first.is_ascii_alphabetic() || is_han(first)) {
+        return None;
+    }
+    Some(first)
+}
+
+/// NFKC, noise removal, optionally `ü`/`u:` → `v`; for keys also
+/// lower-casing and the folding of look-alike letters ([`fold_lookalike`]),
+/// which [`strip_noise`] does not do. Returns the words that the removed
+/// noise separated (never empty strings).
+fn clean_words(raw: &str, keys: bool, umlaut_v: bool) -> Vec<String> {
     let mut cl = Cleaner {
-        lower,
+        lower: keys,
         umlaut_v,
+        fold: keys,
         words: Vec::new(),
         cur: String::with_capacity(raw.len()),
         prev: Prev::NoMarks,
@@ -363,13 +601,7 @@ fn clean_words(raw: &str, lower: bool, umlaut_v: bool) -> Vec<String> {
         if cl.kept >= MAX_NAME_CHARS {
             break;
         }
-        if cl.lower {
-            for l in c.to_lowercase() {
-                cl.push(l);
-            }
-        } else {
-            cl.push(c);
-        }
+        cl.feed(c);
     }
     cl.end_word();
     cl.words
@@ -905,6 +1137,111 @@ mod tests {
         assert_eq!(keys("张伟").pinyin, vec!["zhangwei"]);
         assert_eq!(keys("zhang1 wei3").pinyin, vec!["weizhang", "zhangwei"]);
         assert_eq!(keys("zhangwei").pinyin, vec!["zhangwei"]);
+    }
+
+    #[test]
+    fn lookalike_letters_fold() {
+        // The reproduction of issue 14: a Cyrillic о in a pinyin name reads
+        // as the `o` it looks like, a letter off `Zhao`, which is similar
+        // enough (and found through `near_spellings`).
+        assert_eq!(keys("Zh\u{43e}o Qingping"), keys("Zhoo Qingping"));
+        assert!(sim("Zh\u{43e}o Qingping", "Zhao Qingping") >= MATCH_THRESHOLD);
+        assert_eq!(keys("Zh\u{430}o Qingping"), keys("Zhao Qingping"));
+        for evasion in [
+            "Zh\u{430}o Qingping",                    // Cyrillic а
+            "ZH\u{410}O QINGPING",                    // Cyrillic А
+            "Zhao Q\u{456}ngp\u{456}ng",              // Cyrillic і
+            "Zhao Qing\u{440}ing",                    // Cyrillic р
+            "\u{396}hao Qingping",                    // Greek Ζ
+            "Zh\u{3b1}o Qingping",                    // Greek α
+            "Zh\u{251}o Qingping",                    // Latin alpha
+            "Z\u{4bb}ao Qingping",                    // Cyrillic һ
+            "ZHAO Q\u{399}NGP\u{406}NG",              // Greek Ι and Cyrillic І for I
+            "Zh\u{430}\u{304}o Q\u{12b}ngp\u{12b}ng", // a tone mark on a look-alike
+            "Zh\u{13aa}o Qingping",                   // Cherokee Ꭺ
+            "Zh\u{a4ee}o",                            // Lisu ꓮ, with only part of the name
+        ] {
+            let k = keys(evasion);
+            assert!(
+                k.text.is_ascii() && k.pinyin.iter().all(|p| p.is_ascii()),
+                "{evasion:?}: {k:?}"
+            );
+            if evasion != "Zh\u{a4ee}o" {
+                assert_same(evasion, "Zhao Qingping");
+            }
+        }
+        assert_eq!(keys("Zh\u{a4ee}o").text, "zhao");
+        // Kana that look like Han characters are those characters.
+        assert_same("王ニ", "王二");
+        assert_eq!(keys("王ニ").text, "王二");
+        assert_eq!(keys("ロ红").pinyin, vec!["kouhong"]);
+        // strip_noise keeps every letter as written.
+        assert_eq!(strip_noise("Zh\u{43e}o"), "Zh\u{43e}o");
+        // ASCII and Han are never folded: l, I and 1 stay apart, m is no rn,
+        // 〇 no O, tone digits stay tones.
+        assert!(!same_name(&keys("Lin Na"), &keys("Iin Na")));
+        assert!(!same_name(&keys("Mao"), &keys("Rnao")));
+        assert_eq!(keys("〇").text, "〇");
+        assert_eq!(keys("zhang1 wei3").pinyin, vec!["weizhang", "zhangwei"]);
+        // Letters of other scripts that look like no single Latin letter
+        // stay, so whole-script names still compare among themselves.
+        assert_same("Иван Петров", "ИВАН ПЕТРОВ");
+        assert!(!same_name(&keys("Иван"), &keys("Иона")));
+        assert_eq!(keys("김민수").text, "김민수");
+        assert_eq!(keys("Ærø").text, "ærø");
+    }
+
+    #[test]
+    fn both_cases_of_a_letter_fold_alike() {
+        // Folding sees the text after NFKC: letters NFKC leaves alone.
+        let stable = |c: char| c.to_string().nfkc().eq(std::iter::once(c));
+        for c in (0..=0x10FFFFu32)
+            .filter_map(char::from_u32)
+            .filter(|c| stable(*c))
+        {
+            let Some(folded) = fold_lookalike(c) else {
+                continue;
+            };
+            let folded = folded.to_ascii_lowercase();
+            for other in [one(c.to_lowercase()), one(c.to_uppercase())]
+                .into_iter()
+                .flatten()
+                .filter(|o| *o != c && !o.is_ascii() && stable(*o))
+            {
+                let again = fold_lookalike(other).map(|f| f.to_ascii_lowercase());
+                assert_eq!(again, Some(folded), "{c} U+{:04X} / {other}", c as u32);
+            }
+            if let Some(capital) = one(c.to_uppercase()) {
+                assert_eq!(keys(&c.to_string()), keys(&capital.to_string()), "{c}");
+            }
+        }
+    }
+
+    #[test]
+    fn near_spellings_find_one_slip() {
+        // Cyrillic о for a: the folded key reads `zhoo`, one letter off.
+        let near = near_spellings(&keys("Zh\u{43e}o Qingping"));
+        assert!(near.contains(&"zhaoqingping".to_string()), "{near:?}");
+        assert!(near.len() <= MAX_NEAR_SPELLINGS);
+        assert!(near.iter().all(|n| reads_as_pinyin(n.as_bytes())));
+        let near = near_spellings(&keys("Li Jiaqj"));
+        assert!(near.contains(&"lijiaqi".to_string()), "{near:?}");
+        // A swap.
+        let near = near_spellings(&keys("Zhnag Wei"));
+        assert!(near.contains(&"zhangwei".to_string()), "{near:?}");
+        // Pinyin already, English words, Han text: none.
+        for none in [
+            "Zhao Qingping",
+            "张伟",
+            "Happy Store",
+            "Wang Xiaoming",
+            "a1b2",
+        ] {
+            assert!(near_spellings(&keys(none)).is_empty(), "{none}");
+        }
+        assert!(reads_as_pinyin(b"zhaoqingping"));
+        assert!(!reads_as_pinyin(b"zhooqingping"));
+        assert!(!reads_as_pinyin(b""));
     }
 
     #[test]
