@@ -90,7 +90,7 @@ pub struct ExportQuery {
     pub format: Option<ExportFormat>,
 }
 
-const CSV_HEADER: [&str; 11] = [
+const CSV_HEADER: [&str; 12] = [
     "listing_id",
     "name",
     "kind",
@@ -102,10 +102,11 @@ const CSV_HEADER: [&str; 11] = [
     "authority",
     "listed_on",
     "expires_on",
+    "decision_no",
 ];
 
 /// One entry as the fields of a CSV line, in the order of [`CSV_HEADER`].
-fn csv_fields(e: &PublicEntry) -> [String; 11] {
+fn csv_fields(e: &PublicEntry) -> [String; 12] {
     let accounts: Vec<String> = e
         .subject
         .accounts
@@ -124,6 +125,7 @@ fn csv_fields(e: &PublicEntry) -> [String; 11] {
         e.authority.clone(),
         e.listed_on.to_string(),
         e.expires_on.to_string(),
+        e.decision_no.clone().unwrap_or_default(),
     ]
 }
 

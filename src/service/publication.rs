@@ -49,7 +49,10 @@ pub struct PublicEntry {
     pub legal_basis: String,
     /// The name of the deciding authority.
     pub authority: String,
+    /// The listing decision's number (列入决定书文号); null for entries decided before numbers were kept.
+    pub decision_no: Option<String>,
     pub listed_on: NaiveDate,
+    /// The last day in force: the entry is expired from the next day.
     pub expires_on: NaiveDate,
 }
 
@@ -73,6 +76,7 @@ impl From<Entry> for PublicEntry {
             reason: r.reason,
             legal_basis: r.legal_basis,
             authority: r.authority.unwrap_or_default(),
+            decision_no: r.decision_no,
             listed_on: r.listed_on.unwrap_or_default(),
             expires_on: r.expires_on.unwrap_or_default(),
         }

@@ -413,8 +413,8 @@ fn render_card(entry: &PublicEntry) -> String {
     fields.push_str(&field("失信原因", "Reason", &escape(&entry.reason)));
     fields.push_str(&field("决定机关", "Authority", &escape(&entry.authority)));
     fields.push_str(&field(
-        "列入日期 – 移出日期",
-        "Listed on – Expires on",
+        "列入日期 – 有效期至",
+        "Listed on – In force through",
         &format!("{} – {}", date(entry.listed_on), date(entry.expires_on)),
     ));
     format!(
@@ -525,8 +525,15 @@ fn render_entry(entry: &PublicEntry) -> String {
         &escape(&entry.legal_basis),
     ));
     fields.push_str(&field("决定机关", "Authority", &escape(&entry.authority)));
+    if let Some(number) = &entry.decision_no {
+        fields.push_str(&field("决定书文号", "Decision no.", &escape(number)));
+    }
     fields.push_str(&field("列入日期", "Listed on", &date(entry.listed_on)));
-    fields.push_str(&field("移出日期", "Expires on", &date(entry.expires_on)));
+    fields.push_str(&field(
+        "有效期至",
+        "In force through",
+        &date(entry.expires_on),
+    ));
     fields.push_str(&field(
         "条目编号",
         "Entry number",
@@ -544,8 +551,8 @@ fn render_entry(entry: &PublicEntry) -> String {
         name = escape(&entry.subject.name),
         kind = kind_badge(entry.subject.kind),
         note = bilingual(
-            "到移出日期后，该条目自动移出名单；信用修复或撤销决定也会使其提前移出。",
-            "The entry leaves the list on its expiry date, or earlier after credit repair or a revocation."
+            "有效期届满的次日，该条目自动移出名单；信用修复或撤销决定也会使其提前移出。",
+            "The entry leaves the list the day after its last day in force, or earlier after credit repair or a revocation."
         ),
     );
     layout(&entry.subject.name, false, &main)
@@ -656,6 +663,7 @@ mod tests {
             reason: "直播间虚假宣传 & <b>夸大</b>".into(),
             legal_basis: "《反不正当竞争法》第八条".into(),
             authority: "杭州市市场监督管理局".into(),
+            decision_no: Some("杭州市市场监督管理局列严决〔2026〕1号".into()),
             listed_on: NaiveDate::from_ymd_opt(2026, 6, 9).unwrap(),
             expires_on: NaiveDate::from_ymd_opt(2029, 6, 9).unwrap(),
         }

@@ -39,8 +39,9 @@ async fn the_csv_export_neutralises_formulas(app: TestApp) {
     assert_eq!(res.status(), 200);
     let bytes = res.bytes().await.unwrap();
     let expected = format!(
-        "listing_id,name,kind,id_number_masked,uscc,accounts,reason,legal_basis,authority,listed_on,expires_on\r\n\
-         {listing},\"'=HYPERLINK(\"\"https://evil.example/\"\",\"\"刘德华\"\")\",anchor,,,,{reason},{basis},{authority},{listed},{expires}\r\n",
+        "listing_id,name,kind,id_number_masked,uscc,accounts,reason,legal_basis,authority,listed_on,expires_on,decision_no\r\n\
+         {listing},\"'=HYPERLINK(\"\"https://evil.example/\"\",\"\"刘德华\"\")\",anchor,,,,{reason},{basis},{authority},{listed},{expires},{decision_no}\r\n",
+        decision_no = entry["decision_no"].as_str().unwrap(),
         reason = entry["reason"].as_str().unwrap(),
         basis = entry["legal_basis"].as_str().unwrap(),
         authority = entry["authority"].as_str().unwrap(),

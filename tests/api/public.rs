@@ -100,6 +100,7 @@ async fn entries_appear_and_disappear_everywhere(app: TestApp) {
         keys,
         [
             "authority",
+            "decision_no",
             "expires_on",
             "legal_basis",
             "listed_on",
@@ -125,13 +126,14 @@ async fn entries_appear_and_disappear_everywhere(app: TestApp) {
     assert_eq!(entry["listed_on"], "2026-06-09");
     assert_eq!(entry["expires_on"], "2029-06-09");
     assert!(entry["authority"].as_str().unwrap().starts_with("bureau "));
+    assert!(entry["decision_no"].as_str().unwrap().contains("〔2026〕"));
     assert!(!list.body.to_string().contains(&id_number));
 
     let v1 = snapshot_version(&app).await;
     assert_eq!(v1, v0 + 1);
     assert_eq!(export_lines(&app, "ndjson").await.len(), 1);
     let csv = export_lines(&app, "csv").await;
-    assert_eq!(csv[0], "listing_id,name,kind,id_number_masked,uscc,accounts,reason,legal_basis,authority,listed_on,expires_on");
+    assert_eq!(csv[0], "listing_id,name,kind,id_number_masked,uscc,accounts,reason,legal_basis,authority,listed_on,expires_on,decision_no");
     assert!(csv[1].starts_with(&format!("{listed},张伟,anchor,")));
     let (changes, cursor1) = changes_after(&app, &cursor0).await;
     assert_eq!(
