@@ -53,6 +53,7 @@ use crate::db::audit::{self, AuditActor, Event};
 use crate::db::events::{self, NewEvent};
 use crate::db::listings::{ConsentRecord, Listing, ListingViolation, ReviewFlag};
 use crate::db::registry::{Evidence, Subject, SubjectName, Violation};
+use crate::db::repairs::Repair;
 use crate::db::{bulk, publication, scores, write_tx, Db, DbConn, DbError};
 use crate::domain::accounts::{check_password, Email, OrganizationKind, OrganizationLevel, Role};
 use crate::domain::calendar::Calendar;
@@ -67,13 +68,16 @@ use crate::domain::procedure::{
     PUBLICATION_WORKING_DAYS,
 };
 use crate::domain::registry::{today_cst, ReviewFlagStatus, SubjectKind, ViolationStatus};
+use crate::domain::repairs::{
+    Channel, RepairStatus, ACCEPTANCE_WORKING_DAYS, DECISION_WORKING_DAYS,
+};
 use crate::domain::scoring::{self, Band, Category, ScoringPolicy, Severity};
 use crate::service::documents::{
     self, DocumentKind, DocumentParties, HearingText, ProcedureRecord,
 };
 use crate::service::listings::{
-    decide_repair_row, materialize, materialize_proposal, objection_row, repair_row, Proposal,
-    StepBy, StepRows, LISTING_REGULATION,
+    materialize, materialize_proposal, objection_row, Proposal, StepBy, StepRows,
+    LISTING_REGULATION,
 };
 use crate::service::subjects::{
     account_rows, name_key_rows, name_rows, new_subject, StoredIdNumber,
@@ -1520,7 +1524,13 @@ fn listing(
             };
             let recorded_at = steps.step(
                 rng,
-                procedure::object(&steps.facts, received_on, hearing, &decider, received_on),
+                procedure::object(
+                    &steps.facts,
+                    received_on,
+                    hearing,
+                    Some(&decider),
+                    received_on,
+                ),
                 Some(&b),
                 Some(&authority.org_id),
                 Some(reason),
@@ -1530,7 +1540,7 @@ fn listing(
                 t.pick(rng, &t.texts.objection_statements).clone(),
                 received_on,
                 hearing,
-                &b,
+                Some(&b),
                 recorded_at,
             ));
             record.statements.push((received_on, hearing));
@@ -1645,17 +1655,28 @@ fn listing(
                 )?;
             }
             Fate::Removed => {
+                // Repaired (Order 107): half the parties applied online in the
+                // portal, half at the bureau; accepted, then approved by the head.
                 let listed_on = steps.listing.listed_on.unwrap_or(today);
                 let earliest = procedure::repair_opens_on(listed_on);
                 let applied_on = date_between(rng, earliest, days_before(today, 45).max(earliest));
+                let online = rng.gen_bool(0.5);
+                let (applicant, recorded_by) = match online {
+                    true => (None, None),
+                    false => (Some(&proposer), Some(a.clone())),
+                };
                 let applied_at = steps.step(
                     rng,
-                    procedure::apply_repair(&steps.facts, applied_on, &proposer, applied_on),
-                    Some(&a),
-                    Some(&authority.org_id),
+                    procedure::apply_repair(&steps.facts, applied_on, applicant, applied_on),
+                    recorded_by.as_deref(),
+                    recorded_by.as_ref().map(|_| authority.org_id.as_str()),
                     Some("credit repair application"),
                 )?;
-                let decided_on = days_after(applied_on, rng.gen_range(10..40)).min(today);
+                let accepted_on = ctx.calendar.add_working_days(applied_on, 1).min(today);
+                let decided_on = ctx
+                    .calendar
+                    .add_working_days(accepted_on, rng.gen_range(1..=DECISION_WORKING_DAYS))
+                    .min(today);
                 let reason = "信用修复申请材料齐全，当事人已履行行政处罚并完成整改，准予移出 (repair approved)";
                 steps.step(
                     rng,
@@ -1671,27 +1692,55 @@ fn listing(
                     Some(reason),
                 )?;
                 let sha: [u8; 32] = rng.gen();
-                let mut application = repair_row(
-                    &listing_id,
-                    "当事人已缴清罚款、消除违法行为造成的不良影响，并作出信用承诺 (penalty carried out, harm remedied, credit pledge made)".into(),
-                    &[EvidenceItem {
-                        sha256: hex::encode(sha),
-                        media_type: "application/pdf".into(),
-                        description: Some("罚款缴纳凭证及整改报告".into()),
-                        uri: None,
-                    }],
+                let evidence = EvidenceItem {
+                    sha256: hex::encode(sha),
+                    media_type: "application/pdf".into(),
+                    description: Some("罚款缴纳凭证及整改报告".into()),
+                    uri: None,
+                };
+                batch.rows.repairs.push(Repair {
+                    id: steps.ids.next(),
+                    listing_id: listing_id.clone(),
+                    subject_id: steps.listing.subject_id.clone(),
+                    authority_id: Some(authority.org_id.clone()),
+                    status: RepairStatus::Approved,
+                    channel: if online { Channel::Online } else { Channel::InPerson },
+                    statement: "当事人已缴清罚款、消除违法行为造成的不良影响 (penalty carried out, harm remedied)".into(),
+                    commitment_text: "本人（单位）承诺今后严格遵守法律法规，诚信经营 (credit commitment)".into(),
+                    commitment_signed_on: applied_on,
+                    penalty_fulfilled: true,
+                    harm_removed: true,
+                    evidence: crate::db::typed::Json(vec![json!(evidence)]),
                     applied_on,
-                    &a,
-                    applied_at,
-                );
-                decide_repair_row(
-                    &mut application,
-                    RepairOutcome::Approve,
-                    &b,
-                    decided_on,
-                    reason,
-                );
-                batch.rows.repairs.push(application);
+                    acceptance_due_by: Some(
+                        ctx.calendar
+                            .add_working_days(applied_on, ACCEPTANCE_WORKING_DAYS),
+                    ),
+                    recorded_by,
+                    recorded_at: applied_at,
+                    missing: crate::db::typed::Json(Vec::new()),
+                    supplement_requested_on: None,
+                    supplemented_on: None,
+                    supplement_statement: None,
+                    accepted_on: Some(accepted_on),
+                    accepted_by: Some(b.clone()),
+                    acceptance_reason: None,
+                    decision_due_by: Some(
+                        ctx.calendar
+                            .add_working_days(accepted_on, DECISION_WORKING_DAYS),
+                    ),
+                    extended_on: None,
+                    extended_by: None,
+                    extension_reason: None,
+                    decided_on: Some(decided_on),
+                    decided_by: Some(b.clone()),
+                    decision_reason: Some(reason.into()),
+                    updated_at: steps.listing.updated_at,
+                });
+                // Repaired information stops being published and shared.
+                for v in basis.iter_mut() {
+                    v.repaired_on = Some(decided_on);
+                }
             }
             Fate::Revoked => {
                 // The penalties it rested on were annulled, so the system revoked it.

@@ -10,7 +10,7 @@ use super::idempotency::{self, IdempotencyKey};
 use super::json::ApiJson;
 use super::pagination::PageParams;
 use super::params::{Id, Query};
-use crate::auth::{Reader, Regulator};
+use crate::auth::{Caller, Reader, ReaderOrParty, Regulator, RegulatorOrParty};
 use crate::db::Db;
 use crate::domain::calendar::Calendar;
 use crate::domain::procedure::Status;
@@ -18,10 +18,11 @@ use crate::error::{ApiError, ApiResult};
 use crate::page_type;
 use crate::service::documents::{self, DocumentKind};
 use crate::service::listings::{
-    self, ApplyRepair, DecideListing, DecideRepair, GiveConsent, ListingFilter, ListingView,
-    LodgeObjection, NoticeServed, ObjectionView, ProposeListing, RecordHearing, Reinstate,
-    RepairApplicationView, RevokeListing, ServeNotice, WithdrawHearing,
+    self, DecideListing, GiveConsent, ListingFilter, ListingView, LodgeObjection, NoticeServed,
+    ObjectionView, ProposeListing, RecordHearing, Reinstate, RevokeListing, ServeNotice,
+    WithdrawHearing,
 };
+use crate::service::portal::{self, AccessCodeIssued};
 
 page_type!(ListingPage, ListingView);
 
@@ -109,11 +110,11 @@ pub async fn list_listings(
     ))]
 #[get("/v1/listings/{id}")]
 pub async fn get_listing(
-    Reader(user): Reader,
+    ReaderOrParty(caller): ReaderOrParty,
     id: Id,
     db: web::Data<Db>,
 ) -> ApiResult<web::Json<ListingView>> {
-    let (actor, id) = (user.actor(), id.into_inner());
+    let (actor, id) = (caller.actor(), id.into_inner());
     Ok(web::Json(
         db.run(move |conn| listings::get(conn, &actor, &id)).await?,
     ))
@@ -277,47 +278,20 @@ pub async fn give_consent(
     ))]
 #[get("/v1/listings/{id}/documents/{kind}")]
 pub async fn get_document(
-    Reader(user): Reader,
+    ReaderOrParty(caller): ReaderOrParty,
     id: Id,
     req: HttpRequest,
     db: web::Data<Db>,
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
     let kind: DocumentKind = req.match_info().get("kind").unwrap_or("").parse()?;
-    let actor = user.actor();
+    let actor = caller.actor();
     let document = db
-        .run(move |conn| documents::get(conn, &actor, &id, kind))
+        .write(move |conn| documents::get(conn, &actor, &id, kind))
         .await?;
     let page = crate::web::documents::render(&document)
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("rendering a document: {e}")))?;
     Ok(crate::web::html(StatusCode::OK, page))
-}
-
-/// Approve (→ `removed`) or reject the pending credit repair application.
-#[utoipa::path(post, path = "/v1/listings/{id}/repair/decision", tag = "listings", operation_id = "decideRepair",
-    params(("id" = uuid::Uuid, Path, description = "Listing id")),
-    request_body = DecideRepair, security(("bearer" = [])),
-    responses(
-        (status = 200, description = "Decided", body = ListingView),
-        (status = 400, response = crate::api::BadRequest),
-        (status = 401, response = crate::api::Unauthorized),
-        (status = 403, response = crate::api::Forbidden),
-        (status = 404, response = crate::api::NotFound),
-        (status = 409, response = crate::api::Conflict),
-        (status = 422, response = crate::api::Unprocessable),
-    ))]
-#[post("/v1/listings/{id}/repair/decision")]
-pub async fn decide_repair(
-    Regulator(user): Regulator,
-    id: Id,
-    body: ApiJson<DecideRepair>,
-    db: web::Data<Db>,
-) -> ApiResult<web::Json<ListingView>> {
-    let (actor, id, input) = (user.actor(), id.into_inner(), body.0);
-    let view = db
-        .write(move |conn| listings::decide_repair(conn, &actor, &id, input))
-        .await?;
-    Ok(web::Json(view))
 }
 
 /// Reinstate a removed listing whose repair was obtained by false statements; the period restarts.
@@ -374,7 +348,8 @@ pub async fn revoke_listing(
     Ok(web::Json(view))
 }
 
-/// Record the party's objection (statement of its case, or a hearing request).
+/// Record the party's objection (statement of its case, or a hearing request): by a regulator of
+/// the authority, or by the subject in the portal (received today).
 #[utoipa::path(post, path = "/v1/listings/{id}/objections", tag = "listings", operation_id = "lodgeObjection",
     params(("id" = uuid::Uuid, Path, description = "Listing id"),
         ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response")),
@@ -390,46 +365,47 @@ pub async fn revoke_listing(
     ))]
 #[post("/v1/listings/{id}/objections")]
 pub async fn lodge_objection(
-    Regulator(user): Regulator,
+    RegulatorOrParty(caller): RegulatorOrParty,
     id: Id,
     key: IdempotencyKey,
     body: ApiJson<LodgeObjection>,
     db: web::Data<Db>,
 ) -> ApiResult<HttpResponse> {
     let fingerprint = body.fingerprint();
-    let (actor, id, input) = (user.actor(), id.into_inner(), body.0);
-    idempotency::create(&db, &user, key, fingerprint, move |conn| {
-        listings::lodge_objection(conn, &actor, &id, input)
-    })
-    .await
+    let (actor, id, input) = (caller.actor(), id.into_inner(), body.0);
+    let lodge =
+        move |conn: &mut crate::db::DbConn| listings::lodge_objection(conn, &actor, &id, input);
+    match caller {
+        Caller::Staff(user) => idempotency::create(&db, &user, key, fingerprint, lodge).await,
+        // The party's statement is lodged once a day at most in practice; the
+        // portal's form carries its own CSRF token instead of a key.
+        Caller::Subject(_) => Ok(HttpResponse::Created().json(db.write(lodge).await?)),
+    }
 }
 
-/// Apply for credit repair (early removal), from one year after listing.
-#[utoipa::path(post, path = "/v1/listings/{id}/repair", tag = "listings", operation_id = "applyForRepair",
-    params(("id" = uuid::Uuid, Path, description = "Listing id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response")),
-    request_body = ApplyRepair, security(("bearer" = [])),
+/// Issue a new access code for a served notice (the party lost it, or it leaked): the code
+/// before it no longer signs in, and the portal sessions it opened end. Audited.
+#[utoipa::path(post, path = "/v1/listings/{id}/access-code", tag = "portal", operation_id = "reissueAccessCode",
+    params(("id" = uuid::Uuid, Path, description = "Listing id")),
+    security(("bearer" = [])),
     responses(
-        (status = 201, description = "The pending application", body = RepairApplicationView),
-        (status = 400, response = crate::api::BadRequest),
+        (status = 200, description = "The new code, shown only in this response", body = AccessCodeIssued),
         (status = 401, response = crate::api::Unauthorized),
         (status = 403, response = crate::api::Forbidden),
         (status = 404, response = crate::api::NotFound),
         (status = 409, response = crate::api::Conflict),
-        (status = 422, response = crate::api::Unprocessable),
     ))]
-#[post("/v1/listings/{id}/repair")]
-pub async fn apply_for_repair(
+#[post("/v1/listings/{id}/access-code")]
+pub async fn reissue_access_code(
     Regulator(user): Regulator,
     id: Id,
-    key: IdempotencyKey,
-    body: ApiJson<ApplyRepair>,
     db: web::Data<Db>,
 ) -> ApiResult<HttpResponse> {
-    let fingerprint = body.fingerprint();
-    let (actor, id, input) = (user.actor(), id.into_inner(), body.0);
-    idempotency::create(&db, &user, key, fingerprint, move |conn| {
-        listings::apply_for_repair(conn, &actor, &id, input)
-    })
-    .await
+    let (actor, id) = (user.actor(), id.into_inner());
+    let issued = db
+        .write(move |conn| portal::reissue_code(conn, &actor, &id))
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(issued))
 }

@@ -11,6 +11,7 @@ pub mod pagination;
 pub mod params;
 pub mod public;
 pub mod reference;
+pub mod repairs;
 pub mod review;
 pub mod scores;
 pub mod screening;
@@ -105,8 +106,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(review::convert_review_flag)
         .service(reference::listing_grounds)
         .service(reference::measures)
-        .service(listings::apply_for_repair)
-        .service(listings::decide_repair)
+        .service(listings::reissue_access_code)
+        .service(repairs::apply_for_repair)
+        .service(repairs::list_repairs)
+        .service(repairs::get_repair)
+        .service(repairs::answer_repair)
+        .service(repairs::supplement_repair)
+        .service(repairs::decide_repair)
+        .service(repairs::extend_repair)
+        .service(repairs::get_repair_decision)
+        .service(repairs::portal_sign_in)
         .service(listings::reinstate_listing)
         .service(listings::revoke_listing)
         .service(public::blacklist)
@@ -498,8 +507,11 @@ impl Modify for BearerAuth {
         listings::get_document,
         review::list_review_flags, review::clear_review_flag, review::convert_review_flag,
         reference::listing_grounds, reference::measures,
-        listings::apply_for_repair, listings::decide_repair, listings::reinstate_listing,
-        listings::revoke_listing,
+        repairs::apply_for_repair, repairs::list_repairs, repairs::get_repair,
+        repairs::answer_repair, repairs::supplement_repair, repairs::decide_repair,
+        repairs::extend_repair, repairs::get_repair_decision,
+        repairs::portal_sign_in, listings::reissue_access_code,
+        listings::reinstate_listing, listings::revoke_listing,
         audit::list_audit, audit::verify_audit,
         public::blacklist, public::export, public::snapshot, public::signing_keys, public::changes,
         screening::screen_one, screening::screen_batch, screening::list_screenings, screening::get_screening,
@@ -520,7 +532,9 @@ impl Modify for BearerAuth {
         (name = "users", description = "Accounts and roles (admins write; admins and auditors read)"),
         (name = "subjects", description = "Anchors and merchants (regulators write; admins and auditors read)"),
         (name = "violations", description = "Violations: append-only, revocable with a reason"),
-        (name = "listings", description = "The blacklist procedure: notice, objections, decision, credit repair, revocation"),
+        (name = "listings", description = "The blacklist procedure: notice, objections, decision, reinstatement, revocation"),
+        (name = "repairs", description = "Credit repair under SAMR Order 107: application (online by the subject, in person by a regulator), acceptance, supplement, decision and its document"),
+        (name = "portal", description = "The listed subject's sign-in with the notice's access code; a subject's token reads and acts on their own records only"),
         (name = "public", description = "The published blacklist: no login needed"),
         (name = "reference", description = "Reference data from the law (Order 44): listing grounds and measures; no login needed"),
         (name = "screening", description = "Screening anchors and merchants before onboarding (platforms screen; admins and auditors read every platform's history)"),
@@ -590,7 +604,7 @@ mod tests {
             Some("GET, PATCH")
         );
         assert_eq!(
-            allowed_methods("/v1/listings/x/repair/decision").as_deref(),
+            allowed_methods("/v1/repairs/x/decision").as_deref(),
             Some("POST")
         );
         assert_eq!(allowed_methods("/v1/subjects/"), None);

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::params::{Id, Query};
-use crate::auth::Reader;
+use crate::auth::ReaderOrParty;
 use crate::db::Db;
 use crate::error::ApiResult;
 use crate::service::scores::{self, ScoreView};
@@ -30,12 +30,12 @@ pub struct ScoreQuery {
     ))]
 #[get("/v1/subjects/{id}/score")]
 pub async fn get_score(
-    Reader(user): Reader,
+    ReaderOrParty(caller): ReaderOrParty,
     id: Id,
     query: Query<ScoreQuery>,
     db: web::Data<Db>,
 ) -> ApiResult<web::Json<ScoreView>> {
-    let (actor, id, as_of) = (user.actor(), id.into_inner(), query.as_of);
+    let (actor, id, as_of) = (caller.actor(), id.into_inner(), query.as_of);
     Ok(web::Json(
         db.run(move |conn| scores::explain(conn, &actor, &id, as_of))
             .await?,

@@ -8,7 +8,7 @@ use super::idempotency::{self, IdempotencyKey};
 use super::json::ApiJson;
 use super::pagination::PageParams;
 use super::params::{Id, Query};
-use crate::auth::{Reader, Regulator};
+use crate::auth::{Reader, ReaderOrParty, Regulator};
 use crate::config::Settings;
 use crate::db::Db;
 use crate::domain::registry::SubjectKind;
@@ -107,11 +107,11 @@ pub async fn list_subjects(
     ))]
 #[get("/v1/subjects/{id}")]
 pub async fn get_subject(
-    Reader(user): Reader,
+    ReaderOrParty(caller): ReaderOrParty,
     id: Id,
     db: web::Data<Db>,
 ) -> ApiResult<web::Json<SubjectView>> {
-    let (actor, id) = (user.actor(), id.into_inner());
+    let (actor, id) = (caller.actor(), id.into_inner());
     Ok(web::Json(
         db.run(move |conn| subjects::get(conn, &actor, &id)).await?,
     ))

@@ -6,7 +6,7 @@ use super::idempotency::{self, IdempotencyKey};
 use super::json::ApiJson;
 use super::pagination::PageParams;
 use super::params::{Id, Query};
-use crate::auth::{Reader, Regulator};
+use crate::auth::{ReaderOrParty, Regulator};
 use crate::db::Db;
 use crate::error::ApiResult;
 use crate::page_type;
@@ -58,12 +58,12 @@ pub async fn record_violation(
     ))]
 #[get("/v1/subjects/{id}/violations")]
 pub async fn list_violations(
-    Reader(user): Reader,
+    ReaderOrParty(caller): ReaderOrParty,
     subject_id: Id,
     page: Query<PageParams>,
     db: web::Data<Db>,
 ) -> ApiResult<web::Json<ViolationPage>> {
-    let (actor, subject_id, page) = (user.actor(), subject_id.into_inner(), page.request()?);
+    let (actor, subject_id, page) = (caller.actor(), subject_id.into_inner(), page.request()?);
     let page = db
         .run(move |conn| violations::list_of_subject(conn, &actor, &subject_id, &page))
         .await?;
@@ -81,11 +81,11 @@ pub async fn list_violations(
     ))]
 #[get("/v1/violations/{id}")]
 pub async fn get_violation(
-    Reader(user): Reader,
+    ReaderOrParty(caller): ReaderOrParty,
     id: Id,
     db: web::Data<Db>,
 ) -> ApiResult<web::Json<ViolationView>> {
-    let (actor, id) = (user.actor(), id.into_inner());
+    let (actor, id) = (caller.actor(), id.into_inner());
     Ok(web::Json(
         db.run(move |conn| violations::get(conn, &actor, &id))
             .await?,

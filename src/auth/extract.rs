@@ -19,7 +19,7 @@ use crate::db::replicas::WritePosition;
 use crate::db::{Db, ReadDb};
 use crate::domain::accounts::Role;
 use crate::error::ApiError;
-use crate::service::{accounts, Actor, ServiceResult};
+use crate::service::{accounts, portal, Actor, Party, ServiceResult};
 
 /// The caller, as the database knows them now.
 #[derive(Debug, Clone)]
@@ -49,7 +49,25 @@ fn bearer_token(req: &HttpRequest) -> Option<String> {
         .then(|| token.trim().to_owned())
 }
 
-async fn authenticate(req: &HttpRequest, token: String) -> Result<CurrentUser, ApiError> {
+/// Who a valid token speaks for: a user, or a listed subject signed in to
+/// the portal with their notice's access code (role `subject`).
+#[derive(Debug, Clone)]
+pub enum Caller {
+    Staff(CurrentUser),
+    Subject(Party),
+}
+
+impl Caller {
+    /// The caller as the use cases see them.
+    pub fn actor(&self) -> Actor {
+        match self {
+            Caller::Staff(user) => user.actor(),
+            Caller::Subject(party) => Actor::Subject(party.clone()),
+        }
+    }
+}
+
+async fn authenticate(req: &HttpRequest, token: String) -> Result<Caller, ApiError> {
     let unauthorized = || ApiError::unauthorized("a valid bearer access token is required");
     let tokens = req
         .app_data::<web::Data<TokenService>>()
@@ -59,6 +77,12 @@ async fn authenticate(req: &HttpRequest, token: String) -> Result<CurrentUser, A
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("Db not registered")))?
         .clone();
     let claims = tokens.verify(&token, Utc::now()).ok_or_else(unauthorized)?;
+    if claims.role == portal::SUBJECT_ROLE {
+        let party = db
+            .run(move |conn| portal::token_holder(conn, &claims))
+            .await?;
+        return party.map(Caller::Subject).ok_or_else(unauthorized);
+    }
     let replicas = db.replicas().is_some();
     let holder = db
         .run(move |conn| -> ServiceResult<_> {
@@ -73,14 +97,14 @@ async fn authenticate(req: &HttpRequest, token: String) -> Result<CurrentUser, A
         })
         .await?;
     let (staff, user, read_after) = holder.ok_or_else(unauthorized)?;
-    Ok(CurrentUser {
+    Ok(Caller::Staff(CurrentUser {
         id: staff.id,
         email: user.email,
         role: staff.role,
         organization_id: staff.organization_id,
         display_name: user.display_name,
         read_after,
-    })
+    }))
 }
 
 /// Why a request's token was not accepted, kept in the request's extensions.
@@ -93,7 +117,7 @@ enum AuthFailure {
 
 /// The outcome of checking a request's bearer token.
 #[derive(Debug, Clone)]
-struct AuthOutcome(Result<CurrentUser, AuthFailure>);
+struct AuthOutcome(Result<Caller, AuthFailure>);
 
 /// Middleware: checks the bearer token (if any) before any extractor runs,
 /// so that 401 and 403 always win over body errors — actix polls a
@@ -141,7 +165,8 @@ async fn remember_write<B>(res: &ServiceResponse<B>) {
     if db.replicas().is_none() || read_only || screening || !res.status().is_success() {
         return;
     }
-    let Some(AuthOutcome(Ok(user))) = req.extensions().get::<AuthOutcome>().cloned() else {
+    let Some(AuthOutcome(Ok(Caller::Staff(user)))) = req.extensions().get::<AuthOutcome>().cloned()
+    else {
         return;
     };
     if let Err(e) = db
@@ -160,7 +185,7 @@ impl FromRequest for ReadDb {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let after = match req.extensions().get::<AuthOutcome>() {
-            Some(AuthOutcome(Ok(user))) => user.read_after,
+            Some(AuthOutcome(Ok(Caller::Staff(user)))) => user.read_after,
             _ => None,
         };
         ready(
@@ -171,9 +196,9 @@ impl FromRequest for ReadDb {
     }
 }
 
-fn current_user(req: &HttpRequest) -> Result<CurrentUser, ApiError> {
+fn caller(req: &HttpRequest) -> Result<Caller, ApiError> {
     match req.extensions().get::<AuthOutcome>() {
-        Some(AuthOutcome(Ok(user))) => Ok(user.clone()),
+        Some(AuthOutcome(Ok(caller))) => Ok(caller.clone()),
         Some(AuthOutcome(Err(AuthFailure::Unavailable))) => Err(ApiError::unavailable()),
         Some(AuthOutcome(Err(AuthFailure::Internal))) => {
             Err(ApiError::Internal(anyhow::anyhow!("authentication failed")))
@@ -181,6 +206,55 @@ fn current_user(req: &HttpRequest) -> Result<CurrentUser, ApiError> {
         _ => Err(ApiError::unauthorized(
             "a valid bearer access token is required",
         )),
+    }
+}
+
+/// A signed-in user; a subject signed in to the portal is refused (403).
+fn current_user(req: &HttpRequest) -> Result<CurrentUser, ApiError> {
+    match caller(req)? {
+        Caller::Staff(user) => Ok(user),
+        Caller::Subject(_) => Err(ApiError::forbidden(
+            "a subject signed in to the portal reads and acts on their own records only",
+        )),
+    }
+}
+
+/// A user holding one of `roles`, or a subject in the portal (the use case
+/// keeps them to their own records).
+fn staff_or_party(req: &HttpRequest, roles: &[Role]) -> Result<Caller, ApiError> {
+    match caller(req)? {
+        Caller::Staff(user) if !roles.contains(&user.role) => Err(ApiError::forbidden(format!(
+            "the {} role may not do this",
+            user.role
+        ))),
+        caller => Ok(caller),
+    }
+}
+
+/// Those who read the registry (admins, regulators, auditors), or the
+/// subject the record is about, signed in to the portal.
+#[derive(Debug, Clone)]
+pub struct ReaderOrParty(pub Caller);
+
+impl FromRequest for ReaderOrParty {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(staff_or_party(req, Reader::ROLES).map(ReaderOrParty))
+    }
+}
+
+/// A regulator, or the listed subject acting in the portal on their own listing.
+#[derive(Debug, Clone)]
+pub struct RegulatorOrParty(pub Caller);
+
+impl FromRequest for RegulatorOrParty {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(staff_or_party(req, Regulator::ROLES).map(RegulatorOrParty))
     }
 }
 

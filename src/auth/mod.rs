@@ -7,6 +7,7 @@ pub mod password;
 pub mod tokens;
 
 pub use extract::{
-    Admin, AuditReader, Authenticated, Overseer, Platform, PlatformRecordReader, Reader, Regulator,
+    Admin, AuditReader, Authenticated, Caller, Overseer, Platform, PlatformRecordReader, Reader,
+    ReaderOrParty, Regulator, RegulatorOrParty,
 };
 pub use tokens::TokenService;

@@ -2,7 +2,10 @@
 //! transaction as the write.
 //!
 //! `hash = SHA-256(canonical JSON of [seq, at, actor_user_id,
-//! actor_organization_id, action, target_type, target_id, details, prev_hash])`
+//! actor_organization_id, action, target_type, target_id, details, prev_hash])`,
+//! with `actor_subject_id` appended to the array for an entry whose actor is
+//! a listed subject acting in the portal (entries of users and the system
+//! hash as they always did)
 //! where `at` is RFC 3339 UTC with microseconds and `details` is the stored
 //! canonical JSON text (keys sorted, no whitespace). The first entry's
 //! `prev_hash` is 64 zeros. Editing, deleting or reordering any entry breaks
@@ -19,12 +22,13 @@ use super::DbConn;
 
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-/// Who did it, as the chain records it: a user of an organization, or the
-/// system (both null).
+/// Who did it, as the chain records it: a user of an organization, a listed
+/// subject in the portal, or the system (all null).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AuditActor {
     pub user_id: Option<String>,
     pub organization_id: Option<String>,
+    pub subject_id: Option<String>,
 }
 
 /// One thing that happened, before it is chained.
@@ -49,11 +53,13 @@ pub struct Entry {
     pub details: String,
     pub prev_hash: String,
     pub hash: String,
+    /// A listed subject acting in the portal.
+    pub actor_subject_id: Option<String>,
 }
 
 /// The hash of an entry's content and its predecessor's hash.
 pub fn entry_hash(e: &Entry) -> String {
-    let canonical = serde_json::json!([
+    let mut canonical = serde_json::json!([
         e.seq,
         e.at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
         e.actor_user_id,
@@ -64,6 +70,9 @@ pub fn entry_hash(e: &Entry) -> String {
         e.details,
         e.prev_hash,
     ]);
+    if let (Some(subject), Some(items)) = (&e.actor_subject_id, canonical.as_array_mut()) {
+        items.push(serde_json::Value::from(subject.as_str()));
+    }
     hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
 }
 
@@ -112,6 +121,7 @@ pub fn append_each<'a>(
             details: event.details.to_string(),
             prev_hash,
             hash: String::new(),
+            actor_subject_id: actor.subject_id,
         };
         entry.hash = entry_hash(&entry);
         prev_hash = entry.hash.clone();
@@ -211,7 +221,11 @@ pub fn list(
         query = query.filter(audit_log::action.eq(action.clone()));
     }
     if let Some(actor) = &filter.actor {
-        query = query.filter(audit_log::actor_user_id.eq(actor.clone()));
+        query = query.filter(
+            audit_log::actor_user_id
+                .eq(actor.clone())
+                .or(audit_log::actor_subject_id.eq(actor.clone())),
+        );
     }
     if let Some(target_type) = &filter.target_type {
         query = query.filter(audit_log::target_type.eq(target_type.clone()));
@@ -241,6 +255,7 @@ mod tests {
             details: r#"{"a":1}"#.into(),
             prev_hash: prev.into(),
             hash: String::new(),
+            actor_subject_id: None,
         };
         e.hash = entry_hash(&e);
         e
@@ -262,5 +277,31 @@ mod tests {
         let mut actor = first.clone();
         actor.actor_organization_id = Some("o".into());
         assert_ne!(entry_hash(&actor), first.hash);
+        let mut subject = first.clone();
+        subject.actor_user_id = None;
+        let user_less = entry_hash(&subject);
+        subject.actor_subject_id = Some("s1".into());
+        assert_ne!(entry_hash(&subject), user_less);
+    }
+
+    #[test]
+    fn entries_without_a_subject_hash_as_before() {
+        // The hash of an entry as written before subjects could act (fixed value).
+        let e = entry(1, GENESIS_HASH);
+        let canonical = serde_json::json!([
+            e.seq,
+            "2026-11-29T08:00:00.123456Z",
+            e.actor_user_id,
+            e.actor_organization_id,
+            e.action,
+            e.target_type,
+            e.target_id,
+            e.details,
+            e.prev_hash,
+        ]);
+        assert_eq!(
+            e.hash,
+            hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
+        );
     }
 }

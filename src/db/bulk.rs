@@ -8,14 +8,14 @@ use std::time::{Duration, Instant};
 use diesel::prelude::*;
 
 use super::listings::{
-    ConsentRecord, HistoryEntry, Listing, ListingViolation, Objection, RepairApplication,
-    ReviewFlag, StoredDocument,
+    ConsentRecord, HistoryEntry, Listing, ListingViolation, Objection, ReviewFlag, StoredDocument,
 };
 use super::registry::{Evidence, NameKeyRow, Subject, SubjectAccount, SubjectName, Violation};
+use super::repairs::Repair;
 use super::schema::{
     listing_consents, listing_documents, listing_history, listing_violations, listings, objections,
-    repair_applications, review_flags, subject_accounts, subject_name_keys, subject_names,
-    subjects, violation_evidence, violations,
+    repairs, review_flags, subject_accounts, subject_name_keys, subject_names, subjects,
+    violation_evidence, violations,
 };
 use super::DbConn;
 
@@ -35,7 +35,7 @@ pub struct Rows {
     pub listing_violations: Vec<ListingViolation>,
     pub history: Vec<HistoryEntry>,
     pub objections: Vec<Objection>,
-    pub repairs: Vec<RepairApplication>,
+    pub repairs: Vec<Repair>,
     pub consents: Vec<ConsentRecord>,
     pub documents: Vec<StoredDocument>,
     pub review_flags: Vec<ReviewFlag>,
@@ -138,14 +138,7 @@ pub fn insert(
         objections::table,
         rows.objections
     );
-    bulk_insert!(
-        t,
-        conn,
-        copy,
-        "repair_applications",
-        repair_applications::table,
-        rows.repairs
-    );
+    bulk_insert!(t, conn, copy, "repairs", repairs::table, rows.repairs);
     bulk_insert!(
         t,
         conn,

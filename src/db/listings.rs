@@ -6,14 +6,15 @@ use diesel::prelude::*;
 
 use super::schema::{
     document_numbers, listing_consents, listing_documents, listing_history, listing_violations,
-    listings, objections, repair_applications, review_flags, violations,
+    listings, objections, review_flags, violations,
 };
 use super::typed::{name_row, Json, Maybe};
 use super::{DbConn, DbResult};
 use crate::domain::procedure::{
-    Action, ConsentOutcome, Considerations, HearingStatus, RemovalReason, RepairOutcome, Status,
+    Action, ConsentOutcome, Considerations, HearingStatus, RemovalReason, Status,
 };
 use crate::domain::registry::{ReviewFlagStatus, ViolationStatus};
+use crate::domain::repairs::Channel;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = listings, treat_none_as_default_value = false, treat_none_as_null = true)]
@@ -51,8 +52,6 @@ pub struct Listing {
     /// The party proved it had no intent (art. 12 ¶2).
     pub no_intent_proven: bool,
     pub notice_no: Option<String>,
-    /// SHA-256 of the subject's access code (the code itself is shown once).
-    pub access_code_hash: Option<String>,
     pub decision_no: Option<String>,
     /// Codes of the Order 44 art. 15 measures applied (JSON list).
     #[diesel(deserialize_as = String, serialize_as = String)]
@@ -60,6 +59,8 @@ pub struct Listing {
     pub published_on: Option<NaiveDate>,
     /// Order 44 art. 14 ¶1: the decision + 20 working days (the calendar of the day).
     pub publication_due_by: Option<NaiveDate>,
+    /// A repair found false bars new applications through this day (Order 107 art. 23 ¶2).
+    pub repair_barred_until: Option<NaiveDate>,
 }
 
 impl Listing {
@@ -100,11 +101,11 @@ impl Listing {
             considerations: Json(Considerations::default()),
             no_intent_proven: false,
             notice_no: None,
-            access_code_hash: None,
             decision_no: None,
             measures: Json(Vec::new()),
             published_on: None,
             publication_due_by: None,
+            repair_barred_until: None,
         }
     }
 }
@@ -179,26 +180,12 @@ pub struct Objection {
     pub statement: String,
     pub received_on: NaiveDate,
     pub hearing_requested: bool,
-    pub recorded_by: String,
+    /// The official who recorded it; none when the party lodged it in the portal.
+    pub recorded_by: Option<String>,
     pub recorded_at: NaiveDateTime,
-}
-
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = repair_applications, treat_none_as_default_value = false, treat_none_as_null = true)]
-pub struct RepairApplication {
-    pub id: String,
-    pub listing_id: String,
-    pub statement: String,
-    /// JSON array of evidence items.
-    pub evidence: String,
-    pub applied_on: NaiveDate,
-    pub recorded_by: String,
-    pub recorded_at: NaiveDateTime,
-    #[diesel(deserialize_as = Option<String>, serialize_as = Option<String>)]
-    pub outcome: Maybe<RepairOutcome>,
-    pub decided_by: Option<String>,
-    pub decided_on: Option<NaiveDate>,
-    pub decision_reason: Option<String>,
+    /// `online` (the party, in the portal) or `in_person` (recorded by an official).
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub channel: Channel,
 }
 
 /// A basis violation of a listing, as (listing id, violation id).
@@ -270,6 +257,17 @@ pub fn lock(conn: &mut DbConn, id: &str) -> QueryResult<bool> {
 pub fn find(conn: &mut DbConn, id: &str) -> DbResult<Option<Listing>> {
     let found = listings::table
         .find(id)
+        .select(Listing::as_select())
+        .first(conn)
+        .optional();
+    name_row(conn, "listings", found)
+}
+
+/// The listing whose notice bears this number (numbers are unique: an
+/// authority's mark, the year and a counter).
+pub fn find_by_notice_no(conn: &mut DbConn, notice_no: &str) -> DbResult<Option<Listing>> {
+    let found = listings::table
+        .filter(listings::notice_no.eq(notice_no))
         .select(Listing::as_select())
         .first(conn)
         .optional();
@@ -525,7 +523,7 @@ pub fn history_of(conn: &mut DbConn, listing_ids: &[&str]) -> DbResult<Vec<Histo
 
 pub fn insert_objection(conn: &mut DbConn, objection: &Objection) -> QueryResult<()> {
     diesel::insert_into(objections::table)
-        .values(objection)
+        .values(objection.clone())
         .execute(conn)
         .map(drop)
 }
@@ -537,30 +535,6 @@ pub fn objections_of(conn: &mut DbConn, listing_ids: &[&str]) -> QueryResult<Vec
         .order(objections::id)
         .select(Objection::as_select())
         .load(conn)
-}
-
-pub fn insert_repair(conn: &mut DbConn, application: &RepairApplication) -> QueryResult<()> {
-    diesel::insert_into(repair_applications::table)
-        .values(application.clone())
-        .execute(conn)
-        .map(drop)
-}
-
-pub fn save_repair(conn: &mut DbConn, application: &RepairApplication) -> QueryResult<()> {
-    diesel::update(repair_applications::table.find(&application.id))
-        .set(application.clone())
-        .execute(conn)
-        .map(drop)
-}
-
-/// The repair applications of each of these listings, oldest first (one query).
-pub fn repairs_of(conn: &mut DbConn, listing_ids: &[&str]) -> DbResult<Vec<RepairApplication>> {
-    let found = repair_applications::table
-        .filter(repair_applications::listing_id.eq_any(listing_ids))
-        .order(repair_applications::id)
-        .select(RepairApplication::as_select())
-        .load(conn);
-    name_row(conn, "repair_applications", found)
 }
 
 /// The filters of a listing search.

@@ -10,6 +10,7 @@ pub mod idempotency;
 pub mod listings;
 pub mod publication;
 pub mod registry;
+pub mod repairs;
 pub mod replicas;
 pub mod schema;
 pub mod scores;

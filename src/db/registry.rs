@@ -465,6 +465,9 @@ pub struct Violation {
     /// For a penalty recorded pending: when its decision was entered, and by whom.
     pub decided_at: Option<NaiveDateTime>,
     pub decided_by: Option<String>,
+    /// The listing it supported was removed by credit repair on this day: the penalty no
+    /// longer counts for platforms or the public (Order 107 art. 2, 13 ¶3).
+    pub repaired_on: Option<NaiveDate>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -548,6 +551,44 @@ pub fn save_decision(conn: &mut DbConn, v: &Violation) -> QueryResult<bool> {
     ))
     .execute(conn)?;
     Ok(changed == 1)
+}
+
+/// A heavier penalty of the subject, in effect and decided after `day`, if
+/// any (Order 107 art. 13 ¶1 (3): no repair after a new heavier penalty).
+pub fn heavier_decided_after(
+    conn: &mut DbConn,
+    subject_id: &str,
+    day: NaiveDate,
+    except: &[String],
+) -> QueryResult<Option<String>> {
+    violations::table
+        .filter(violations::subject_id.eq(subject_id))
+        .filter(violations::id.ne_all(except))
+        .filter(violations::status.eq(ViolationStatus::Effective.as_str()))
+        .filter(violations::heavier_penalty.eq(true))
+        .filter(violations::decided_on.gt(day))
+        .order(violations::id)
+        .select(violations::id)
+        .first(conn)
+        .optional()
+}
+
+/// Marks penalties repaired on `on` (those not marked before).
+pub fn mark_repaired(conn: &mut DbConn, ids: &[String], on: NaiveDate) -> QueryResult<usize> {
+    diesel::update(
+        violations::table
+            .filter(violations::id.eq_any(ids))
+            .filter(violations::repaired_on.is_null()),
+    )
+    .set(violations::repaired_on.eq(on))
+    .execute(conn)
+}
+
+/// Clears the mark again when a repair is found false.
+pub fn unmark_repaired(conn: &mut DbConn, ids: &[String]) -> QueryResult<usize> {
+    diesel::update(violations::table.filter(violations::id.eq_any(ids)))
+        .set(violations::repaired_on.eq(None::<NaiveDate>))
+        .execute(conn)
 }
 
 /// Stores a revocation made with [`Violation::revoke`], unless the stored

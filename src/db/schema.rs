@@ -65,6 +65,7 @@ diesel::table! {
         details -> Text,
         prev_hash -> Text,
         hash -> Text,
+        actor_subject_id -> Nullable<Text>,
     }
 }
 
@@ -149,6 +150,7 @@ diesel::table! {
         listing_ground -> Nullable<Text>,
         decided_at -> Nullable<Timestamp>,
         decided_by -> Nullable<Text>,
+        repaired_on -> Nullable<Date>,
     }
 }
 
@@ -200,11 +202,11 @@ diesel::table! {
         considerations -> Text,
         no_intent_proven -> Bool,
         notice_no -> Nullable<Text>,
-        access_code_hash -> Nullable<Text>,
         decision_no -> Nullable<Text>,
         measures -> Text,
         published_on -> Nullable<Date>,
         publication_due_by -> Nullable<Date>,
+        repair_barred_until -> Nullable<Date>,
     }
 }
 
@@ -284,24 +286,55 @@ diesel::table! {
         statement -> Text,
         received_on -> Date,
         hearing_requested -> Bool,
-        recorded_by -> Text,
+        recorded_by -> Nullable<Text>,
         recorded_at -> Timestamp,
+        channel -> Text,
     }
 }
 
 diesel::table! {
-    repair_applications (id) {
+    repairs (id) {
         id -> Text,
         listing_id -> Text,
+        subject_id -> Text,
+        authority_id -> Nullable<Text>,
+        status -> Text,
+        channel -> Text,
         statement -> Text,
+        commitment_text -> Text,
+        commitment_signed_on -> Date,
+        penalty_fulfilled -> Bool,
+        harm_removed -> Bool,
         evidence -> Text,
         applied_on -> Date,
-        recorded_by -> Text,
+        acceptance_due_by -> Nullable<Date>,
+        recorded_by -> Nullable<Text>,
         recorded_at -> Timestamp,
-        outcome -> Nullable<Text>,
-        decided_by -> Nullable<Text>,
+        missing -> Text,
+        supplement_requested_on -> Nullable<Date>,
+        supplemented_on -> Nullable<Date>,
+        supplement_statement -> Nullable<Text>,
+        accepted_on -> Nullable<Date>,
+        accepted_by -> Nullable<Text>,
+        acceptance_reason -> Nullable<Text>,
+        decision_due_by -> Nullable<Date>,
+        extended_on -> Nullable<Date>,
+        extended_by -> Nullable<Text>,
+        extension_reason -> Nullable<Text>,
         decided_on -> Nullable<Date>,
+        decided_by -> Nullable<Text>,
         decision_reason -> Nullable<Text>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    portal_codes (listing_id) {
+        listing_id -> Text,
+        code_hash -> Text,
+        epoch -> Integer,
+        issued_at -> Timestamp,
+        issued_by -> Nullable<Text>,
     }
 }
 
@@ -420,7 +453,8 @@ diesel::joinable!(listing_consents -> listings (listing_id));
 diesel::joinable!(listing_documents -> listings (listing_id));
 diesel::joinable!(review_flags -> subjects (subject_id));
 diesel::joinable!(objections -> listings (listing_id));
-diesel::joinable!(repair_applications -> listings (listing_id));
+diesel::joinable!(repairs -> listings (listing_id));
+diesel::joinable!(portal_codes -> listings (listing_id));
 diesel::joinable!(subject_names -> subjects (subject_id));
 diesel::joinable!(subject_accounts -> subjects (subject_id));
 diesel::joinable!(violations -> subjects (subject_id));
@@ -448,7 +482,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     document_numbers,
     review_flags,
     objections,
-    repair_applications,
+    repairs,
+    portal_codes,
     events,
     publication_state,
     subject_name_keys,

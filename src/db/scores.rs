@@ -57,10 +57,12 @@ pub fn add_policy(conn: &mut DbConn, policy: &ScoringPolicy) -> QueryResult<()> 
 }
 
 /// What scoring needs to know of each violation decided. A pending penalty
-/// counts in no score until it is decided.
+/// counts in no score until it is decided, and a repaired one no longer
+/// counts (Order 107 art. 2: repaired information stops being used).
 pub fn facts(violations: &[Violation]) -> Vec<ViolationFacts> {
     violations
         .iter()
+        .filter(|v| v.repaired_on.is_none())
         .filter_map(|v| {
             Some(ViolationFacts {
                 id: v.id.clone(),

@@ -93,10 +93,9 @@ macro_rules! names_of {
 const COLUMNS: &[TypedColumn] = {
     use super::watch::DeliveryStatus;
     use crate::domain::accounts::{OrganizationKind, OrganizationLevel, Role};
-    use crate::domain::procedure::{
-        Action, ConsentOutcome, HearingStatus, RemovalReason, RepairOutcome, Status,
-    };
+    use crate::domain::procedure::{Action, ConsentOutcome, HearingStatus, RemovalReason, Status};
     use crate::domain::registry::{ReviewFlagStatus, SubjectKind, ViolationStatus};
+    use crate::domain::repairs::{Channel, RepairStatus};
     use crate::domain::scoring::{Band, Category, Severity};
     use crate::domain::screening::Decision;
     &[
@@ -181,9 +180,19 @@ const COLUMNS: &[TypedColumn] = {
             names: names_of!(Status),
         },
         TypedColumn {
-            table: "repair_applications",
-            column: "outcome",
-            names: names_of!(RepairOutcome),
+            table: "repairs",
+            column: "status",
+            names: names_of!(RepairStatus),
+        },
+        TypedColumn {
+            table: "repairs",
+            column: "channel",
+            names: names_of!(Channel),
+        },
+        TypedColumn {
+            table: "objections",
+            column: "channel",
+            names: names_of!(Channel),
         },
         TypedColumn {
             table: "screenings",

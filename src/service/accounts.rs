@@ -604,7 +604,7 @@ fn wrong_credentials() -> ServiceError {
 }
 
 /// Seconds until `key` may try again, if it is throttled now.
-fn throttled_for(conn: &mut DbConn, key: &str, max: i32) -> ServiceResult<Option<u64>> {
+pub(super) fn throttled_for(conn: &mut DbConn, key: &str, max: i32) -> ServiceResult<Option<u64>> {
     let now = Utc::now().naive_utc();
     Ok(
         store::throttle_state(conn, key)?.and_then(|(failures, started)| {
@@ -722,6 +722,7 @@ pub async fn login(
                         &AuditActor {
                             user_id: Some(user.id.clone()),
                             organization_id: Some(user.organization_id.clone()),
+                            subject_id: None,
                         },
                         Event {
                             action: "auth.login",

@@ -15,6 +15,8 @@ pub struct AuditEntryView {
     pub at: DateTime<Utc>,
     pub actor_user_id: Option<String>,
     pub actor_organization_id: Option<String>,
+    /// A listed subject acting in the portal (then no user).
+    pub actor_subject_id: Option<String>,
     /// e.g. `subject.created`, `violation.revoked`, `auth.login_failed`.
     pub action: String,
     pub target_type: String,
@@ -35,6 +37,7 @@ impl From<Entry> for AuditEntryView {
             at: e.at.and_utc(),
             actor_user_id: e.actor_user_id,
             actor_organization_id: e.actor_organization_id,
+            actor_subject_id: e.actor_subject_id,
             action: e.action,
             target_type: e.target_type,
             target_id: e.target_id,

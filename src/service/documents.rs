@@ -12,7 +12,7 @@
 use chrono::{NaiveDate, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{roles, Actor, ServiceError, ServiceResult};
+use super::{Actor, ServiceError, ServiceResult};
 use crate::db::accounts::{self, Organization};
 use crate::db::listings::{self as store, Listing, StoredDocument};
 use crate::db::registry::{self, Subject, Violation};
@@ -487,21 +487,33 @@ pub fn store_decision(
     Ok(())
 }
 
-/// A listing's document as issued, for staff.
+/// A listing's document as issued: for staff who read the registry, and for
+/// the party in the portal.
 pub fn get(
     conn: &mut DbConn,
     actor: &Actor,
     listing_id: &str,
     kind: DocumentKind,
 ) -> ServiceResult<Document> {
-    actor.require(roles::READERS)?;
-    super::listings::find(conn, listing_id)?;
+    let listing = super::listings::find(conn, listing_id)?;
+    actor.require_reader_of(&listing.subject_id)?;
     let stored = store::document(conn, listing_id, kind.as_str())?.ok_or_else(|| {
         ServiceError::not_found(match kind {
             DocumentKind::Notice => "no notice has been served on this listing",
             DocumentKind::Decision => "no decision to list has been taken on this listing",
         })
     })?;
+    // Every document served is logged: who read what the party was told.
+    crate::db::audit::append(
+        conn,
+        &actor.audit(),
+        crate::db::audit::Event {
+            action: "document.serve",
+            target_type: "listing",
+            target_id: listing_id,
+            details: serde_json::json!({"document": kind.as_str(), "number": stored.number}),
+        },
+    )?;
     let corrupt = |e: serde_json::Error| {
         ServiceError::internal(format!(
             "listing {listing_id}: the stored {} is not the JSON written: {e}",

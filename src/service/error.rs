@@ -214,3 +214,14 @@ impl From<ProcedureError> for ServiceError {
         }
     }
 }
+
+impl From<crate::domain::repairs::RepairError> for ServiceError {
+    fn from(e: crate::domain::repairs::RepairError) -> Self {
+        let message = e.to_string();
+        match e.http_status() {
+            403 => Self::forbidden(message),
+            422 => Self::invalid(e.field(), message),
+            _ => Self::conflict(message),
+        }
+    }
+}

@@ -14,15 +14,16 @@ use utoipa::ToSchema;
 
 use super::documents::{self, DocumentKind};
 use super::page::{Page, PageRequest};
-use super::violations::{self, clean_evidence, EvidenceItem};
-use super::{new_id, roles, Actor, Problems, ServiceError, ServiceResult};
+use super::repairs::RepairView;
+use super::violations;
+use super::{new_id, roles, Actor, Party, Problems, ServiceError, ServiceResult};
 use crate::db::audit::{self, Event};
 use crate::db::events::{self, NewEvent};
 use crate::db::listings::{
     self as store, ConsentRecord, HistoryEntry, Listing, ListingSearch, Objection,
-    RepairApplication,
 };
 use crate::db::registry::{self, Violation};
+use crate::db::repairs::{self as repair_store, PortalCode};
 use crate::db::typed::{Json, Maybe};
 use crate::db::{accounts, publication, scores, DbConn};
 use crate::domain::access::{access_code_from, normalize_access_code, ACCESS_CODE_BYTES};
@@ -30,10 +31,11 @@ use crate::domain::calendar::Calendar;
 use crate::domain::grounds::{self, BasisPenalty};
 use crate::domain::procedure::{
     self, Action, Consent, ConsentOutcome, Considerations, Decision, DecisionOutcome,
-    HearingStatus, ListingFacts, Official, ProcedureError, RepairOutcome, Status, Transition,
+    HearingStatus, ListingFacts, Official, ProcedureError, Status, Transition,
     OBJECTION_WORKING_DAYS, PUBLICATION_WORKING_DAYS,
 };
 use crate::domain::registry::{clean_text, ViolationStatus, MAX_TEXT_CHARS};
+use crate::domain::repairs::Channel;
 use crate::domain::scoring::Severity;
 
 /// The legal basis named on listings the system proposes.
@@ -145,44 +147,6 @@ impl From<DecisionOutcomeInput> for DecisionOutcome {
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ApplyRepair {
-    /// How the penalty was carried out and the harm remedied.
-    #[schema(min_length = 1, max_length = 5000)]
-    pub statement: String,
-    #[serde(default)]
-    #[schema(max_items = 50)]
-    pub evidence: Vec<EvidenceItem>,
-    /// Default today; after the first anniversary of `listed_on`.
-    pub applied_on: Option<NaiveDate>,
-}
-
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct DecideRepair {
-    pub outcome: RepairOutcomeInput,
-    #[schema(min_length = 1, max_length = 5000)]
-    pub reason: String,
-    pub decided_on: Option<NaiveDate>,
-}
-
-#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum RepairOutcomeInput {
-    Approve,
-    Reject,
-}
-
-impl From<RepairOutcomeInput> for RepairOutcome {
-    fn from(o: RepairOutcomeInput) -> Self {
-        match o {
-            RepairOutcomeInput::Approve => RepairOutcome::Approve,
-            RepairOutcomeInput::Reject => RepairOutcome::Reject,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct Reinstate {
     /// Why the repair is found false.
     #[schema(min_length = 1, max_length = 5000)]
@@ -222,24 +186,11 @@ pub struct ObjectionView {
     pub statement: String,
     pub received_on: NaiveDate,
     pub hearing_requested: bool,
-    pub recorded_by: String,
+    /// The official who recorded it; null when the party lodged it in the portal.
+    pub recorded_by: Option<String>,
     pub recorded_at: DateTime<Utc>,
-}
-
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct RepairApplicationView {
-    pub id: String,
-    pub listing_id: String,
-    pub statement: String,
-    pub evidence: Vec<EvidenceItem>,
-    pub applied_on: NaiveDate,
-    pub recorded_by: String,
-    pub recorded_at: DateTime<Utc>,
-    /// Null while pending; `approve` or `reject`.
-    pub outcome: Option<String>,
-    pub decided_by: Option<String>,
-    pub decided_on: Option<NaiveDate>,
-    pub decision_reason: Option<String>,
+    /// `online` (the party, in the portal) or `in_person`.
+    pub channel: Channel,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -306,7 +257,10 @@ pub struct ListingView {
     pub updated_at: DateTime<Utc>,
     pub history: Vec<HistoryView>,
     pub objections: Vec<ObjectionView>,
-    pub repair_applications: Vec<RepairApplicationView>,
+    /// Credit repair applications (`GET /v1/repairs/{id}` for one), oldest first.
+    pub repairs: Vec<RepairView>,
+    /// A repair found false bars new applications through this day (Order 107 art. 23 ¶2).
+    pub repair_barred_until: Option<NaiveDate>,
 }
 
 fn objection_view(o: Objection) -> ObjectionView {
@@ -318,29 +272,8 @@ fn objection_view(o: Objection) -> ObjectionView {
         hearing_requested: o.hearing_requested,
         recorded_by: o.recorded_by,
         recorded_at: o.recorded_at.and_utc(),
+        channel: o.channel,
     }
-}
-
-fn repair_view(r: RepairApplication) -> ServiceResult<RepairApplicationView> {
-    let evidence = serde_json::from_str(&r.evidence).map_err(|e| {
-        ServiceError::internal(format!(
-            "repair application {}: stored evidence is not the JSON written: {e}",
-            r.id
-        ))
-    })?;
-    Ok(RepairApplicationView {
-        evidence,
-        id: r.id,
-        listing_id: r.listing_id,
-        statement: r.statement,
-        applied_on: r.applied_on,
-        recorded_by: r.recorded_by,
-        recorded_at: r.recorded_at.and_utc(),
-        outcome: r.outcome.0.map(|o| o.as_str().to_owned()),
-        decided_by: r.decided_by,
-        decided_on: r.decided_on,
-        decision_reason: r.decision_reason,
-    })
 }
 
 fn consent_view(c: ConsentRecord) -> ConsentView {
@@ -377,7 +310,7 @@ pub fn views(
     let basis = store::basis_of(conn, &ids)?;
     let history = store::history_of(conn, &ids)?;
     let objections = store::objections_of(conn, &ids)?;
-    let repairs = store::repairs_of(conn, &ids)?;
+    let repairs = repair_store::of_listings(conn, &ids)?;
     let consents = store::consents_of(conn, &ids)?;
     listings
         .into_iter()
@@ -402,12 +335,13 @@ pub fn views(
                     .cloned()
                     .map(objection_view)
                     .collect(),
-                repair_applications: repairs
+                repairs: repairs
                     .iter()
                     .filter(|r| of(&r.listing_id))
                     .cloned()
-                    .map(repair_view)
-                    .collect::<ServiceResult<_>>()?,
+                    .map(|r| super::repairs::view(r, today))
+                    .collect(),
+                repair_barred_until: l.repair_barred_until,
                 consents: consents
                     .iter()
                     .filter(|c| of(&c.listing_id))
@@ -517,6 +451,8 @@ pub fn materialize(
     set.revoked_on.apply_to(&mut listing.revoked_on);
     set.revocation_reason
         .apply_to(&mut listing.revocation_reason);
+    set.repair_barred_until
+        .apply_to(&mut listing.repair_barred_until);
     if t.action == Action::Decide {
         listing.decision_reason = by.reason.map(str::to_owned);
     }
@@ -632,12 +568,14 @@ pub fn materialize_proposal(
 }
 
 /// An objection as recorded.
+/// `recorded_by` is the official who recorded it; `None` when the party
+/// lodged it in the portal.
 pub fn objection_row(
     listing_id: &str,
     statement: String,
     received_on: NaiveDate,
     hearing_requested: bool,
-    recorded_by: &str,
+    recorded_by: Option<&str>,
     recorded_at: NaiveDateTime,
 ) -> Objection {
     Objection {
@@ -646,56 +584,14 @@ pub fn objection_row(
         statement,
         received_on,
         hearing_requested,
-        recorded_by: recorded_by.to_owned(),
+        recorded_by: recorded_by.map(str::to_owned),
         recorded_at,
+        channel: if recorded_by.is_some() {
+            Channel::InPerson
+        } else {
+            Channel::Online
+        },
     }
-}
-
-/// A credit repair application as recorded (pending until decided).
-pub fn repair_row(
-    listing_id: &str,
-    statement: String,
-    evidence: &[EvidenceItem],
-    applied_on: NaiveDate,
-    recorded_by: &str,
-    recorded_at: NaiveDateTime,
-) -> RepairApplication {
-    RepairApplication {
-        id: new_id(),
-        listing_id: listing_id.to_owned(),
-        statement,
-        evidence: serde_json::Value::from(
-            evidence
-                .iter()
-                .map(|e| {
-                    json!({"sha256": e.sha256, "media_type": e.media_type,
-                    "description": e.description, "uri": e.uri})
-                })
-                .collect::<Vec<_>>(),
-        )
-        .to_string(),
-        applied_on,
-        recorded_by: recorded_by.to_owned(),
-        recorded_at,
-        outcome: Maybe(None),
-        decided_by: None,
-        decided_on: None,
-        decision_reason: None,
-    }
-}
-
-/// Closes a repair application with the decision taken on it.
-pub fn decide_repair_row(
-    application: &mut RepairApplication,
-    outcome: RepairOutcome,
-    official: &str,
-    decided_on: NaiveDate,
-    reason: &str,
-) {
-    application.outcome = Maybe(Some(outcome));
-    application.decided_by = Some(official.to_owned());
-    application.decided_on = Some(decided_on);
-    application.decision_reason = Some(reason.to_owned());
 }
 
 /// Writes a step's rows: history, audit entry, outbox event, list version.
@@ -755,6 +651,15 @@ fn consent_of(conn: &mut DbConn, listing: &Listing) -> ServiceResult<Consent> {
 /// What the procedure needs to know about a stored listing.
 fn facts_of(conn: &mut DbConn, listing: &Listing) -> ServiceResult<ListingFacts> {
     let (basis_pending, restriction_until) = store::basis_state(conn, &listing.id)?;
+    // A heavier penalty decided after the listing, other than those it rests
+    // on (a pending one is decided with the listing), is new.
+    let new_heavier_penalty = match listing.listed_on {
+        Some(listed_on) => {
+            let basis = store::basis_violation_ids(conn, &listing.id)?;
+            registry::heavier_decided_after(conn, &listing.subject_id, listed_on, &basis)?
+        }
+        None => None,
+    };
     Ok(ListingFacts {
         status: listing.status,
         authority_id: listing.authority_id.clone(),
@@ -773,19 +678,23 @@ fn facts_of(conn: &mut DbConn, listing: &Listing) -> ServiceResult<ListingFacts>
             .unwrap_or(NaiveDate::MIN),
         basis_pending,
         restriction_until,
+        repair_barred_until: listing.repair_barred_until,
+        new_heavier_penalty,
     })
 }
 
-type Rule<'a> = Box<dyn FnOnce(&ListingFacts) -> Result<Transition, ProcedureError> + 'a>;
+pub(super) type Rule<'a> =
+    Box<dyn FnOnce(&ListingFacts) -> Result<Transition, ProcedureError> + 'a>;
 
 /// What a step writes besides the transition itself (a document number, the
 /// access code's hash, …), run on the listing before it is saved.
-type Amend<'a> = Box<dyn FnOnce(&mut DbConn, &mut Listing, &Transition) -> ServiceResult<()> + 'a>;
+pub(super) type Amend<'a> =
+    Box<dyn FnOnce(&mut DbConn, &mut Listing, &Transition) -> ServiceResult<()> + 'a>;
 
 /// Performs one step on a listing: locks it, asks the rules, saves the new
 /// state with its rows. A listing published already past its end (a
 /// back-dated decision or reinstatement) has its expiry recorded at once.
-fn transition(
+pub(super) fn transition(
     conn: &mut DbConn,
     listing_id: &str,
     actor: &Actor,
@@ -1130,6 +1039,28 @@ pub fn new_access_code() -> (String, String) {
     (code, hash)
 }
 
+/// Stores a listing's access code (its hash), ending the sessions signed in
+/// with the one before.
+pub fn put_access_code(
+    conn: &mut DbConn,
+    listing_id: &str,
+    hash: String,
+    issued_by: Option<&str>,
+) -> ServiceResult<i32> {
+    let epoch = repair_store::code_of(conn, listing_id)?.map_or(1, |c| c.epoch + 1);
+    repair_store::put_code(
+        conn,
+        &PortalCode {
+            listing_id: listing_id.to_owned(),
+            code_hash: hash,
+            epoch,
+            issued_at: Utc::now().naive_utc(),
+            issued_by: issued_by.map(str::to_owned),
+        },
+    )?;
+    Ok(epoch)
+}
+
 /// The hash stored of an access code, as typed or as issued.
 pub fn hash_access_code(code: &str) -> String {
     let plain = normalize_access_code(code).unwrap_or_default();
@@ -1155,6 +1086,7 @@ pub fn serve_notice(
         organization_id: &organization_id,
     };
     let (code, hash) = new_access_code();
+    let issued_by = user_id.clone();
     let listing = transition(
         conn,
         id,
@@ -1169,10 +1101,10 @@ pub fn serve_notice(
                 .unwrap_or_else(|| organization_id.clone());
             let number = document_number(conn, &authority, DocumentKind::Notice, served_on)?;
             listing.notice_no = Some(number);
-            listing.access_code_hash = Some(hash);
             Ok(())
         })),
     )?;
+    put_access_code(conn, &listing.id, hash, Some(&issued_by))?;
     documents::store_notice(conn, &listing)?;
     Ok(NoticeServed {
         listing: view(conn, listing, today)?,
@@ -1188,19 +1120,33 @@ pub fn lodge_objection(
     id: &str,
     input: LodgeObjection,
 ) -> ServiceResult<ObjectionView> {
-    let (user_id, organization_id) = official(actor)?;
     let statement = text("statement", &input.statement, MAX_TEXT_CHARS)?;
     let today = super::today();
+    // The party lodges its own statement today, in the portal; an official
+    // records one received on any day of the window.
+    let official = match actor {
+        Actor::Subject(party) => {
+            own_listing(conn, party, id)?;
+            if input.received_on.is_some_and(|d| d != today) {
+                return Err(ServiceError::invalid(
+                    "received_on",
+                    "a statement lodged in the portal is received today",
+                ));
+            }
+            None
+        }
+        _ => Some(official(actor)?),
+    };
     let received_on = input.received_on.unwrap_or(today);
     let reason = if input.hearing_requested {
         "objection with a hearing request"
     } else {
         "objection"
     };
-    let recorder = Official {
-        id: &user_id,
-        organization_id: &organization_id,
-    };
+    let recorder = official.as_ref().map(|(id, organization_id)| Official {
+        id,
+        organization_id,
+    });
     let listing = transition(
         conn,
         id,
@@ -1212,7 +1158,7 @@ pub fn lodge_objection(
                 facts,
                 received_on,
                 input.hearing_requested,
-                &recorder,
+                recorder.as_ref(),
                 today,
             )
         }),
@@ -1223,11 +1169,21 @@ pub fn lodge_objection(
         statement,
         received_on,
         input.hearing_requested,
-        &user_id,
+        official.as_ref().map(|(id, _)| id.as_str()),
         Utc::now().naive_utc(),
     );
     store::insert_objection(conn, &objection)?;
     Ok(objection_view(objection))
+}
+
+/// A listing of the party's own, or 404 (another subject's listing does not
+/// exist for them).
+pub fn own_listing(conn: &mut DbConn, party: &Party, id: &str) -> ServiceResult<Listing> {
+    let listing = find(conn, id)?;
+    if listing.subject_id != party.subject_id {
+        return Err(ServiceError::not_found("no such listing"));
+    }
+    Ok(listing)
 }
 
 /// Records that the requested hearing was held (its record's summary kept in
@@ -1428,83 +1384,6 @@ pub fn decide(
     view(conn, listing, today)
 }
 
-/// Applies for credit repair (early removal), after the first anniversary of the listing.
-pub fn apply_for_repair(
-    conn: &mut DbConn,
-    actor: &Actor,
-    id: &str,
-    input: ApplyRepair,
-) -> ServiceResult<RepairApplicationView> {
-    let (user_id, organization_id) = official(actor)?;
-    let mut problems = Problems::new();
-    let statement = problems
-        .check("statement", clean_text(&input.statement, MAX_TEXT_CHARS))
-        .unwrap_or_default();
-    let evidence = clean_evidence(input.evidence, &mut problems);
-    problems.finish(())?;
-    let today = super::today();
-    let applied_on = input.applied_on.unwrap_or(today);
-    let applicant = Official {
-        id: &user_id,
-        organization_id: &organization_id,
-    };
-    let listing = transition(
-        conn,
-        id,
-        actor,
-        Some("credit repair application"),
-        today,
-        Box::new(|facts| procedure::apply_repair(facts, applied_on, &applicant, today)),
-        None,
-    )?;
-    let application = repair_row(
-        &listing.id,
-        statement,
-        &evidence,
-        applied_on,
-        &user_id,
-        Utc::now().naive_utc(),
-    );
-    store::insert_repair(conn, &application)?;
-    repair_view(application)
-}
-
-/// Approves (→ `removed`) or rejects the pending credit repair application.
-pub fn decide_repair(
-    conn: &mut DbConn,
-    actor: &Actor,
-    id: &str,
-    input: DecideRepair,
-) -> ServiceResult<ListingView> {
-    let (user_id, organization_id) = official(actor)?;
-    let reason = text("reason", &input.reason, MAX_TEXT_CHARS)?;
-    let outcome = RepairOutcome::from(input.outcome);
-    let today = super::today();
-    let decided_on = input.decided_on.unwrap_or(today);
-    let official = Official {
-        id: &user_id,
-        organization_id: &organization_id,
-    };
-    let listing = transition(
-        conn,
-        id,
-        actor,
-        Some(&reason),
-        today,
-        Box::new(|facts| procedure::decide_repair(facts, outcome, decided_on, &official, today)),
-        None,
-    )?;
-    if let Some(mut pending) = store::repairs_of(conn, &[listing.id.as_str()])?
-        .into_iter()
-        .rev()
-        .find(|r| r.outcome.is_none())
-    {
-        decide_repair_row(&mut pending, outcome, &user_id, decided_on, &reason);
-        store::save_repair(conn, &pending)?;
-    }
-    view(conn, listing, today)
-}
-
 /// Reinstates a removed listing whose repair rested on false statements;
 /// the period restarts.
 pub fn reinstate(
@@ -1514,9 +1393,15 @@ pub fn reinstate(
     input: Reinstate,
 ) -> ServiceResult<ListingView> {
     let reason = text("reason", &input.reason, MAX_TEXT_CHARS)?;
-    step(conn, actor, id, Some(&reason), |facts, official, today| {
+    // Lock order: the subject (its score) before the listing.
+    let listing = find(conn, id)?;
+    scores::lock_subject(conn, &listing.subject_id)?;
+    let view = step(conn, actor, id, Some(&reason), |facts, official, today| {
         procedure::reinstate(facts, input.reinstated_on.unwrap_or(today), official, today)
-    })
+    })?;
+    // The repair was false: its penalties are published and shared again.
+    super::repairs::undo_repaired(conn, &listing, super::today())?;
+    Ok(view)
 }
 
 /// Revokes a listing (the penalty it rests on was annulled).
@@ -1585,9 +1470,10 @@ pub fn list(
     })
 }
 
-/// One listing with its history, objections, consents and repair applications.
+/// One listing with its history, objections, consents and repair
+/// applications: for staff who read the registry, and for its subject.
 pub fn get(conn: &mut DbConn, actor: &Actor, id: &str) -> ServiceResult<ListingView> {
-    actor.require(roles::READERS)?;
     let listing = find(conn, id)?;
+    actor.require_reader_of(&listing.subject_id)?;
     view(conn, listing, super::today())
 }

@@ -11,7 +11,9 @@ pub mod audit;
 pub mod documents;
 pub mod error;
 pub mod listings;
+pub mod portal;
 pub mod publication;
+pub mod repairs;
 pub mod review;
 pub mod scores;
 pub mod screening;
@@ -29,12 +31,22 @@ use crate::db::audit::AuditActor;
 use crate::domain::accounts::Role;
 use crate::domain::registry::today_cst;
 
-/// Who is acting: a signed-in user (with their organization and role) or
-/// the system itself (background upkeep, automatic proposals).
+/// Who is acting: a signed-in user (with their organization and role), a
+/// listed subject signed in to the portal with their notice's access code,
+/// or the system itself (background upkeep, automatic proposals).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Actor {
     System,
     User(Staff),
+    Subject(Party),
+}
+
+/// A listed subject in the portal: who they are, and the listing whose
+/// notice they signed in with. They read and act on their own records only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Party {
+    pub subject_id: String,
+    pub listing_id: String,
 }
 
 /// A signed-in user as the use cases see them.
@@ -54,18 +66,26 @@ impl Actor {
         })
     }
 
-    /// The user's id; `None` for the system.
+    /// The user's id; `None` for the system and a subject.
     pub fn user_id(&self) -> Option<&str> {
         match self {
-            Actor::System => None,
+            Actor::System | Actor::Subject(_) => None,
             Actor::User(s) => Some(&s.id),
         }
     }
 
     pub fn organization_id(&self) -> Option<&str> {
         match self {
-            Actor::System => None,
+            Actor::System | Actor::Subject(_) => None,
             Actor::User(s) => Some(&s.organization_id),
+        }
+    }
+
+    /// The subject in the portal, if that is who acts.
+    pub fn party(&self) -> Option<&Party> {
+        match self {
+            Actor::Subject(p) => Some(p),
+            _ => None,
         }
     }
 
@@ -74,10 +94,12 @@ impl Actor {
         AuditActor {
             user_id: self.user_id().map(str::to_owned),
             organization_id: self.organization_id().map(str::to_owned),
+            subject_id: self.party().map(|p| p.subject_id.clone()),
         }
     }
 
-    /// The user, when they hold one of `roles`; 403 otherwise (the system may do anything).
+    /// The user, when they hold one of `roles`; 403 otherwise (the system may
+    /// do anything; a subject nothing that needs a role).
     pub fn require(&self, roles: &[Role]) -> ServiceResult<Option<&Staff>> {
         match self {
             Actor::System => Ok(None),
@@ -86,6 +108,20 @@ impl Actor {
                 "the {} role may not do this",
                 s.role
             ))),
+            Actor::Subject(_) => Err(ServiceError::forbidden(
+                "a subject signed in to the portal reads and acts on their own records only",
+            )),
+        }
+    }
+
+    /// Reading a subject's records: staff who read the registry, or that
+    /// subject themselves. Another subject's records are "not found" to a
+    /// subject, as if they did not exist.
+    pub fn require_reader_of(&self, subject_id: &str) -> ServiceResult<()> {
+        match self {
+            Actor::Subject(p) if p.subject_id == subject_id => Ok(()),
+            Actor::Subject(_) => Err(ServiceError::not_found("no such resource")),
+            _ => self.require(roles::READERS).map(drop),
         }
     }
 

@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
-use super::{roles, Actor, ServiceResult};
+use super::{Actor, ServiceResult};
 use crate::db::scores::{self as store, BandChange};
 use crate::db::{events, DbConn};
 use crate::domain::scoring::{round_half_away_from_zero, Band, Category, ScoreReport, Severity};
@@ -79,7 +79,7 @@ pub fn explain(
     subject_id: &str,
     as_of: Option<NaiveDate>,
 ) -> ServiceResult<ScoreView> {
-    actor.require(roles::READERS)?;
+    actor.require_reader_of(subject_id)?;
     super::subjects::find(conn, subject_id)?;
     let as_of = as_of.unwrap_or_else(super::today);
     let policy = store::active_policy(conn)?;

@@ -509,8 +509,10 @@ pub fn search(
     })
 }
 
+/// One subject: for staff who read the registry, and for the subject itself
+/// in the portal (PIPL art. 45: access to one's own information).
 pub fn get(conn: &mut DbConn, actor: &Actor, id: &str) -> ServiceResult<SubjectView> {
-    actor.require(roles::READERS)?;
+    actor.require_reader_of(id)?;
     view(conn, id)
 }
 

@@ -140,6 +140,10 @@ pub struct ViolationView {
     pub revoked_on: Option<NaiveDate>,
     pub revoked_at: Option<DateTime<Utc>>,
     pub revocation_reason: Option<String>,
+    /// Credit repair was approved for the listing this penalty grounded (Order 107): it no
+    /// longer counts in what platforms and the public see. Regulators keep seeing it.
+    pub repaired: bool,
+    pub repaired_on: Option<NaiveDate>,
     pub history: Vec<ViolationHistoryEntry>,
 }
 
@@ -228,6 +232,8 @@ pub fn views(conn: &mut DbConn, rows: Vec<Violation>) -> ServiceResult<Vec<Viola
                 revoked_on: v.revoked_on,
                 revoked_at: v.revoked_at.map(|t| t.and_utc()),
                 revocation_reason: v.revocation_reason,
+                repaired: v.repaired_on.is_some(),
+                repaired_on: v.repaired_on,
                 history,
             }
         })
@@ -353,6 +359,7 @@ impl NewViolation {
             revocation_reason: None,
             decided_at: None,
             decided_by: None,
+            repaired_on: None,
         }
     }
 }
@@ -589,7 +596,7 @@ pub fn list_of_subject(
     subject_id: &str,
     page: &PageRequest,
 ) -> ServiceResult<Page<ViolationView>> {
-    actor.require(roles::READERS)?;
+    actor.require_reader_of(subject_id)?;
     super::subjects::find(conn, subject_id)?;
     let rows = store::violations_of_subject(conn, subject_id, page.after.as_deref(), page.fetch())?;
     let page = page.page(rows, |v| v.id.clone());
@@ -600,7 +607,8 @@ pub fn list_of_subject(
 }
 
 pub fn get(conn: &mut DbConn, actor: &Actor, id: &str) -> ServiceResult<ViolationView> {
-    actor.require(roles::READERS)?;
+    let violation = find(conn, id)?;
+    actor.require_reader_of(&violation.subject_id)?;
     view(conn, id)
 }
 

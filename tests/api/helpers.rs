@@ -268,6 +268,65 @@ impl TestApp {
         )
     }
 
+    /// The head of the official's bureau (`can_approve`): (id, token).
+    pub async fn head_of(&self, official: &str) -> (String, String) {
+        let org = self.get("/v1/me", official).await.body["organization_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let suffix = uuid::Uuid::now_v7().simple().to_string();
+        let email = format!("head-{suffix}@livecredit.test");
+        let r = self
+            .post(
+                "/v1/users",
+                &self.admin_token,
+                json!({"email": email, "password": PASSWORD, "role": "regulator",
+                    "organization_id": org, "can_approve": true}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{:?}", r.body);
+        let token = self.login(&email, PASSWORD).await["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        (r.body["id"].as_str().unwrap().to_owned(), token)
+    }
+
+    /// Takes a listing whose first anniversary has passed through an
+    /// in-person repair application recorded by `official`, its acceptance and
+    /// its approval by the head of the bureau; answers the application.
+    pub async fn approved_repair(&self, official: &str, listing: &str) -> Value {
+        let (_, head) = self.head_of(official).await;
+        let applied = self
+            .post(
+                format!("/v1/listings/{listing}/repairs"),
+                official,
+                json!({"statement": "已缴纳罚款并完成整改",
+                    "commitment": {"text": "本人承诺诚信经营", "signed_on": "2026-01-05"},
+                    "penalty_fulfilled": true, "harm_removed": true}),
+            )
+            .await;
+        assert_eq!(applied.status, 201, "{:?}", applied.body);
+        let id = applied.body["id"].as_str().unwrap().to_owned();
+        let accepted = self
+            .post(
+                format!("/v1/repairs/{id}/acceptance"),
+                official,
+                json!({"outcome": "accept"}),
+            )
+            .await;
+        assert_eq!(accepted.status, 200, "{:?}", accepted.body);
+        let decided = self
+            .post(
+                format!("/v1/repairs/{id}/decision"),
+                &head,
+                json!({"outcome": "approve", "reason": "整改到位"}),
+            )
+            .await;
+        assert_eq!(decided.status, 200, "{:?}", decided.body);
+        decided.body
+    }
+
     /// A user with `role` in the organization `org`: (id, token).
     pub async fn user_in(&self, org: &str, role: &str) -> (String, String) {
         let suffix = uuid::Uuid::now_v7().simple().to_string();
@@ -380,6 +439,10 @@ impl TestApp {
             DatabaseUrl::Sqlite(path) => {
                 let mut conn =
                     diesel::SqliteConnection::establish(&path.to_string_lossy()).unwrap();
+                // The server may be writing (background upkeep): wait for it as it waits for us.
+                diesel::sql_query("PRAGMA busy_timeout = 10000")
+                    .execute(&mut conn)
+                    .unwrap();
                 diesel::sql_query(sql).execute(&mut conn).unwrap()
             }
             DatabaseUrl::Postgres(url) => {

@@ -357,54 +357,70 @@ async fn credit_repair_after_a_year_and_reinstatement_restart_the_period(app: Te
         .await;
     assert_problem(&wrong_state, 409);
     assert_eq!(wrong_state.body["current_status"], "listed");
+    let apply = |applied_on: &str| {
+        json!({"statement": "已缴纳罚款并赔偿消费者", "applied_on": applied_on,
+            "commitment": {"text": "本人承诺诚信经营", "signed_on": "2025-06-10"},
+            "penalty_fulfilled": true, "harm_removed": true,
+            "evidence": [{"sha256": "a".repeat(64), "media_type": "application/pdf"}]})
+    };
     let too_early = app
         .post(
-            format!("/v1/listings/{id}/repair"),
+            format!("/v1/listings/{id}/repairs"),
             &a,
-            json!({"statement": "已履行", "applied_on": "2025-06-11"}),
+            apply("2025-06-11"),
         )
         .await;
     assert_problem(&too_early, 409);
     assert_eq!(too_early.body["too_early"]["earliest"], "2025-06-12");
     let applied = app
         .post(
-            format!("/v1/listings/{id}/repair"),
+            format!("/v1/listings/{id}/repairs"),
             &a,
-            json!({"statement": "已缴纳罚款并赔偿消费者", "applied_on": "2025-06-12",
-            "evidence": [{"sha256": "a".repeat(64), "media_type": "application/pdf"}]}),
+            apply("2025-06-12"),
         )
         .await;
     assert_eq!(applied.status, 201, "{:?}", applied.body);
-    assert!(applied.body["outcome"].is_null());
+    assert_eq!(applied.body["status"], "submitted");
+    assert_eq!(applied.body["channel"], "in_person");
     assert_eq!(applied.body["evidence"][0]["media_type"], "application/pdf");
+    let repair = applied.body["id"].as_str().unwrap().to_owned();
     let again = app
         .post(
-            format!("/v1/listings/{id}/repair"),
+            format!("/v1/listings/{id}/repairs"),
             &a,
-            json!({"statement": "再次", "applied_on": "2025-06-13"}),
+            apply("2025-06-13"),
         )
         .await;
     assert_problem(&again, 409);
+    assert!(again.body.get("repair_open").is_some(), "{:?}", again.body);
 
+    let accepted = app
+        .post(
+            format!("/v1/repairs/{repair}/acceptance"),
+            &b,
+            json!({"outcome": "accept", "accepted_on": "2025-06-13"}),
+        )
+        .await;
+    assert_eq!(accepted.status, 200, "{:?}", accepted.body);
+    let (_, head) = app.head_of(&a).await;
     let approved = app
         .post(
-            format!("/v1/listings/{id}/repair/decision"),
-            &b,
+            format!("/v1/repairs/{repair}/decision"),
+            &head,
             json!({"outcome": "approve", "reason": "整改到位", "decided_on": "2025-07-01"}),
         )
         .await;
     assert_eq!(approved.status, 200, "{:?}", approved.body);
-    assert_eq!(approved.body["status"], "removed");
-    assert_eq!(approved.body["removal_reason"], "credit_repair");
-    assert_eq!(approved.body["removed_on"], "2025-07-01");
-    assert_eq!(
-        approved.body["repair_applications"][0]["outcome"],
-        "approve"
-    );
+    assert_eq!(approved.body["status"], "approved");
+    let listing = app.get(format!("/v1/listings/{id}"), &a).await.body;
+    assert_eq!(listing["status"], "removed");
+    assert_eq!(listing["removal_reason"], "credit_repair");
+    assert_eq!(listing["removed_on"], "2025-07-01");
+    assert_eq!(listing["repairs"][0]["status"], "approved");
     assert_problem(
         &app.post(
-            format!("/v1/listings/{id}/repair/decision"),
-            &b,
+            format!("/v1/repairs/{repair}/decision"),
+            &head,
             json!({"outcome": "approve", "reason": "r"}),
         )
         .await,
@@ -422,6 +438,8 @@ async fn credit_repair_after_a_year_and_reinstatement_restart_the_period(app: Te
     assert_eq!(reinstated.body["status"], "listed");
     assert_eq!(reinstated.body["listed_on"], "2025-09-01");
     assert_eq!(reinstated.body["expires_on"], "2028-09-01");
+    // A repair found false bars new applications for 3 years (Order 107 art. 23 ¶2).
+    assert_eq!(reinstated.body["repair_barred_until"], "2028-09-01");
 
     let revoked = app
         .post(

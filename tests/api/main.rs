@@ -19,6 +19,7 @@ mod params;
 mod procedure;
 mod project;
 mod public;
+mod repairs;
 mod replicas;
 mod retention;
 mod roles;

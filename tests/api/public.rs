@@ -189,20 +189,8 @@ async fn entries_appear_and_disappear_everywhere(app: TestApp) {
     app.execute_sql(&format!(
         "UPDATE listings SET listed_on = '2025-01-02' WHERE id = '{repaired}'"
     ));
-    let applied = app
-        .post(
-            format!("/v1/listings/{repaired}/repair"),
-            &a,
-            json!({"statement": "已整改"}),
-        )
-        .await;
-    assert_eq!(applied.status, 201, "{:?}", applied.body);
-    app.post(
-        format!("/v1/listings/{repaired}/repair/decision"),
-        &b,
-        json!({"outcome": "approve", "reason": "r"}),
-    )
-    .await;
+    let repair = app.approved_repair(&a, &repaired).await;
+    assert_eq!(repair["status"], "approved", "{repair:?}");
     app.post(
         format!("/v1/listings/{revoked}/revoke"),
         &a,

@@ -10,6 +10,7 @@ pub mod network;
 pub mod penalties;
 pub mod procedure;
 pub mod registry;
+pub mod repairs;
 pub mod scoring;
 pub mod screening;
 

@@ -62,6 +62,10 @@ pub const LAWSUIT_MONTHS: u32 = 6;
 
 pub use crate::UnknownName;
 
+/// Who took a step the listed party took itself (a statement or a repair application made
+/// through the portal), as a [`Transition`] names it.
+pub const PARTY: &str = "party";
+
 /// Where a listing stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -482,6 +486,10 @@ pub struct ListingFacts {
     pub basis_pending: bool,
     /// The latest end of a practice ban or business restriction among the basis penalties.
     pub restriction_until: Option<NaiveDate>,
+    /// A repair was found false: no application through this day (Order 107 art. 23 ¶2).
+    pub repair_barred_until: Option<NaiveDate>,
+    /// A heavier penalty of the party decided after it was listed, if any (Order 107 art. 13 ¶1).
+    pub new_heavier_penalty: Option<String>,
 }
 
 impl ListingFacts {
@@ -504,6 +512,8 @@ impl ListingFacts {
             basis_latest_decided_on,
             basis_pending: false,
             restriction_until: None,
+            repair_barred_until: None,
+            new_heavier_penalty: None,
         }
     }
 
@@ -526,6 +536,8 @@ impl ListingFacts {
         set.pending_repair_applied_on
             .apply_to(&mut self.pending_repair_applied_on);
         set.removed_on.apply_to(&mut self.removed_on);
+        set.repair_barred_until
+            .apply_to(&mut self.repair_barred_until);
         if set.penalty_decided_on.is_set() {
             self.basis_pending = false;
         }
@@ -603,6 +615,8 @@ pub struct ListingChanges {
     pub removal_reason: Update<RemovalReason>,
     pub revoked_on: Update<NaiveDate>,
     pub revocation_reason: Update<String>,
+    /// A repair found false bars new applications through this day.
+    pub repair_barred_until: Update<NaiveDate>,
 }
 
 /// What an allowed action does to a listing.
@@ -687,10 +701,18 @@ pub enum ProcedureError {
     PenaltyDecisionRequired { field: &'static str },
     #[error("the decision to list is taken together with the penalty decision: `decided_on` must be the penalty decision's date ({penalty_decided_on})")]
     NotWithThePenalty { penalty_decided_on: NaiveDate },
-    #[error("credit repair can be applied for from {earliest}")]
+    #[error("credit repair can be applied for from {earliest}, once the entry has been published a full year (Order 107 art. 13 ¶1)")]
     RepairTooEarly { earliest: NaiveDate },
-    #[error("a credit repair application is already pending")]
+    #[error("another credit repair application of this listing is still open")]
     RepairPending,
+    #[error("a restriction imposed with the penalty runs through {until}: no early removal before it ends (Order 107 art. 13 ¶2)")]
+    BanInForce { until: NaiveDate },
+    #[error(
+        "the party received another heavier penalty after being listed (Order 107 art. 13 ¶1 (3))"
+    )]
+    NewHeavierPenalty { violation_id: String },
+    #[error("a repair of this listing was found false: no application before {until} has passed (Order 107 art. 23 ¶2)")]
+    RepairBarred { until: NaiveDate },
     #[error("there is no pending credit repair application")]
     NoPendingRepair,
     #[error("the listing is in force through {expires_on}")]
@@ -709,7 +731,6 @@ impl ProcedureError {
             | ProcedureError::DecisionInsideWindow { .. }
             | ProcedureError::NoHearingRequested
             | ProcedureError::ConsentNotNeeded
-            | ProcedureError::RepairPending
             | ProcedureError::NoPendingRepair
             | ProcedureError::NotYetExpired { .. } => ErrorKind::Conflict,
             ProcedureError::HearingPending => ErrorKind::Refused {
@@ -723,6 +744,18 @@ impl ProcedureError {
             },
             ProcedureError::RepairTooEarly { .. } => ErrorKind::Refused {
                 condition: "too_early",
+            },
+            ProcedureError::RepairPending => ErrorKind::Refused {
+                condition: "repair_open",
+            },
+            ProcedureError::BanInForce { .. } => ErrorKind::Refused {
+                condition: "ban_in_force",
+            },
+            ProcedureError::NewHeavierPenalty { .. } => ErrorKind::Refused {
+                condition: "new_heavier_penalty",
+            },
+            ProcedureError::RepairBarred { .. } => ErrorKind::Refused {
+                condition: "repair_barred_until",
             },
             ProcedureError::NotTheAuthority
             | ProcedureError::NotTheParent
@@ -750,6 +783,11 @@ impl ProcedureError {
             ProcedureError::RepairTooEarly { earliest } => {
                 serde_json::json!({ "earliest": earliest })
             }
+            ProcedureError::BanInForce { until } => serde_json::json!({ "until": until }),
+            ProcedureError::NewHeavierPenalty { violation_id } => {
+                serde_json::json!({ "violation_id": violation_id })
+            }
+            ProcedureError::RepairBarred { until } => serde_json::Value::from(until.to_string()),
             _ => serde_json::Value::Bool(true),
         }
     }
@@ -877,11 +915,13 @@ pub fn object(
     facts: &ListingFacts,
     received_on: NaiveDate,
     hearing_requested: bool,
-    recorder: &Official<'_>,
+    recorder: Option<&Official<'_>>,
     today: NaiveDate,
 ) -> Result<Transition, ProcedureError> {
     let from = require(facts, Action::Object, today)?;
-    require_authority(facts, recorder)?;
+    if let Some(official) = recorder {
+        require_authority(facts, official)?;
+    }
     let served_on = present(&facts.served_on, from, "served_on")?;
     let deadline = present(&facts.objection_deadline, from, "objection_deadline")?;
     not_future(received_on, today, "received_on")?;
@@ -902,7 +942,7 @@ pub fn object(
         from,
         to: Status::Noticed,
         effective_on: received_on,
-        by: recorder.id.to_owned(),
+        by: recorder.map_or(PARTY, |o| o.id).to_owned(),
         set,
     })
 }
@@ -1080,16 +1120,23 @@ pub fn decide(
 }
 
 /// `repair`: a credit repair application on a listing that is listed on `today` (not expired),
-/// from the day after the first anniversary of `listed_on`, one pending at a time. The state
-/// stays `listed`.
+/// by the party online (`applicant` `None`) or recorded in person by an official of the
+/// authority. Refused, each by its named condition, while another application is open
+/// (`repair_open`), before the day after the first anniversary of publication (`too_early`,
+/// Order 107 art. 13 ¶1), while a restriction imposed with a basis penalty runs
+/// (`ban_in_force`, art. 13 ¶2), after a new heavier penalty (`new_heavier_penalty`,
+/// art. 13 ¶1 (3)), and within three years of a repair found false (`repair_barred_until`,
+/// art. 23 ¶2). The state stays `listed`.
 pub fn apply_repair(
     facts: &ListingFacts,
     applied_on: NaiveDate,
-    applicant: &Official<'_>,
+    applicant: Option<&Official<'_>>,
     today: NaiveDate,
 ) -> Result<Transition, ProcedureError> {
     let from = require(facts, Action::ApplyRepair, today)?;
-    require_authority(facts, applicant)?;
+    if let Some(official) = applicant {
+        require_authority(facts, official)?;
+    }
     if facts.pending_repair_applied_on.is_some() {
         return Err(ProcedureError::RepairPending);
     }
@@ -1099,12 +1146,26 @@ pub fn apply_repair(
     if applied_on < earliest {
         return Err(ProcedureError::RepairTooEarly { earliest });
     }
+    if let Some(until) = facts.restriction_until.filter(|until| *until >= applied_on) {
+        return Err(ProcedureError::BanInForce { until });
+    }
+    if let Some(violation_id) = &facts.new_heavier_penalty {
+        return Err(ProcedureError::NewHeavierPenalty {
+            violation_id: violation_id.clone(),
+        });
+    }
+    if let Some(until) = facts
+        .repair_barred_until
+        .filter(|until| applied_on <= *until)
+    {
+        return Err(ProcedureError::RepairBarred { until });
+    }
     Ok(Transition {
         action: Action::ApplyRepair,
         from,
         to: Status::Listed,
         effective_on: applied_on,
-        by: applicant.id.to_owned(),
+        by: applicant.map_or(PARTY, |o| o.id).to_owned(),
         set: ListingChanges {
             pending_repair_applied_on: Update::Set(applied_on),
             ..ListingChanges::default()
@@ -1174,6 +1235,10 @@ pub fn reinstate(
         set: ListingChanges {
             listed_on: Update::Set(reinstated_on),
             expires_on: Update::Set(listing_ends_on(reinstated_on, facts.restriction_until)),
+            repair_barred_until: Update::Set(add_years(
+                reinstated_on,
+                crate::repairs::FALSE_REPAIR_BAR_YEARS,
+            )),
             removed_on: Update::Clear,
             removal_reason: Update::Clear,
             ..ListingChanges::default()
@@ -1311,14 +1376,22 @@ pub fn perform(
         Command::Object {
             received_on,
             hearing_requested,
-        } => object(facts, *received_on, *hearing_requested, official, today),
+        } => object(
+            facts,
+            *received_on,
+            *hearing_requested,
+            Some(official),
+            today,
+        ),
         Command::Hearing { held_on } => close_hearing(facts, true, *held_on, official, today),
         Command::HearingWithdrawal { received_on } => {
             close_hearing(facts, false, *received_on, official, today)
         }
         Command::Consent { outcome } => consent(facts, *outcome, official, today),
         Command::Decide(decision) => decide(facts, decision, official, today),
-        Command::ApplyRepair { applied_on } => apply_repair(facts, *applied_on, official, today),
+        Command::ApplyRepair { applied_on } => {
+            apply_repair(facts, *applied_on, Some(official), today)
+        }
         Command::DecideRepair {
             outcome,
             decided_on,
@@ -1661,12 +1734,13 @@ mod tests {
     #[test]
     fn objection_window_includes_the_deadline_day() {
         let f = facts_in(Status::Noticed);
-        let t = object(&f, deadline(), false, &o("bob"), today()).expect("deadline day is inside");
+        let t = object(&f, deadline(), false, Some(&o("bob")), today())
+            .expect("deadline day is inside");
         assert_eq!((t.from, t.to), (Status::Noticed, Status::Noticed));
         assert_eq!(t.effective_on, deadline());
         assert!(t.set.hearing_status.is_keep());
-        assert!(object(&f, served(), false, &o("bob"), today()).is_ok());
-        let err = object(&f, d(2024, 1, 23), false, &o("bob"), today()).expect_err("late");
+        assert!(object(&f, served(), false, Some(&o("bob")), today()).is_ok());
+        let err = object(&f, d(2024, 1, 23), false, Some(&o("bob")), today()).expect_err("late");
         assert_eq!(
             err,
             ProcedureError::AfterDeadline {
@@ -1674,14 +1748,15 @@ mod tests {
             }
         );
         assert_eq!(err.kind(), ErrorKind::Conflict);
-        let err = object(&f, d(2024, 1, 14), false, &o("bob"), today()).expect_err("early");
+        let err = object(&f, d(2024, 1, 14), false, Some(&o("bob")), today()).expect_err("early");
         assert_eq!(
             err.kind(),
             ErrorKind::Validation {
                 field: "received_on"
             }
         );
-        let err = object(&f, d(2024, 1, 20), false, &o("bob"), d(2024, 1, 19)).expect_err("future");
+        let err =
+            object(&f, d(2024, 1, 20), false, Some(&o("bob")), d(2024, 1, 19)).expect_err("future");
         assert_eq!(
             err,
             ProcedureError::DateInFuture {
@@ -1693,7 +1768,7 @@ mod tests {
     #[test]
     fn a_requested_hearing_stops_the_decision() {
         let mut f = facts_in(Status::Noticed);
-        let t = object(&f, deadline(), true, &o("bob"), today()).expect("hearing requested");
+        let t = object(&f, deadline(), true, Some(&o("bob")), today()).expect("hearing requested");
         assert_eq!(t.set.hearing_status, Update::Set(HearingStatus::Requested));
         f.apply(&t);
         let err = decide(&f, &list(listed()), &o("carol"), today()).expect_err("pending");
@@ -1949,10 +2024,12 @@ mod tests {
     fn repair_from_the_day_after_the_first_anniversary() {
         let f = facts_in(Status::Listed);
         let earliest = d(2025, 2, 2);
-        let t = apply_repair(&f, earliest, &o("party"), today()).expect("a full year has passed");
+        let t =
+            apply_repair(&f, earliest, Some(&o("party")), today()).expect("a full year has passed");
         assert_eq!((t.from, t.to), (Status::Listed, Status::Listed));
         assert_eq!(t.set.pending_repair_applied_on, Update::Set(earliest));
-        let err = apply_repair(&f, d(2025, 2, 1), &o("party"), today()).expect_err("anniversary");
+        let err =
+            apply_repair(&f, d(2025, 2, 1), Some(&o("party")), today()).expect_err("anniversary");
         assert_eq!(err, ProcedureError::RepairTooEarly { earliest });
         assert_eq!(
             err.kind(),
@@ -1960,7 +2037,7 @@ mod tests {
                 condition: "too_early"
             }
         );
-        let err = apply_repair(&f, d(2025, 6, 2), &o("party"), today()).expect_err("future");
+        let err = apply_repair(&f, d(2025, 6, 2), Some(&o("party")), today()).expect_err("future");
         assert_eq!(
             err,
             ProcedureError::DateInFuture {
@@ -1972,13 +2049,64 @@ mod tests {
         leap.listed_on = Some(d(2028, 2, 29));
         leap.expires_on = Some(d(2031, 2, 28));
         let now = d(2029, 6, 1);
-        assert!(apply_repair(&leap, d(2029, 3, 1), &o("party"), now).is_ok());
+        assert!(apply_repair(&leap, d(2029, 3, 1), Some(&o("party")), now).is_ok());
         assert_eq!(
-            apply_repair(&leap, d(2029, 2, 28), &o("party"), now).expect_err("early"),
+            apply_repair(&leap, d(2029, 2, 28), Some(&o("party")), now).expect_err("early"),
             ProcedureError::RepairTooEarly {
                 earliest: d(2029, 3, 1)
             }
         );
+    }
+
+    #[test]
+    fn repair_is_refused_by_each_named_condition_of_order_107() {
+        let f = facts_in(Status::Listed);
+        let on = d(2025, 3, 1);
+        // The party applies online (no official): allowed when nothing stands in the way.
+        let t = apply_repair(&f, on, None, today()).expect("online");
+        assert_eq!(t.by, PARTY);
+        let refused = |f: &ListingFacts| {
+            apply_repair(f, on, None, today())
+                .expect_err("refused")
+                .kind()
+        };
+        let mut banned = f.clone();
+        banned.restriction_until = Some(on);
+        assert_eq!(
+            refused(&banned),
+            ErrorKind::Refused {
+                condition: "ban_in_force"
+            }
+        );
+        banned.restriction_until = on.pred_opt();
+        assert!(apply_repair(&banned, on, None, today()).is_ok());
+        let mut again = f.clone();
+        again.new_heavier_penalty = Some("v9".into());
+        assert_eq!(
+            refused(&again),
+            ErrorKind::Refused {
+                condition: "new_heavier_penalty"
+            }
+        );
+        let mut barred = f.clone();
+        barred.repair_barred_until = Some(on);
+        assert_eq!(
+            refused(&barred),
+            ErrorKind::Refused {
+                condition: "repair_barred_until"
+            }
+        );
+        barred.repair_barred_until = on.pred_opt();
+        assert!(apply_repair(&barred, on, None, today()).is_ok());
+    }
+
+    #[test]
+    fn reinstatement_bars_repair_for_three_years() {
+        let mut f = facts_in(Status::Removed);
+        let on = f.removed_on.unwrap_or(today());
+        let t = reinstate(&f, on, &o("carol"), today()).expect("reinstate");
+        f.apply(&t);
+        assert_eq!(f.repair_barred_until, Some(add_years(on, 3)));
     }
 
     #[test]
@@ -1989,12 +2117,17 @@ mod tests {
                 .expect_err("none pending"),
             ProcedureError::NoPendingRepair
         );
-        let t = apply_repair(&f, d(2025, 3, 1), &o("party"), today()).expect("apply");
+        let t = apply_repair(&f, d(2025, 3, 1), Some(&o("party")), today()).expect("apply");
         f.apply(&t);
         assert_eq!(f.pending_repair_applied_on, Some(d(2025, 3, 1)));
-        let err = apply_repair(&f, d(2025, 3, 2), &o("party"), today()).expect_err("pending");
+        let err = apply_repair(&f, d(2025, 3, 2), Some(&o("party")), today()).expect_err("pending");
         assert_eq!(err, ProcedureError::RepairPending);
-        assert_eq!(err.kind(), ErrorKind::Conflict);
+        assert_eq!(
+            err.kind(),
+            ErrorKind::Refused {
+                condition: "repair_open"
+            }
+        );
 
         let err = decide_repair(
             &f,
@@ -2024,7 +2157,7 @@ mod tests {
         let mut rejected = f.clone();
         rejected.apply(&t);
         assert_eq!(rejected.pending_repair_applied_on, None);
-        assert!(apply_repair(&rejected, d(2025, 4, 1), &o("party"), today()).is_ok());
+        assert!(apply_repair(&rejected, d(2025, 4, 1), Some(&o("party")), today()).is_ok());
 
         let t = decide_repair(
             &f,
@@ -2065,7 +2198,7 @@ mod tests {
         assert_eq!(f.effective_status(expired()), Status::Listed);
         // Repair again only a full year after the new start.
         assert_eq!(
-            apply_repair(&f, d(2026, 6, 1), &o("party"), d(2026, 6, 1)).expect_err("early"),
+            apply_repair(&f, d(2026, 6, 1), Some(&o("party")), d(2026, 6, 1)).expect_err("early"),
             ProcedureError::RepairTooEarly {
                 earliest: d(2027, 1, 11)
             }
@@ -2125,7 +2258,7 @@ mod tests {
         assert_eq!(t.effective_on, expired());
         assert!(!Status::Expired.is_published());
         // Every answer sees it expired at once, before the job runs.
-        let err = apply_repair(&f, expired(), &o("party"), expired()).expect_err("expired");
+        let err = apply_repair(&f, expired(), Some(&o("party")), expired()).expect_err("expired");
         assert_eq!(
             err,
             ProcedureError::NotAllowed {
@@ -2184,7 +2317,7 @@ mod tests {
     fn inconsistent_facts_are_internal_errors() {
         let mut f = facts_in(Status::Noticed);
         f.objection_deadline = None;
-        let err = object(&f, served(), false, &o("bob"), today()).expect_err("inconsistent");
+        let err = object(&f, served(), false, Some(&o("bob")), today()).expect_err("inconsistent");
         assert_eq!(
             err,
             ProcedureError::InconsistentFacts {
