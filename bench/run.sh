@@ -180,10 +180,10 @@ if ((need > 0)); then
   log "adding $need plain active listings with SQL (demo-data made $have)"
   # Public fields only: that is all screening, search and export read.
   sql "INSERT INTO listings (id, subject_id, status, reason, legal_basis, proposed_by, authority_id,
-         listed_on, expires_on, created_at, updated_at)
+         listed_on, published_on, expires_on, created_at, updated_at)
        SELECT 'bench-' || s.id, s.id, 'listed', '直播间虚假宣传（基准测试）', '《中华人民共和国反不正当竞争法》第八条', NULL,
               (SELECT id FROM organizations WHERE kind = 'regulator' ORDER BY id LIMIT 1),
-              '$LISTED_ON', '$EXPIRES_ON', '$LISTED_ON 00:00:00', '$LISTED_ON 00:00:00'
+              '$LISTED_ON', '$LISTED_ON', '$EXPIRES_ON', '$LISTED_ON 00:00:00', '$LISTED_ON 00:00:00'
        FROM subjects s
        WHERE NOT EXISTS (SELECT 1 FROM listings l WHERE l.subject_id = s.id AND l.status = 'listed')
        ORDER BY s.id LIMIT $need"

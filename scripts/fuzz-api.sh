@@ -90,7 +90,7 @@ for template, item in doc["paths"].items():
                     probes.append((path(p["name"], value), None))
                 elif p["in"] == "query":
                     probes.append((path() + "?%s=%s" % (p["name"], value), None))
-        if "requestBody" in op:
+        if "application/json" in op.get("requestBody", {}).get("content", {}):
             probes.append((path(), {"\u0000": "\u0000"}))
             schema = op["requestBody"]["content"]["application/json"]["schema"]
             ref = schema.get("$ref", "").rsplit("/", 1)[-1]

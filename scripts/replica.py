@@ -150,7 +150,8 @@ def publish(base, a, b, subject_id):
     """Takes a subject through the procedure to an active listing; returns its id."""
     _, _, violation = call(base, "POST", f"/v1/subjects/{subject_id}/violations",
                            {"category": "false_advertising", "severity": "serious", "decided_on": "2026-06-01",
-                            "description": "夸大宣传"}, a)
+                            "description": "夸大宣传", "penalty_kinds": ["fine_aggravated"],
+                            "listing_ground": "art9.5"}, a)
     status, _, listing = call(base, "POST", "/v1/listings",
                               {"subject_id": subject_id, "violation_ids": [violation["id"]],
                                "reason": "直播间虚假宣传", "legal_basis": "《反不正当竞争法》第八条"}, a)

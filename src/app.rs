@@ -22,6 +22,7 @@ use crate::config::Settings;
 use crate::db::Db;
 use crate::domain::calendar::Calendar;
 use crate::error::ApiError;
+use crate::infra::evidence::EvidenceStore;
 use crate::service;
 use crate::service::publication::PublicLimits;
 use crate::service::screening::ScreeningLimits;
@@ -88,6 +89,14 @@ impl Application {
         keys.current().context("loading the snapshot signing key")?;
         let keys = web::Data::new(keys);
         let snapshots = web::Data::new(SnapshotCache::default());
+        let evidence = web::Data::new(EvidenceStore::open(&settings.evidence_dir).with_context(
+            || {
+                format!(
+                    "opening the evidence store {}",
+                    settings.evidence_dir.display()
+                )
+            },
+        )?);
         let settings = web::Data::new(settings);
         crate::jobs::upkeep::spawn(
             db.get_ref().clone(),
@@ -143,6 +152,7 @@ impl Application {
                 .app_data(calendar.clone())
                 .app_data(keys.clone())
                 .app_data(snapshots.clone())
+                .app_data(evidence.clone())
                 .app_data(service_address.clone())
                 .app_data(writer.clone())
                 .app_data(limiter.clone())

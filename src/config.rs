@@ -139,6 +139,8 @@ pub struct Settings {
     pub upkeep_every: std::time::Duration,
     pub bind: String,
     pub data_dir: PathBuf,
+    /// Where evidence files are kept (content-addressed); default `data_dir/evidence`.
+    pub evidence_dir: PathBuf,
     pub admin_email: Option<String>,
     pub admin_password: Option<String>,
     pub jwt_secret: Secret,
@@ -153,6 +155,9 @@ pub struct Settings {
     /// Screening records older than this many days are purged; 0: kept forever.
     pub screening_retention_days: u32,
     pub webhook_allow_private: bool,
+    /// Browser session cookies (the portal) carry `Secure`; false only for
+    /// plain-HTTP local use (`LIVECREDIT_COOKIE_SECURE=false`).
+    pub cookie_secure: bool,
     /// Largest number of pooled database connections.
     pub db_pool_size: u32,
     /// Hex Ed25519 seed that signs snapshots; unset: keys in the data folder.
@@ -188,6 +193,7 @@ impl std::fmt::Debug for Settings {
             .field("database", &self.database_url.backend_name())
             .field("bind", &self.bind)
             .field("data_dir", &self.data_dir)
+            .field("evidence_dir", &self.evidence_dir)
             .finish_non_exhaustive()
     }
 }
@@ -294,6 +300,9 @@ impl Settings {
                     format!("LIVECREDIT_UPKEEP_SECONDS must be a positive number of seconds (got {v:?})")
                 })?,
         };
+        let evidence_dir = var("LIVECREDIT_EVIDENCE_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| data_dir.join("evidence"));
         Ok(Self {
             database_url,
             database_read_urls,
@@ -301,6 +310,7 @@ impl Settings {
             upkeep_every,
             bind: var("LIVECREDIT_BIND").unwrap_or_else(|| "127.0.0.1:8080".into()),
             data_dir,
+            evidence_dir,
             admin_email: var("LIVECREDIT_ADMIN_EMAIL"),
             admin_password: var("LIVECREDIT_ADMIN_PASSWORD"),
             jwt_secret,
@@ -314,6 +324,11 @@ impl Settings {
                 "LIVECREDIT_WEBHOOK_ALLOW_PRIVATE",
                 var("LIVECREDIT_WEBHOOK_ALLOW_PRIVATE"),
                 false,
+            )?,
+            cookie_secure: parse_bool(
+                "LIVECREDIT_COOKIE_SECURE",
+                var("LIVECREDIT_COOKIE_SECURE"),
+                true,
             )?,
             db_pool_size,
             signing_key: var("LIVECREDIT_SIGNING_KEY"),

@@ -209,6 +209,8 @@ impl From<ServiceError> for ApiError {
                 detail,
                 retry_after_secs,
             },
+            ServiceError::TooLarge { limit, .. } => Self::PayloadTooLarge { limit },
+            ServiceError::UnsupportedContent(d) => Self::UnsupportedMediaType(d),
             ServiceError::Unavailable(cause) => {
                 if let Some(cause) = cause {
                     tracing::warn!(error = %crate::infra::chain(&cause), "the database is unavailable");

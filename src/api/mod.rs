@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod evidence;
 pub mod idempotency;
 pub mod json;
 pub mod listings;
@@ -116,6 +117,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(repairs::extend_repair)
         .service(repairs::get_repair_decision)
         .service(repairs::portal_sign_in)
+        .service(evidence::upload_evidence)
+        .service(evidence::download_evidence)
         .service(listings::reinstate_listing)
         .service(listings::revoke_listing)
         .service(public::blacklist)
@@ -212,14 +215,13 @@ impl Modify for CommonResponses {
             {
                 let responses = &mut op.responses.responses;
                 if op.request_body.is_some() {
-                    responses.insert(
-                        "413".into(),
-                        RefOr::Ref(Ref::from_response_name("PayloadTooLarge")),
-                    );
-                    responses.insert(
-                        "415".into(),
-                        RefOr::Ref(Ref::from_response_name("UnsupportedMediaType")),
-                    );
+                    // An operation that states its own (a file upload) keeps them.
+                    responses
+                        .entry("413".into())
+                        .or_insert_with(|| RefOr::Ref(Ref::from_response_name("PayloadTooLarge")));
+                    responses.entry("415".into()).or_insert_with(|| {
+                        RefOr::Ref(Ref::from_response_name("UnsupportedMediaType"))
+                    });
                 }
                 if uses_database {
                     responses.entry("503".into()).or_insert_with(|| {
@@ -271,19 +273,33 @@ impl Modify for Explicit {
 
 /// Text the server refuses, as patterns: `json::parse_json` refuses every
 /// control character but tab, CR and LF in any string of a body, and names
-/// (`name`, `display_name`, `aliases`, `external_ref`) refuse those too; a
+/// (`name`, `display_name`, `aliases`, `external_ref`) and the portal's
+/// credentials (`notice_no`, `access_code`) refuse those too; a
 /// text with a `minLength` must hold more than white space (it is trimmed).
 mod text_patterns {
     pub const TEXT: &str = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$";
     pub const TEXT_NOT_BLANK: &str = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$";
     pub const NAME: &str = r"^[^\u0000-\u001F\u007F-\u009F]*$";
     pub const NAME_NOT_BLANK: &str = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$";
-    pub const NAMES: [&str; 4] = ["name", "display_name", "aliases", "external_ref"];
+    pub const NAMES: [&str; 6] = [
+        "name",
+        "display_name",
+        "aliases",
+        "external_ref",
+        "notice_no",
+        "access_code",
+    ];
+    /// Lists of texts whose items are each 1 to so many characters: an
+    /// alias as long as a name, a missing item of a repair as the service says.
+    pub const ITEM_LENGTHS: [(&str, usize); 2] = [
+        ("aliases", 200),
+        ("missing", crate::service::repairs::MAX_MISSING_CHARS),
+    ];
 }
 
 /// Puts the text patterns on every string of every request body that has
-/// no pattern, format or enumeration of its own (an alias also gets the
-/// length of a name), so that generated clients refuse what the server does.
+/// no pattern, format or enumeration of its own (the items of the lists in
+/// `ITEM_LENGTHS` also get their lengths), so that generated clients refuse what the server does.
 struct TextRules;
 
 impl TextRules {
@@ -329,10 +345,17 @@ impl TextRules {
         {
             if let Some(items) = schema.get_mut("items") {
                 Self::patch(property, items);
-                if property == "aliases" {
+                let item_length = text_patterns::ITEM_LENGTHS
+                    .iter()
+                    .find(|(name, _)| *name == property);
+                if let Some((_, max)) = item_length {
                     items["minLength"] = json!(1);
-                    items["maxLength"] = json!(200);
-                    items["pattern"] = json!(text_patterns::NAME_NOT_BLANK);
+                    items["maxLength"] = json!(max);
+                    items["pattern"] = json!(if text_patterns::NAMES.contains(&property) {
+                        text_patterns::NAME_NOT_BLANK
+                    } else {
+                        text_patterns::TEXT_NOT_BLANK
+                    });
                 }
             }
             return;
@@ -511,6 +534,7 @@ impl Modify for BearerAuth {
         repairs::answer_repair, repairs::supplement_repair, repairs::decide_repair,
         repairs::extend_repair, repairs::get_repair_decision,
         repairs::portal_sign_in, listings::reissue_access_code,
+        evidence::upload_evidence, evidence::download_evidence,
         listings::reinstate_listing, listings::revoke_listing,
         audit::list_audit, audit::verify_audit,
         public::blacklist, public::export, public::snapshot, public::signing_keys, public::changes,
@@ -534,6 +558,7 @@ impl Modify for BearerAuth {
         (name = "violations", description = "Violations: append-only, revocable with a reason"),
         (name = "listings", description = "The blacklist procedure: notice, objections, decision, reinstatement, revocation"),
         (name = "repairs", description = "Credit repair under SAMR Order 107: application (online by the subject, in person by a regulator), acceptance, supplement, decision and its document"),
+        (name = "evidence", description = "Evidence files (PDF, JPEG, PNG, MP4 up to 10 MiB, told by content): uploaded by officials and by subjects in the portal, downloaded only as attachments"),
         (name = "portal", description = "The listed subject's sign-in with the notice's access code; a subject's token reads and acts on their own records only"),
         (name = "public", description = "The published blacklist: no login needed"),
         (name = "reference", description = "Reference data from the law (Order 44): listing grounds and measures; no login needed"),

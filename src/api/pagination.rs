@@ -55,5 +55,6 @@ pub struct OrganizationFilter {
     /// Admins and auditors: only the records of this organization (its id, a
     /// UUID; default: every organization's). A platform always sees its own;
     /// naming another organization is a 403.
+    #[param(value_type = Option<uuid::Uuid>)]
     pub organization_id: Option<String>,
 }

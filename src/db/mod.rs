@@ -6,6 +6,7 @@ pub mod audit;
 pub mod bulk;
 pub mod error;
 pub mod events;
+pub mod evidence;
 pub mod idempotency;
 pub mod listings;
 pub mod publication;

@@ -339,6 +339,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    evidence_files (id) {
+        id -> Text,
+        sha256 -> Text,
+        media_type -> Text,
+        size_bytes -> BigInt,
+        file_name -> Nullable<Text>,
+        uploaded_by -> Nullable<Text>,
+        subject_id -> Nullable<Text>,
+        uploaded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     events (seq) {
         seq -> BigInt,
         id -> Text,
@@ -484,6 +497,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     objections,
     repairs,
     portal_codes,
+    evidence_files,
     events,
     publication_state,
     subject_name_keys,

@@ -1,7 +1,8 @@
 //! Small pieces of machinery the use cases run on, knowing nothing of them:
-//! a group-commit writer, rate limiters and the CSV writer.
+//! a group-commit writer, rate limiters, the CSV writer and the evidence file store.
 
 pub mod csv;
+pub mod evidence;
 pub mod group_commit;
 pub mod rate_limit;
 

@@ -51,6 +51,12 @@ pub enum ServiceError {
         detail: String,
         retry_after_secs: u64,
     },
+    /// A file (or body) larger than the use case takes.
+    #[error("{detail}")]
+    TooLarge { detail: String, limit: usize },
+    /// A file whose content is not of a kind the use case takes.
+    #[error("{0}")]
+    UnsupportedContent(String),
     /// The database is away or busy; retrying shortly may work.
     #[error("the database is unavailable")]
     Unavailable(#[source] Option<DbError>),

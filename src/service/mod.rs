@@ -10,6 +10,7 @@ pub mod accounts;
 pub mod audit;
 pub mod documents;
 pub mod error;
+pub mod evidence;
 pub mod listings;
 pub mod portal;
 pub mod publication;

@@ -33,7 +33,7 @@ use crate::domain::repairs::{
 };
 
 /// Longest item named in a supplement request, and how many may be named.
-const MAX_MISSING_CHARS: usize = 500;
+pub const MAX_MISSING_CHARS: usize = 500;
 const MAX_MISSING_ITEMS: usize = 50;
 
 // ---- inputs ----
@@ -79,7 +79,7 @@ pub struct AnswerRepair {
     #[schema(max_items = 50)]
     pub missing: Vec<String>,
     /// Required to refuse (the written reasons); kept for the others.
-    #[schema(max_length = 5000)]
+    #[schema(min_length = 1, max_length = 5000)]
     pub reason: Option<String>,
     /// Default today; not before the application was received.
     pub accepted_on: Option<NaiveDate>,

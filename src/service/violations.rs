@@ -25,21 +25,26 @@ use crate::domain::scoring::{Category, Severity};
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EvidenceItem {
+    // The patterns allow the white space the server trims (Unicode White_Space
+    // but the control characters, which no body may hold).
     /// SHA-256 of the evidence file (the file itself is kept elsewhere).
-    #[schema(pattern = r"^\s*[0-9A-Fa-f]{64}\s*$")]
+    #[schema(
+        pattern = r"^[ \t\r\n\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[0-9A-Fa-f]{64}[ \t\r\n\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$"
+    )]
     pub sha256: String,
     /// e.g. `video/mp4`.
     #[schema(
         max_length = 127,
-        pattern = r"^\s*[A-Za-z0-9!#$&^_.+-]+/[A-Za-z0-9!#$&^_.+-]+\s*$"
+        pattern = r"^[ \t\r\n\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[A-Za-z0-9!#$&^_.+-]+/[A-Za-z0-9!#$&^_.+-]+[ \t\r\n\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$"
     )]
     pub media_type: String,
-    #[schema(max_length = 2000)]
+    /// Blank is the same as absent.
+    #[schema(max_length = 1000)]
     pub description: Option<String>,
     /// Where the file is kept, e.g. `https://…` or `s3://…`.
     #[schema(
         max_length = 2000,
-        pattern = r"^\s*[A-Za-z][A-Za-z0-9+.-]*:[^\s\u0000-\u001F\u007F-\u009F]+\s*$"
+        pattern = r"^[ \t\r\n\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[A-Za-z][A-Za-z0-9+.-]*:[^\s\u0000-\u001F\u007F-\u009F]+[ \t\r\n\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$"
     )]
     pub uri: Option<String>,
 }

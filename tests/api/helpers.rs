@@ -98,6 +98,7 @@ pub fn settings_for(database_url: DatabaseUrl, dir: &std::path::Path) -> Setting
         upkeep_every: std::time::Duration::from_secs(60),
         bind: "127.0.0.1:0".into(),
         data_dir: dir.join("data"),
+        evidence_dir: dir.join("data").join("evidence"),
         admin_email: Some(ADMIN_EMAIL.into()),
         admin_password: Some(PASSWORD.into()),
         jwt_secret: Secret::new(b"test-jwt-secret-of-at-least-32-bytes!".to_vec()),
@@ -109,6 +110,8 @@ pub fn settings_for(database_url: DatabaseUrl, dir: &std::path::Path) -> Setting
         public_id_queries_per_hour: 0,
         screening_retention_days: 1095,
         webhook_allow_private: true,
+        // The tests speak plain HTTP.
+        cookie_secure: false,
         db_pool_size: 8,
         signing_key: None,
         cors_origins: Vec::new(),

@@ -517,3 +517,165 @@ both_backends!(
     the_portal_is_the_subjects_own_and_nobody_elses,
     the_portal_is_the_subjects_own_and_nobody_elses
 );
+
+impl TestApp {
+    /// Uploads `content` as evidence, declared as `media_type`.
+    async fn upload(&self, token: Option<&str>, media_type: &str, content: Vec<u8>) -> Reply {
+        let mut req = self
+            .client
+            .post(self.url("/v1/evidence?file_name=%E7%BD%9A%E6%AC%BE%E5%87%AD%E8%AF%81.pdf"))
+            .header("content-type", media_type)
+            .body(content);
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        let res = req.send().await.expect("request");
+        let (status, headers) = (res.status(), res.headers().clone());
+        let text = res.text().await.unwrap_or_default();
+        Reply {
+            status,
+            headers,
+            body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        }
+    }
+
+    /// Downloads an evidence file: status, headers and the bytes.
+    async fn download(&self, token: &str, id: &str) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
+        let res = self
+            .client
+            .get(self.url(&format!("/v1/evidence/{id}")))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request");
+        let (status, headers) = (res.status().as_u16(), res.headers().clone());
+        (status, headers, res.bytes().await.unwrap().to_vec())
+    }
+}
+
+/// CONTRACT §6.5: evidence files are PDF, JPEG, PNG or MP4 by their content,
+/// at most 10 MiB, kept by SHA-256, served only as downloads; a subject reads
+/// back only their own; uploads and downloads are audited.
+async fn evidence_files_are_told_by_content_and_served_only_as_downloads(app: TestApp) {
+    use sha2::{Digest, Sha256};
+    let ((_, a), (_, b)) = app.two_officials().await;
+    let listed = app.listed_anchor(&a, &b, "证据测试").await;
+    let subject = app.portal_token(&listed).await;
+    let pdf = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n".to_vec();
+
+    let uploaded = app
+        .upload(Some(&subject), "application/pdf", pdf.clone())
+        .await;
+    assert_eq!(uploaded.status, 201, "{:?}", uploaded.body);
+    let sha = hex::encode(Sha256::digest(&pdf));
+    assert_eq!(uploaded.body["sha256"], sha);
+    assert_eq!(uploaded.body["media_type"], "application/pdf");
+    assert_eq!(uploaded.body["size_bytes"], pdf.len());
+    assert_eq!(uploaded.body["file_name"], "罚款凭证.pdf");
+    let own = uploaded.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        uploaded.headers["location"].to_str().unwrap(),
+        format!("/v1/evidence/{own}")
+    );
+    // The same content from an official: stored once, recorded twice.
+    let by_official = app
+        .upload(Some(&a), "application/octet-stream", pdf.clone())
+        .await;
+    assert_eq!(by_official.status, 201, "{:?}", by_official.body);
+    assert_eq!(by_official.body["sha256"], sha);
+    let officials = by_official.body["id"].as_str().unwrap().to_owned();
+    assert_ne!(officials, own);
+
+    // The content decides: a page or a script is no evidence whatever it claims.
+    let page = b"<html><script>alert(document.cookie)</script></html>".to_vec();
+    let refused = app.upload(Some(&subject), "application/pdf", page).await;
+    assert_problem(&refused, 415);
+    let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+    assert_problem(&app.upload(Some(&a), "image/jpeg", png.clone()).await, 415);
+    assert_eq!(app.upload(Some(&a), "image/png", png).await.status, 201);
+    assert_problem(
+        &app.upload(Some(&a), "application/pdf", Vec::new()).await,
+        400,
+    );
+    let mut big = b"%PDF-".to_vec();
+    big.resize(10 * 1024 * 1024 + 1, b' ');
+    assert_problem(&app.upload(Some(&a), "application/pdf", big).await, 413);
+    // Platforms and strangers upload nothing.
+    let (_, platform) = app.user_with_role("platform").await;
+    assert_problem(
+        &app.upload(Some(&platform), "application/pdf", pdf.clone())
+            .await,
+        403,
+    );
+    assert_problem(&app.upload(None, "application/pdf", pdf.clone()).await, 401);
+
+    // Downloads: always an attachment, never sniffed, never rendered in place.
+    let (status, headers, bytes) = app.download(&subject, &own).await;
+    assert_eq!(status, 200);
+    assert_eq!(bytes, pdf);
+    assert_eq!(headers["content-type"], "application/pdf");
+    assert!(headers["content-disposition"]
+        .to_str()
+        .unwrap()
+        .starts_with("attachment; filename=\"evidence-"));
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert!(headers["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains("sandbox"));
+    // A subject reads back only their own uploads; platforms none; readers all.
+    assert_eq!(app.download(&subject, &officials).await.0, 404);
+    assert_eq!(app.download(&platform, &own).await.0, 403);
+    let (_, auditor) = app.user_with_role("auditor").await;
+    assert_eq!(app.download(&auditor, &own).await.0, 200);
+    assert_eq!(app.download(&b, &own).await.0, 200);
+    assert_eq!(app.download(&b, "not-an-id").await.0, 404);
+
+    // The upload goes into an application as it is answered.
+    let mut body = application("online");
+    body["evidence"] = json!([uploaded.body["item"].clone()]);
+    let applied = app
+        .post(
+            format!("/v1/listings/{}/repairs", listed.listing),
+            &subject,
+            body,
+        )
+        .await;
+    assert_eq!(applied.status, 201, "{:?}", applied.body);
+    assert_eq!(applied.body["evidence"][0]["sha256"], sha);
+    assert_eq!(
+        applied.body["evidence"][0]["uri"],
+        format!("urn:livecredit:evidence:{own}")
+    );
+
+    // The audit chain names the subject as the uploader, and logs each download.
+    let audit = app
+        .get(format!("/v1/audit?target_id={own}"), &app.admin_token)
+        .await;
+    let actions: Vec<(&str, &Value)> = audit.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["action"].as_str().unwrap(), &e["actor_subject_id"]))
+        .collect();
+    assert!(
+        actions.contains(&("evidence.upload", &json!(listed.subject))),
+        "{actions:?}"
+    );
+    assert!(
+        actions.contains(&("evidence.serve", &json!(listed.subject))),
+        "{actions:?}"
+    );
+    assert_eq!(
+        actions
+            .iter()
+            .filter(|(a, _)| *a == "evidence.serve")
+            .count(),
+        3,
+        "the subject's, the auditor's and the official's downloads: {actions:?}"
+    );
+}
+both_backends!(
+    evidence_files_are_told_by_content_and_served_only_as_downloads,
+    evidence_files_are_told_by_content_and_served_only_as_downloads
+);

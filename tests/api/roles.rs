@@ -82,6 +82,8 @@ const RULES: &[(&str, &str, Access)] = &[
     ("get", "/v1/repairs/{id}/documents/decision", Roles(READERS)),
     ("post", "/v1/listings/{id}/access-code", Roles(REGULATOR)),
     ("post", "/v1/portal/session", Public),
+    ("post", "/v1/evidence", Roles(REGULATOR)),
+    ("get", "/v1/evidence/{id}", Roles(READERS)),
     ("post", "/v1/listings/{id}/reinstate", Roles(REGULATOR)),
     ("post", "/v1/listings/{id}/revoke", Roles(REGULATOR)),
     ("get", "/v1/public/blacklist", Public),

@@ -81,6 +81,9 @@ async function publish(a, b, subject, reason, legalBasis) {
     severity: 'serious',
     decided_on: '2026-06-01',
     description: '夸大宣传',
+    // A heavier penalty for an act Order 44 names: an aggravated fine (art. 9 item 5).
+    penalty_kinds: ['fine_aggravated'],
+    listing_ground: 'art9.5',
   });
   const { id: listing } = await api('POST', '/v1/listings', a, {
     subject_id: subjectId,

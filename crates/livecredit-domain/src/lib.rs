@@ -3,6 +3,7 @@
 pub mod access;
 pub mod accounts;
 pub mod calendar;
+pub mod evidence;
 pub mod grounds;
 pub mod identifiers;
 pub mod names;
