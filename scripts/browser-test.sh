@@ -4,7 +4,9 @@
 # playwright-core through tests/browser/search.mjs, which seeds a listing
 # through the API, searches for it, opens it and saves screenshots to
 # target/browser/, then checks that the API docs (/docs, Swagger UI) render
-# under their Content-Security-Policy. Installs Chromium and playwright-core
+# under their Content-Security-Policy; then tests/browser/portal.mjs, a listed
+# anchor in the subject portal from the printed notice to an approved credit
+# repair (screenshots portal-*.png). Installs Chromium and playwright-core
 # when missing.
 #
 #   scripts/browser-test.sh        (as root for the apt-get step, if needed)
@@ -55,8 +57,9 @@ LIVECREDIT_DATABASE_URL="sqlite://$work/livecredit.db" \
   LIVECREDIT_ADMIN_PASSWORD=$admin_password \
   LIVECREDIT_LOG_FORMAT=text \
   LIVECREDIT_PUBLIC_RATE_LIMIT=0 LIVECREDIT_PUBLIC_ID_QUERIES_PER_HOUR=0 \
+  LIVECREDIT_COOKIE_SECURE=false \
   RUST_LOG=info \
-  timeout 330 "$bin" serve 2>"$work/server.log" &
+  timeout 660 "$bin" serve 2>"$work/server.log" &
 server_pid=$!
 
 base=
@@ -81,6 +84,11 @@ status=0
 BASE_URL=$base ADMIN_EMAIL=$admin_email ADMIN_PASSWORD=$admin_password \
   SCREENSHOT_DIR="$root/target/browser" \
   timeout 300 node tests/browser/search.mjs || status=$?
+if [ "$status" -eq 0 ]; then
+  BASE_URL=$base ADMIN_EMAIL=$admin_email ADMIN_PASSWORD=$admin_password \
+    DATABASE_PATH="$work/livecredit.db" SCREENSHOT_DIR="$root/target/browser" \
+    timeout 300 node tests/browser/portal.mjs || status=$?
+fi
 if [ "$status" -ne 0 ]; then
   log "browser test failed ($status); server log:"
   tail -n 40 "$work/server.log" >&2

@@ -165,10 +165,11 @@ def publish(base, a, b, subject_id):
     return listing["id"]
 
 
-def new_user(base, admin, role):
-    """A user of `role` in an organization of its own; returns an access token."""
+def new_user(base, admin, role, org=None):
+    """A user of `role` in `org`, or in an organization of its own; returns an access token."""
     import uuid
-    org = call(base, "POST", "/v1/organizations", {"name": f"{role} {uuid.uuid4()}", "kind": role}, admin)[2]["id"]
+    if org is None:
+        org = call(base, "POST", "/v1/organizations", {"name": f"{role} {uuid.uuid4()}", "kind": role}, admin)[2]["id"]
     email = f"{role}-{uuid.uuid4().hex[:8]}@faults.test"
     call(base, "POST", "/v1/users", {"email": email, "password": "fault testing password 1", "role": role,
                                      "organization_id": org}, admin)
@@ -177,7 +178,9 @@ def new_user(base, admin, role):
 
 def check_replication(a, b, tokens, admin):
     reg = tokens["regulator"]
-    second = new_user(a.base, admin, "regulator")
+    # The procedure's second official: of the same bureau (Order 44 art. 13).
+    bureau = call(a.base, "GET", "/v1/me", None, reg)[2]["organization_id"]
+    second = new_user(a.base, admin, "regulator", bureau)
     # A platform user who has written nothing: B serves their reads from the
     # replica (a user who just wrote reads from the primary until the replica
     # has their write).

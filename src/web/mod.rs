@@ -6,6 +6,7 @@
 //! and the API never disagree about what is listed.
 
 pub mod documents;
+pub mod portal;
 
 use std::fmt::Write as _;
 
@@ -37,7 +38,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", read().to(search))
         .route("/entries/{listing_id}", read().to(entry))
         .route("/assets/site.css", read().to(stylesheet))
-        .route("/assets/document.css", read().to(document_stylesheet));
+        .route("/assets/document.css", read().to(document_stylesheet))
+        .configure(portal::routes);
 }
 
 /// The search form's fields, all optional and taken as text so that no

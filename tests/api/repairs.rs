@@ -25,10 +25,15 @@ impl TestApp {
     /// same day by `a` and listed on 2026-06-09 by `b`; the listing is moved
     /// back a year and a half, so that repair is open.
     async fn listed_anchor(&self, a: &str, b: &str, name: &str) -> Listed {
+        self.listed_anchor_with_id(a, b, name, ID_FIRST17).await
+    }
+
+    /// The same, for an anchor with the resident ID starting `first17`.
+    async fn listed_anchor_with_id(&self, a: &str, b: &str, name: &str, first17: &str) -> Listed {
         let subject = self
             .create_subject(
                 a,
-                json!({"kind": "anchor", "name": name, "id_number": resident_id(ID_FIRST17)}),
+                json!({"kind": "anchor", "name": name, "id_number": resident_id(first17)}),
             )
             .await;
         let violation = self
@@ -679,3 +684,223 @@ both_backends!(
     evidence_files_are_told_by_content_and_served_only_as_downloads,
     evidence_files_are_told_by_content_and_served_only_as_downloads
 );
+
+/// A browser as the portal sees it: its cookies, kept by hand.
+#[derive(Default)]
+struct Browser {
+    cookies: std::collections::BTreeMap<String, String>,
+}
+
+/// One answer of the portal: status, headers, HTML.
+struct PageReply {
+    status: u16,
+    headers: reqwest::header::HeaderMap,
+    html: String,
+}
+
+impl Browser {
+    fn header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    async fn send(&mut self, req: reqwest::RequestBuilder) -> PageReply {
+        let res = req
+            .header("cookie", self.header())
+            .send()
+            .await
+            .expect("request");
+        let (status, headers) = (res.status().as_u16(), res.headers().clone());
+        for set in headers.get_all("set-cookie") {
+            let set = set.to_str().unwrap();
+            let pair = set.split(';').next().unwrap();
+            let (name, value) = pair.split_once('=').unwrap();
+            if value.is_empty() || set.contains("Max-Age=0") {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_owned(), value.to_owned());
+            }
+        }
+        PageReply {
+            status,
+            headers,
+            html: res.text().await.unwrap_or_default(),
+        }
+    }
+
+    async fn get(&mut self, app: &TestApp, path: &str) -> PageReply {
+        self.send(app.client.get(app.url(path))).await
+    }
+
+    async fn post(&mut self, app: &TestApp, path: &str, form: &[(&str, &str)]) -> PageReply {
+        self.send(app.client.post(app.url(path)).form(form)).await
+    }
+
+    /// The CSRF token of the last form served.
+    fn csrf(page: &PageReply) -> String {
+        let at = page
+            .html
+            .find("name=\"csrf\" value=\"")
+            .expect("a form with a CSRF token");
+        let rest = &page.html[at + 19..];
+        rest[..rest.find('"').unwrap()].to_owned()
+    }
+}
+
+/// CONTRACT §6.5 in the browser: the session cookie's flags, the CSRF token on
+/// every form, the sign-in refusals as pages, a statement lodged through the
+/// page as the same audited use case as the API, and nothing of another
+/// subject's reachable.
+async fn the_web_portal_signs_in_with_the_notice_and_guards_every_form(app: TestApp) {
+    let ((_, a), (_, b)) = app.two_officials().await;
+    let listed = app.listed_anchor(&a, &b, "孙网页").await;
+    let other = app
+        .listed_anchor_with_id(&a, &b, "钱别人", "11010519850101432")
+        .await;
+    let mut browser = Browser::default();
+
+    let page = browser.get(&app, "/portal").await;
+    assert_eq!(page.status, 200);
+    assert!(page.headers["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    assert!(page.headers["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains("default-src 'none'"));
+    let set = page.headers["set-cookie"].to_str().unwrap();
+    for flag in ["HttpOnly", "SameSite=Strict", "Path=/portal"] {
+        assert!(set.contains(flag), "{set}");
+    }
+    let csrf = Browser::csrf(&page);
+
+    // A form without its token, or with another browser's, is refused.
+    let form = |csrf: &str, code: &str| {
+        vec![
+            ("notice_no", listed.notice_no.clone()),
+            ("access_code", code.to_owned()),
+            ("csrf", csrf.to_owned()),
+        ]
+    };
+    let refused = browser
+        .post(
+            &app,
+            "/portal/session",
+            &pairs(&form("00", &listed.access_code)),
+        )
+        .await;
+    assert_eq!(refused.status, 403);
+    let mut stranger = Browser::default();
+    stranger.get(&app, "/portal").await;
+    let stolen = stranger
+        .post(
+            &app,
+            "/portal/session",
+            &pairs(&form(&csrf, &listed.access_code)),
+        )
+        .await;
+    assert_eq!(
+        stolen.status, 403,
+        "a token is only good with its own browser's cookie"
+    );
+
+    // A wrong code: 401, as a page, the number kept.
+    let wrong = browser
+        .post(
+            &app,
+            "/portal/session",
+            &pairs(&form(&csrf, "AAAA-BBBB-CCCC-DDDD")),
+        )
+        .await;
+    assert_eq!(wrong.status, 401);
+    assert!(wrong.html.contains("通知书文号或访问码不正确"));
+    assert!(wrong.html.contains(&listed.notice_no));
+
+    // The right one: a session cookie, HttpOnly and SameSite=Strict, and the subject's page.
+    let signed_in = browser
+        .post(
+            &app,
+            "/portal/session",
+            &pairs(&form(&csrf, &listed.access_code)),
+        )
+        .await;
+    assert_eq!(signed_in.status, 303);
+    assert_eq!(signed_in.headers["location"], "/portal/home");
+    let session = signed_in.headers["set-cookie"].to_str().unwrap();
+    assert!(session.starts_with("lc_portal="), "{session}");
+    for flag in ["HttpOnly", "SameSite=Strict", "Path=/portal", "Max-Age=900"] {
+        assert!(session.contains(flag), "{session}");
+    }
+    let home = browser.get(&app, "/portal/home").await;
+    assert_eq!(home.status, 200);
+    assert!(home.html.contains("孙网页") && !home.html.contains("钱别人"));
+    let csrf = Browser::csrf(&home);
+
+    // The statement form: refused without the token, nothing recorded.
+    let statement = [("statement", "本人已整改"), ("hearing", "1")];
+    let refused = browser.post(&app, "/portal/statement", &statement).await;
+    assert_eq!(refused.status, 403);
+    let listing = app
+        .get(format!("/v1/listings/{}", listed.listing), &a)
+        .await;
+    assert_eq!(listing.body["objections"], json!([]));
+    // Outside the window (the notice was served on 2026-06-01): refused with the rule, as a page.
+    let mut with_token = statement.to_vec();
+    with_token.push(("csrf", &csrf));
+    let late = browser.post(&app, "/portal/statement", &with_token).await;
+    assert_eq!(late.status, 409, "{}", late.html);
+    assert!(late.html.contains("当前不能办理此事项"));
+
+    // Another subject's repair decision or documents: not found; the API's own data too.
+    let missing = browser
+        .get(
+            &app,
+            &format!("/portal/repairs/{}/decision", uuid::Uuid::now_v7()),
+        )
+        .await;
+    assert_eq!(missing.status, 404);
+    let notice = browser.get(&app, "/portal/documents/notice").await;
+    assert_eq!(notice.status, 200);
+    assert!(notice.html.contains(&listed.notice_no) && !notice.html.contains(&other.notice_no));
+
+    // Signing out ends the session; the page then leads back to the sign-in.
+    let out = browser
+        .post(&app, "/portal/logout", &[("csrf", csrf.as_str())])
+        .await;
+    assert_eq!(out.status, 303);
+    let after = browser.get(&app, "/portal/home").await;
+    assert_eq!(after.status, 303);
+    assert_eq!(after.headers["location"], "/portal?expired=1");
+
+    // A new access code ends the browser's session too.
+    let mut again = Browser::default();
+    let page = again.get(&app, "/portal").await;
+    let csrf = Browser::csrf(&page);
+    let signed_in = again
+        .post(
+            &app,
+            "/portal/session",
+            &pairs(&form(&csrf, &listed.access_code)),
+        )
+        .await;
+    assert_eq!(signed_in.status, 303);
+    app.post(
+        format!("/v1/listings/{}/access-code", listed.listing),
+        &a,
+        json!({}),
+    )
+    .await;
+    assert_eq!(again.get(&app, "/portal/home").await.status, 303);
+}
+both_backends!(
+    the_web_portal_signs_in_with_the_notice_and_guards_every_form,
+    the_web_portal_signs_in_with_the_notice_and_guards_every_form
+);
+
+fn pairs<'a>(form: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    form.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
