@@ -1,6 +1,7 @@
 //! The public web page: search the published blacklist and read one entry,
-//! server-rendered with no JavaScript. Small render functions build the HTML;
-//! every piece of data passes through [`escape`] on its way in.
+//! server-rendered with no JavaScript, on the askama templates of
+//! `templates/public/` (which share `templates/site/layout.html` with the
+//! subject portal); the templates escape every value.
 //!
 //! The search runs the same query as `GET /v1/public/blacklist`, so the page
 //! and the API never disagree about what is listed.
@@ -9,6 +10,8 @@ pub mod documents;
 pub mod portal;
 
 use std::fmt::Write as _;
+
+use askama::Template;
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{guard, web, HttpRequest, HttpResponse, ResponseError};
@@ -28,8 +31,6 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self';
 
 const STYLESHEET: &str = include_str!("site.css");
 const PAGE_SIZE: i64 = 20;
-const LIST_NAME: &str = "直播带货严重违法失信名单";
-const LIST_NAME_EN: &str = "Live-commerce serious-violation blacklist";
 
 /// The page's routes: `/`, `/entries/{listing_id}` and the stylesheet.
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -214,19 +215,6 @@ fn url_component(text: &str) -> String {
     out
 }
 
-/// Chinese and English side by side; the English marked as such for screen readers.
-fn bilingual(zh: &str, en: &str) -> String {
-    format!(
-        r#"{} <span class="en" lang="en">{}</span>"#,
-        escape(zh),
-        escape(en)
-    )
-}
-
-fn kind_label(kind: SubjectKind) -> (&'static str, &'static str) {
-    kind.labels()
-}
-
 fn platform_label(platform: &str) -> Option<&'static str> {
     Some(match platform {
         "douyin" => "抖音",
@@ -244,192 +232,6 @@ fn platform_label(platform: &str) -> Option<&'static str> {
 
 fn entry_path(listing_id: &str) -> String {
     format!("/entries/{}", url_component(listing_id))
-}
-
-/// The whole document around a page's `<main>` (which the caller has built from escaped parts).
-/// On the search page the list's name is the page's heading; elsewhere each page has its own.
-fn layout(title: &str, home: bool, main: &str) -> String {
-    let name_tag = if home { "h1" } else { "p" };
-    let title = if title.is_empty() {
-        format!("{LIST_NAME} {LIST_NAME_EN}")
-    } else {
-        format!("{title} · {LIST_NAME}")
-    };
-    format!(
-        r##"<!doctype html>
-<html lang="zh-CN">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title>
-<link rel="stylesheet" href="/assets/site.css">
-</head>
-<body>
-<a class="skip" href="#main">跳到正文 <span lang="en">Skip to content</span></a>
-<header class="site">
-<div class="wrap">
-<{name_tag} class="list-name"><a href="/">{name}</a></{name_tag}>
-<p class="lede">{lede}</p>
-</div>
-</header>
-<main id="main" class="wrap">
-{main}
-</main>
-<footer class="site">
-<div class="wrap">
-<p>{data}: <a href="/v1/public/blacklist/export?format=csv">CSV</a> · <a href="/v1/public/blacklist/export?format=ndjson">NDJSON</a> · <a href="/v1/public/snapshot">{snapshot}</a> · <a href="/docs/">API</a></p>
-</div>
-</footer>
-</body>
-</html>
-"##,
-        title = escape(&title),
-        name = bilingual(LIST_NAME, LIST_NAME_EN),
-        lede = bilingual(
-            "市场监督管理部门依法公示、仍在有效期内的直播营销主播和商家。",
-            "Anchors and merchants listed by market regulators, while the listing is in force."
-        ),
-        data = bilingual("下载全部名单", "Download the list"),
-        snapshot = bilingual("签名快照", "signed snapshot"),
-    )
-}
-
-fn render_form(q: &str, kind: Option<&str>) -> String {
-    let option = |value: &str, zh: &str, en: &str| {
-        let selected = if kind.unwrap_or("") == value {
-            " selected"
-        } else {
-            ""
-        };
-        format!(
-            r#"<option value="{}"{selected}>{} {}</option>"#,
-            escape(value),
-            escape(zh),
-            escape(en)
-        )
-    };
-    format!(
-        r#"<form class="search" method="get" action="/" role="search">
-<div class="field field-q">
-<label for="q">{q_label}</label>
-<input id="q" name="q" type="search" value="{q}" maxlength="200" autocomplete="off" spellcheck="false">
-</div>
-<div class="field field-kind">
-<label for="kind">{kind_label}</label>
-<select id="kind" name="kind">
-{all}
-{anchor}
-{merchant}
-</select>
-</div>
-<div class="field field-submit">
-<button type="submit">{submit}</button>
-</div>
-</form>
-<p class="hint">{hint}</p>"#,
-        q_label = bilingual("姓名/名称、拼音、账号或证件号", "Name, pinyin, account or ID"),
-        q = escape(q),
-        kind_label = bilingual("类型", "Kind"),
-        all = option("", "全部", "All"),
-        anchor = option("anchor", "主播", "Anchor"),
-        merchant = option("merchant", "商家", "Merchant"),
-        submit = bilingual("搜索", "Search"),
-        hint = bilingual(
-            "可输入汉字（简体或繁体）、拼音、平台账号、统一社会信用代码或完整的身份证号。",
-            "Han characters (simplified or traditional), pinyin, a platform account, a USCC or a full resident ID."
-        ),
-    )
-}
-
-/// One labelled value of an entry (the value already escaped markup).
-fn field(zh: &str, en: &str, value_html: &str) -> String {
-    format!(
-        "<div><dt>{}</dt><dd>{value_html}</dd></div>\n",
-        bilingual(zh, en)
-    )
-}
-
-fn identifier_field(entry: &PublicEntry) -> String {
-    match (&entry.subject.id_number_masked, &entry.subject.uscc) {
-        (Some(masked), _) => field(
-            "身份证号（部分隐藏）",
-            "ID number (masked)",
-            &format!(r#"<span class="code">{}</span>"#, escape(masked)),
-        ),
-        (None, Some(uscc)) => field(
-            "统一社会信用代码",
-            "USCC",
-            &format!(r#"<span class="code">{}</span>"#, escape(uscc)),
-        ),
-        (None, None) => String::new(),
-    }
-}
-
-fn accounts_field(entry: &PublicEntry) -> String {
-    if entry.subject.accounts.is_empty() {
-        return String::new();
-    }
-    let items: String = entry
-        .subject
-        .accounts
-        .iter()
-        .map(|a| {
-            let platform = match platform_label(&a.platform) {
-                Some(zh) => format!(
-                    r#"{} <span class="en" lang="en">({})</span>"#,
-                    escape(zh),
-                    escape(&a.platform)
-                ),
-                None => escape(&a.platform),
-            };
-            format!(
-                r#"<li>{platform}: <span class="code">@{}</span></li>"#,
-                escape(&a.handle)
-            )
-        })
-        .collect();
-    field(
-        "平台账号",
-        "Accounts",
-        &format!(r#"<ul class="accounts">{items}</ul>"#),
-    )
-}
-
-fn date(d: chrono::NaiveDate) -> String {
-    let d = escape(&d.to_string());
-    format!(r#"<time datetime="{d}">{d}</time>"#)
-}
-
-fn kind_badge(kind: SubjectKind) -> String {
-    let (zh, en) = kind_label(kind);
-    format!(
-        r#"<span class="kind kind-{}">{}</span>"#,
-        escape(kind.as_str()),
-        bilingual(zh, en)
-    )
-}
-
-fn render_card(entry: &PublicEntry) -> String {
-    let mut fields = identifier_field(entry);
-    fields.push_str(&accounts_field(entry));
-    fields.push_str(&field("失信原因", "Reason", &escape(&entry.reason)));
-    fields.push_str(&field("决定机关", "Authority", &escape(&entry.authority)));
-    fields.push_str(&field(
-        "列入日期 – 有效期至",
-        "Listed on – In force through",
-        &format!("{} – {}", date(entry.listed_on), date(entry.expires_on)),
-    ));
-    format!(
-        r#"<li class="card">
-<h3><a href="{href}">{name}</a> {kind}</h3>
-<dl>
-{fields}</dl>
-</li>
-"#,
-        href = escape(&entry_path(&entry.listing_id)),
-        name = escape(&entry.subject.name),
-        kind = kind_badge(entry.subject.kind),
-    )
 }
 
 fn search_link(q: &str, kind: Option<&str>, cursor: Option<&str>) -> String {
@@ -450,131 +252,144 @@ fn search_link(q: &str, kind: Option<&str>, cursor: Option<&str>) -> String {
     }
 }
 
-fn render_search(form: &SearchForm, page: &PublicPage) -> String {
-    let q = form.q();
-    let kind = form.kind.as_deref().map(str::trim);
-    let mut main = render_form(q, kind);
-    main.push_str("\n<section class=\"results\" aria-labelledby=\"results-heading\">\n");
-    let heading = if q.is_empty() {
-        bilingual("名单", "Listed entries")
-    } else {
-        format!(
-            "{} <q>{}</q>",
-            bilingual("搜索结果", "Results for"),
-            escape(q)
-        )
-    };
-    let _ = writeln!(
-        main,
-        r#"<h2 id="results-heading" class="results-heading">{heading}</h2>"#
-    );
-    if page.items.is_empty() {
-        let _ = writeln!(
-            main,
-            r#"<div class="empty"><p class="empty-title">{}</p><p>{}</p></div>"#,
-            bilingual("未找到", "No entries found"),
-            bilingual(
-                "名单只包含仍在有效期内的条目；请检查拼写，或换用拼音、账号或证件号搜索。",
-                "Only entries in force are shown; check the spelling, or try pinyin, an account or an ID."
-            )
-        );
-    } else {
-        main.push_str("<ol class=\"cards\">\n");
-        for entry in &page.items {
-            main.push_str(&render_card(entry));
+// ---- the pages, as askama templates (`templates/public/`) ----
+
+/// One choice of the kind selector.
+struct KindOption {
+    value: &'static str,
+    zh: &'static str,
+    en: &'static str,
+    selected: bool,
+}
+
+/// The search form as shown: the text searched and the kind chosen.
+struct FormView<'a> {
+    q: &'a str,
+    options: Vec<KindOption>,
+}
+
+impl<'a> FormView<'a> {
+    fn of(form: &'a SearchForm) -> Self {
+        let chosen = form.kind.as_deref().map(str::trim).unwrap_or("");
+        let mut options = vec![KindOption {
+            value: "",
+            zh: "全部",
+            en: "All",
+            selected: chosen.is_empty(),
+        }];
+        for kind in [SubjectKind::Anchor, SubjectKind::Merchant] {
+            let (zh, en) = kind.labels();
+            options.push(KindOption {
+                value: kind.as_str(),
+                zh,
+                en,
+                selected: chosen == kind.as_str(),
+            });
         }
-        main.push_str("</ol>\n");
+        Self {
+            q: form.q(),
+            options,
+        }
     }
-    let mut nav = String::new();
-    if form.cursor().is_some() {
-        let _ = write!(
-            nav,
-            r#"<a href="{}">{}</a>"#,
-            escape(&search_link(q, kind, None)),
-            bilingual("第一页", "First page")
-        );
+}
+
+/// A platform account as shown: the platform's Chinese name when known.
+struct AccountLabel<'a> {
+    zh: Option<&'static str>,
+    platform: &'a str,
+    handle: &'a str,
+}
+
+/// A public entry with what its card and page need.
+struct EntryView<'a> {
+    entry: &'a PublicEntry,
+    href: String,
+    kind: (&'static str, &'static str),
+    kind_code: &'static str,
+    accounts: Vec<AccountLabel<'a>>,
+}
+
+impl<'a> EntryView<'a> {
+    fn of(entry: &'a PublicEntry) -> Self {
+        Self {
+            entry,
+            href: entry_path(&entry.listing_id),
+            kind: entry.subject.kind.labels(),
+            kind_code: entry.subject.kind.as_str(),
+            accounts: entry
+                .subject
+                .accounts
+                .iter()
+                .map(|a| AccountLabel {
+                    zh: platform_label(&a.platform),
+                    platform: &a.platform,
+                    handle: &a.handle,
+                })
+                .collect(),
+        }
     }
-    if let Some(next) = &page.next_cursor {
-        let _ = write!(
-            nav,
-            r#"<a class="next" rel="next" href="{}">{} →</a>"#,
-            escape(&search_link(q, kind, Some(next))),
-            bilingual("下一页", "Next page")
-        );
-    }
-    if !nav.is_empty() {
-        let _ = writeln!(
-            main,
-            r#"<nav class="pager" aria-label="分页 Pages">{nav}</nav>"#
-        );
-    }
-    main.push_str("</section>");
-    let title = if q.is_empty() {
-        String::new()
-    } else {
-        format!("搜索 {q}")
-    };
-    layout(&title, true, &main)
+}
+
+#[derive(Template)]
+#[template(path = "public/search.html")]
+struct SearchPage<'a> {
+    form: FormView<'a>,
+    entries: Vec<EntryView<'a>>,
+    first_page: Option<String>,
+    next_page: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "public/entry.html")]
+struct EntryPage<'a> {
+    e: EntryView<'a>,
+}
+
+#[derive(Template)]
+#[template(path = "public/not_found.html")]
+struct NotFoundPage;
+
+#[derive(Template)]
+#[template(path = "public/error.html")]
+struct ErrorPage<'a> {
+    form: FormView<'a>,
+    title: (&'static str, &'static str),
+    code: u16,
+    detail: &'a str,
+    hint: (String, String),
+    /// After a 429 on a search by full ID: only those are limited per hour.
+    id_hint: Option<(&'static str, &'static str)>,
+}
+
+/// A template's page, or (should a template fail) a line saying so.
+fn render(page: impl Template) -> String {
+    page.render().unwrap_or_else(|e| {
+        tracing::error!(error = %e, "rendering a page failed");
+        "<!doctype html><title>error</title><p>The page could not be rendered.".to_owned()
+    })
+}
+
+fn render_search(form: &SearchForm, page: &PublicPage) -> String {
+    let (q, kind) = (form.q(), form.kind.as_deref().map(str::trim));
+    render(SearchPage {
+        form: FormView::of(form),
+        entries: page.items.iter().map(EntryView::of).collect(),
+        first_page: form.cursor().map(|_| search_link(q, kind, None)),
+        next_page: page
+            .next_cursor
+            .as_deref()
+            .map(|next| search_link(q, kind, Some(next))),
+    })
 }
 
 fn render_entry(entry: &PublicEntry) -> String {
-    let mut fields = identifier_field(entry);
-    fields.push_str(&accounts_field(entry));
-    fields.push_str(&field("失信原因", "Reason", &escape(&entry.reason)));
-    fields.push_str(&field(
-        "法律依据",
-        "Legal basis",
-        &escape(&entry.legal_basis),
-    ));
-    fields.push_str(&field("决定机关", "Authority", &escape(&entry.authority)));
-    if let Some(number) = &entry.decision_no {
-        fields.push_str(&field("决定书文号", "Decision no.", &escape(number)));
-    }
-    fields.push_str(&field("列入日期", "Listed on", &date(entry.listed_on)));
-    fields.push_str(&field(
-        "有效期至",
-        "In force through",
-        &date(entry.expires_on),
-    ));
-    fields.push_str(&field(
-        "条目编号",
-        "Entry number",
-        &format!(r#"<span class="code">{}</span>"#, escape(&entry.listing_id)),
-    ));
-    let main = format!(
-        r#"<p class="back"><a href="/">← {back}</a></p>
-<article class="entry">
-<h1>{name} {kind}</h1>
-<dl>
-{fields}</dl>
-<p class="note">{note}</p>
-</article>"#,
-        back = bilingual("返回搜索", "Back to search"),
-        name = escape(&entry.subject.name),
-        kind = kind_badge(entry.subject.kind),
-        note = bilingual(
-            "有效期届满的次日，该条目自动移出名单；信用修复或撤销决定也会使其提前移出。",
-            "The entry leaves the list the day after its last day in force, or earlier after credit repair or a revocation."
-        ),
-    );
-    layout(&entry.subject.name, false, &main)
+    render(EntryPage {
+        e: EntryView::of(entry),
+    })
 }
 
 fn render_entry_not_found() -> String {
-    let main = format!(
-        r#"<div class="error">
-<h1>{title}</h1>
-<p>{detail}</p>
-<p><a href="/">← {back}</a></p>
-</div>"#,
-        title = bilingual("未找到该条目", "Entry not found"),
-        detail = bilingual(
-            "该条目不存在，或已不在名单上（已到期、已修复或已撤销）。",
-            "There is no such entry, or it is no longer on the list (expired, repaired or revoked)."
-        ),
-        back = bilingual("返回搜索", "Back to search"),
-    );
-    layout("未找到 Not found", false, &main)
+    render(NotFoundPage)
 }
 
 fn error_title(status: StatusCode) -> (&'static str, &'static str) {
@@ -595,8 +410,7 @@ fn render_error(
     retry_after: Option<u64>,
     form: &SearchForm,
 ) -> String {
-    let (zh, en) = error_title(status);
-    let hint = if status == StatusCode::TOO_MANY_REQUESTS {
+    let (hint, id_hint) = if status == StatusCode::TOO_MANY_REQUESTS {
         let wait = retry_after.unwrap_or(1);
         let (zh_wait, en_wait) = if wait >= 120 {
             let minutes = wait.div_ceil(60);
@@ -605,42 +419,45 @@ fn render_error(
             let unit = if wait == 1 { "second" } else { "seconds" };
             (format!("{wait} 秒"), format!("{wait} {unit}"))
         };
-        let mut hint = bilingual(
-            &format!("来自您网络地址的请求过于频繁，请在 {zh_wait}后再试。"),
-            &format!(
-                "Too many requests came from your network address. Please try again in {en_wait}."
-            ),
-        );
         // The hourly allowance counts searches by full ID number only.
-        if ResidentId::parse(form.q()).is_ok() {
-            hint.push(' ');
-            hint.push_str(&bilingual(
-                "按完整身份证号搜索的次数有限；按姓名、拼音、账号或统一社会信用代码搜索不受此限。",
-                "Searches by full ID number are limited per hour; searches by name, pinyin, account or USCC are not.",
-            ));
-        }
-        hint
+        let id_hint = ResidentId::parse(form.q()).is_ok().then_some((
+            "按完整身份证号搜索的次数有限；按姓名、拼音、账号或统一社会信用代码搜索不受此限。",
+            "Searches by full ID number are limited per hour; searches by name, pinyin, account or USCC are not.",
+        ));
+        (
+            (
+                format!("来自您网络地址的请求过于频繁，请在 {zh_wait}后再试。"),
+                format!(
+                    "Too many requests came from your network address. Please try again in {en_wait}."
+                ),
+            ),
+            id_hint,
+        )
     } else if status.is_server_error() {
-        bilingual("请稍后再试。", "Please try again shortly.")
+        (
+            (
+                "请稍后再试。".to_owned(),
+                "Please try again shortly.".to_owned(),
+            ),
+            None,
+        )
     } else {
-        bilingual(
-            "请修改搜索条件后重试，或从第一页开始。",
-            "Change the search and try again, or start from the first page.",
+        (
+            (
+                "请修改搜索条件后重试，或从第一页开始。".to_owned(),
+                "Change the search and try again, or start from the first page.".to_owned(),
+            ),
+            None,
         )
     };
-    let main = format!(
-        r#"<div class="error">
-<h1>{title}</h1>
-<p class="status">HTTP {code}: <span lang="en">{detail}</span></p>
-<p>{hint}</p>
-</div>
-{form}"#,
-        title = bilingual(zh, en),
-        code = status.as_u16(),
-        detail = escape(detail),
-        form = render_form(form.q(), form.kind.as_deref().map(str::trim)),
-    );
-    layout(&format!("{zh} {en}"), false, &main)
+    render(ErrorPage {
+        form: FormView::of(form),
+        title: error_title(status),
+        code: status.as_u16(),
+        detail,
+        hint,
+        id_hint,
+    })
 }
 
 #[cfg(test)]
@@ -699,9 +516,13 @@ mod tests {
         ] {
             assert!(!html.contains("<script"), "{html}");
             assert!(!html.contains("<b>"), "{html}");
-            assert!(html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;刘德华"));
-            assert!(html.contains("@a&quot;b&#39;c"));
-            assert!(html.contains("直播间虚假宣传 &amp; &lt;b&gt;夸大&lt;/b&gt;"));
+            // askama escapes with numeric references: &#60; &#62; &#34; &#39; &#38;.
+            assert!(
+                html.contains("&#60;script&#62;alert(&#39;x&#39;)&#60;/script&#62;刘德华"),
+                "{html}"
+            );
+            assert!(html.contains("@a&#34;b&#39;c"), "{html}");
+            assert!(html.contains("直播间虚假宣传 &#38; &#60;b&#62;夸大&#60;/b&#62;"));
         }
     }
 
