@@ -13,7 +13,7 @@ use crate::db::Db;
 use crate::domain::evidence::MAX_EVIDENCE_BYTES;
 use crate::error::{ApiError, ApiResult};
 use crate::infra::evidence::EvidenceStore;
-use crate::service::evidence::{self, Download, EvidenceFileView, Upload};
+use crate::service::evidence::{self, EvidenceFileView, Upload};
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -119,22 +119,5 @@ pub async fn download_evidence(
     files: web::Data<EvidenceStore>,
 ) -> ApiResult<HttpResponse> {
     let download = evidence::download(&db, &files, caller.actor(), &id.into_inner()).await?;
-    Ok(attachment(download))
-}
-
-/// A file as a download that no browser renders in place (the API's and the portal's).
-pub fn attachment(download: Download) -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, download.file.media_type.clone()))
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"{}\"", download.offered_name),
-        ))
-        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .insert_header((
-            header::CONTENT_SECURITY_POLICY,
-            "default-src 'none'; sandbox",
-        ))
-        .insert_header((header::CACHE_CONTROL, "private, no-store"))
-        .body(download.content)
+    Ok(crate::web::attachment(download))
 }

@@ -152,6 +152,23 @@ pub fn html(status: StatusCode, body: String) -> HttpResponse {
         .body(body)
 }
 
+/// A file as a download that no browser renders in place (the API's and the portal's).
+pub fn attachment(download: crate::service::evidence::Download) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, download.file.media_type.clone()))
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{}\"", download.offered_name),
+        ))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .insert_header((
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; sandbox",
+        ))
+        .insert_header((header::CACHE_CONTROL, "private, no-store"))
+        .body(download.content)
+}
+
 /// An error of the page's own routes (a refused request, before any
 /// search), as the page answers it: HTML, never JSON.
 pub fn error_response(e: &ApiError) -> HttpResponse {

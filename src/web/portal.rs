@@ -956,7 +956,7 @@ async fn download_evidence(ctx: Ctx, path: web::Path<String>) -> HttpResponse {
         return problem_page(ServiceError::internal("EvidenceStore not registered").into());
     };
     match evidence::download(&ctx.db, &store, Actor::Subject(party), &path).await {
-        Ok(download) => crate::api::evidence::attachment(download),
+        Ok(download) => super::attachment(download),
         Err(e) => problem_page(e.into()),
     }
 }

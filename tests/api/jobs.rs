@@ -53,3 +53,32 @@ both_backends!(
     an_upkeep_failure_is_logged_with_its_cause,
     an_upkeep_failure_is_logged_with_its_cause
 );
+
+/// A 5xx that does happen names its request: the problem carries the
+/// request id (the caller's `X-Request-Id`, or a generated one), which the
+/// error's log line carries too (`ApiError::error_response`), with the cause.
+async fn a_server_error_names_its_request(app: TestApp) {
+    let (_, regulator) = app.user_with_role("regulator").await;
+    app.execute_sql("ALTER TABLE listings RENAME TO listings_gone");
+    let res = app
+        .client
+        .get(app.url("/v1/listings"))
+        .bearer_auth(&regulator)
+        .header("x-request-id", "trace-500")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 500);
+    assert_eq!(res.headers()["x-request-id"], "trace-500");
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["request_id"], "trace-500", "{body}");
+    let detail = body["detail"].as_str().unwrap();
+    assert!(
+        !detail.contains("listings"),
+        "the cause goes to the log, not to the client: {detail}"
+    );
+}
+both_backends!(
+    a_server_error_names_its_request,
+    a_server_error_names_its_request
+);
