@@ -13,6 +13,7 @@ use crate::service::page::PageRequest;
 pub struct PageParams {
     /// Page size: default 50; above 500 is treated as 500.
     #[param(minimum = 1)]
+    #[serde(default, deserialize_with = "crate::api::params::whole_number")]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     #[param(max_length = 200, pattern = r"^[A-Za-z0-9_-]+$")]

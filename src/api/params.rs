@@ -113,6 +113,32 @@ pub fn parse_query<T: DeserializeOwned>(raw: &str) -> Result<T, ApiError> {
     })
 }
 
+/// A whole number from a query string: digits, or a whole number in decimal
+/// or exponent form (`1e3`, `20.0` — JSON Schema's integers, as generated
+/// clients may write them) inside `i64` (the document's `int64`); anything
+/// else is refused naming the parameter. For `limit` and its kin.
+pub fn whole_number<'de, D>(deserializer: D) -> Result<Option<i64>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    use serde::de::Error;
+    use serde::Deserialize;
+    let Some(text) = Option::<String>::deserialize(deserializer)? else {
+        return Ok(None);
+    };
+    if let Ok(n) = text.parse::<i64>() {
+        return Ok(Some(n));
+    }
+    // 2^63: the first whole number past i64 (the document says int64).
+    const END: f64 = 9_223_372_036_854_775_808.0;
+    match text.parse::<f64>() {
+        Ok(x) if x.fract() == 0.0 && (-END..END).contains(&x) => Ok(Some(x as i64)),
+        _ => Err(D::Error::custom(
+            "must be a whole number between -2^63 and 2^63 - 1",
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,6 +155,37 @@ mod tests {
         match parse_query::<Params>(raw) {
             Err(ApiError::Validation(errors)) => errors[0].field.clone(),
             other => panic!("expected a validation error for {raw:?}, got {other:?}"),
+        }
+    }
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    struct Limited {
+        #[serde(default, deserialize_with = "whole_number")]
+        limit: Option<i64>,
+    }
+
+    #[test]
+    fn a_limit_is_any_spelling_of_a_whole_number() {
+        let limit = |raw: &str| parse_query::<Limited>(raw).map(|l| l.limit);
+        assert_eq!(limit("limit=20").unwrap(), Some(20));
+        assert_eq!(limit("limit=1e3").unwrap(), Some(1000));
+        // What schemathesis sent: a large whole number in exponent form.
+        assert!(limit("limit=2.145059512527545e%2B16").unwrap() > Some(500));
+        assert_eq!(limit("limit=20.0").unwrap(), Some(20));
+        for outside in [
+            "limit=1e400",
+            "limit=17668187365171017728",
+            "limit=9223372036854775808",
+        ] {
+            assert!(limit(outside).is_err(), "{outside}");
+        }
+        assert_eq!(limit("limit=9223372036854775807").unwrap(), Some(i64::MAX));
+        assert_eq!(limit("").unwrap(), None);
+        for bad in ["limit=1.5", "limit=ten", "limit=NaN", "limit=inf"] {
+            match limit(bad) {
+                Err(ApiError::Validation(errors)) => assert_eq!(errors[0].field, "limit", "{bad}"),
+                other => panic!("{bad}: {other:?}"),
+            }
         }
     }
 

@@ -35,6 +35,7 @@ pub struct RepairQuery {
     pub organization_id: Option<String>,
     /// Page size: default 50; above 500 is treated as 500.
     #[param(minimum = 1)]
+    #[serde(default, deserialize_with = "crate::api::params::whole_number")]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     #[param(max_length = 200, pattern = r"^[A-Za-z0-9_-]+$")]

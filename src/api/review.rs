@@ -24,6 +24,7 @@ pub struct ReviewFlagQuery {
     /// `open`, `cleared` or `converted`.
     pub status: Option<ReviewFlagStatus>,
     #[param(minimum = 1)]
+    #[serde(default, deserialize_with = "crate::api::params::whole_number")]
     pub limit: Option<i64>,
     pub cursor: Option<String>,
 }
