@@ -1654,11 +1654,12 @@ fn listing(
                     None,
                 )?;
             }
-            Fate::Removed => {
+            // A restriction imposed with the penalty that is still running
+            // bars repair (Order 107 art. 13 ¶2): such a listing stays listed.
+            Fate::Removed if repair_opens(&steps.facts, today) <= days_before(today, 3) => {
                 // Repaired (Order 107): half the parties applied online in the
                 // portal, half at the bureau; accepted, then approved by the head.
-                let listed_on = steps.listing.listed_on.unwrap_or(today);
-                let earliest = procedure::repair_opens_on(listed_on);
+                let earliest = repair_opens(&steps.facts, today);
                 let applied_on = date_between(rng, earliest, days_before(today, 45).max(earliest));
                 let online = rng.gen_bool(0.5);
                 let (applicant, recorded_by) = match online {
@@ -1788,6 +1789,16 @@ fn listing(
     };
     own.extend(basis);
     Ok(documented)
+}
+
+/// The first day a listing may be repaired: the day after its first
+/// anniversary, and after any restriction imposed with the penalty has run.
+fn repair_opens(facts: &ListingFacts, today: NaiveDate) -> NaiveDate {
+    let opens = procedure::repair_opens_on(facts.listed_on.unwrap_or(today));
+    match facts.restriction_until {
+        Some(until) => opens.max(days_after(until, 1)),
+        None => opens,
+    }
 }
 
 /// The documents a generated listing was served with, as the use cases
