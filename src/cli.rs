@@ -62,7 +62,7 @@ enum Command {
     /// Load synthetic, realistic data for demos and benchmarks into an empty registry
     /// (migrates first; about 1% of subjects get an active listing).
     DemoData {
-        /// How many subjects (anchors and merchants) to create.
+        /// How many subjects (anchors, merchants, MCNs and live-room operators) to create.
         #[arg(long)]
         subjects: u64,
         /// Average number of violations per subject.

@@ -1,7 +1,10 @@
 //! `livecredit demo-data`: deterministic, realistic synthetic data for demos
 //! and benchmarks, written straight through the data layer in bulk.
 //!
-//! What it makes, per subject (70% anchors, 30% merchants):
+//! What it makes, per subject (70% anchors, 30% businesses; in every block
+//! of 1,000 subjects one MCN and one live-room operator, every third MCN
+//! listed, and ~40% of the block's anchors working for its MCN, ~10% for
+//! its live-room operator — Order 117's parties):
 //! - a name drawn from realistic frequencies (the top 100 surnames with their
 //!   approximate shares, 1–2 common given-name characters; ~10% Latin-script
 //!   names or English shop names), aliases for ~20%, 1–3 platform accounts,
@@ -53,7 +56,9 @@ use crate::db::audit::{self, AuditActor, Event};
 use crate::db::events::{self, NewEvent};
 use crate::db::listings::{ConsentRecord, Listing, ListingViolation, ReviewFlag};
 use crate::db::registry::{Evidence, Subject, SubjectName, Violation};
+use crate::db::relations::Relation;
 use crate::db::repairs::Repair;
+use crate::db::typed::Maybe;
 use crate::db::{bulk, publication, scores, write_tx, Db, DbConn, DbError};
 use crate::domain::accounts::{check_password, Email, OrganizationKind, OrganizationLevel, Role};
 use crate::domain::calendar::Calendar;
@@ -68,6 +73,7 @@ use crate::domain::procedure::{
     PUBLICATION_WORKING_DAYS,
 };
 use crate::domain::registry::{today_cst, ReviewFlagStatus, SubjectKind, ViolationStatus};
+use crate::domain::relations::RelationKind;
 use crate::domain::repairs::{
     Channel, RepairStatus, ACCEPTANCE_WORKING_DAYS, DECISION_WORKING_DAYS,
 };
@@ -146,7 +152,13 @@ pub struct DemoSummary {
     pub generated_password: Option<String>,
     pub subjects: u64,
     pub anchors: u64,
+    /// Businesses: merchants, MCNs and live-room operators.
     pub merchants: u64,
+    /// Of the businesses, MCNs and live-room operators.
+    pub mcns: u64,
+    pub room_operators: u64,
+    /// Anchors bound to an MCN or live-room operator (ended relations too).
+    pub relations: u64,
     pub subject_names: u64,
     pub name_keys: u64,
     pub accounts: u64,
@@ -178,6 +190,7 @@ impl DemoSummary {
         self.organizations
             + self.users
             + self.subjects
+            + self.relations
             + self.subject_names
             + self.name_keys
             + self.accounts
@@ -201,6 +214,9 @@ impl DemoSummary {
         self.subjects += c.subjects;
         self.anchors += c.anchors;
         self.merchants += c.subjects - c.anchors;
+        self.mcns += c.mcns;
+        self.room_operators += c.room_operators;
+        self.relations += c.relations;
         self.subject_names += c.names;
         self.name_keys += c.name_keys;
         self.accounts += c.accounts;
@@ -244,14 +260,17 @@ impl fmt::Display for DemoSummary {
             statuses.join(", "),
             self.active_listings()
         );
-        let kinds = format!("anchors {}, merchants {}", self.anchors, self.merchants);
+        let kinds = format!(
+            "anchors {}, businesses {} of which MCNs {} and live-room operators {}",
+            self.anchors, self.merchants, self.mcns, self.room_operators
+        );
         let revoked = format!("revoked {}", self.revoked_violations);
         let audit = format!(
             "one per batch and row family ({} batches), one per organization and user",
             self.batches
         );
         let none = String::new;
-        let lines: [(&str, u64, String); 15] = [
+        let lines: [(&str, u64, String); 16] = [
             ("organizations", self.organizations, "regulators".into()),
             (
                 "users",
@@ -266,6 +285,11 @@ impl fmt::Display for DemoSummary {
             ),
             ("subject_name_keys", self.name_keys, none()),
             ("subject_accounts", self.accounts, none()),
+            (
+                "subject_relations",
+                self.relations,
+                "anchors of MCNs and live-room operators".into(),
+            ),
             ("violations", self.violations, revoked),
             ("violation_evidence", self.evidence, none()),
             ("listings", self.listings, listings),
@@ -452,6 +476,7 @@ fn load_batches(
     // that generators blocked on a full channel wake up and end too.
     let receiver = Mutex::new(Some(receiver));
     let shared = Mutex::new((summary, 0.05f64));
+    let relations: Mutex<Vec<Relation>> = Mutex::new(Vec::new());
     let write = || -> anyhow::Result<()> {
         let mut pooled = db.conn().context("connecting to the database")?;
         let conn: &mut DbConn = &mut pooled;
@@ -467,6 +492,8 @@ fn load_batches(
             let batch = batch.map_err(|e| anyhow::anyhow!("demo data broke {e}"))?;
             let mut timings = BTreeMap::from([("waiting for generated data", waiting.elapsed())]);
             let counts = batch.counts();
+            let mut batch = batch;
+            lock(&relations).append(&mut batch.relations);
             let entries = write_batch(conn, batch, pg_copy, &mut timings)?;
             let mut guard = lock(&shared);
             let (summary, next_report) = &mut *guard;
@@ -539,6 +566,18 @@ fn load_batches(
     // Fresh statistics, so that the first queries are planned for the data
     // as loaded rather than for empty tables.
     let mut conn = db.conn()?;
+    let relations = relations
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let started_relations = Instant::now();
+    write_tx(&mut conn, |c| -> Result<(), DbError> {
+        Ok(bulk::insert_relations(c, relations, pg_copy)?)
+    })
+    .context("writing the relations")?;
+    lock(&shared)
+        .0
+        .timings
+        .insert("subject_relations", started_relations.elapsed());
     crate::db::registry::sync_all_listed_flags(&mut conn)
         .context("flagging the name keys of listed subjects")?;
     crate::db::analyze(&mut conn).context("updating the planner's statistics")?;
@@ -750,6 +789,8 @@ struct Run {
 struct Batch {
     index: u64,
     anchors: u64,
+    /// Anchors' relations, written once every subject is.
+    relations: Vec<Relation>,
     rows: bulk::Rows,
     events: Vec<NewEvent>,
     /// How much the public list's version moved with these listings.
@@ -760,6 +801,9 @@ struct Batch {
 struct Counts {
     subjects: u64,
     anchors: u64,
+    mcns: u64,
+    room_operators: u64,
+    relations: u64,
     names: u64,
     name_keys: u64,
     accounts: u64,
@@ -785,6 +829,17 @@ impl Batch {
         Counts {
             subjects: r.subjects.len() as u64,
             anchors: self.anchors,
+            mcns: r
+                .subjects
+                .iter()
+                .filter(|s| s.kind == SubjectKind::Mcn)
+                .count() as u64,
+            room_operators: r
+                .subjects
+                .iter()
+                .filter(|s| s.kind == SubjectKind::RoomOperator)
+                .count() as u64,
+            relations: self.relations.len() as u64,
             names: r.names.len() as u64,
             name_keys: r.name_keys.len() as u64,
             accounts: r.accounts.len() as u64,
@@ -995,12 +1050,23 @@ const OTHER_FATES: [Fate; 8] = [
     Fate::Revoked,
 ];
 
-/// In each block of [`FATE_BLOCK`] subjects: one active listing and two other fates, at random places.
-fn fate_of(seed: u64, index: u64) -> Option<Fate> {
-    let block = index / FATE_BLOCK;
+/// The places of a block's three fates: the active listing first.
+fn fate_places(seed: u64, block: u64) -> [u64; 3] {
     let mut rng = StdRng::seed_from_u64(mix(mix(seed, 0xFA7E), block));
     let mut places: Vec<u64> = (0..FATE_BLOCK).collect();
     let (chosen, _) = places.partial_shuffle(&mut rng, 3);
+    [chosen[0], chosen[1], chosen[2]]
+}
+
+/// The place of block `block`'s active listing.
+fn active_place(seed: u64, block: u64) -> u64 {
+    fate_places(seed, block)[0]
+}
+
+/// In each block of [`FATE_BLOCK`] subjects: one active listing and two other fates, at random places.
+fn fate_of(seed: u64, index: u64) -> Option<Fate> {
+    let block = index / FATE_BLOCK;
+    let chosen = fate_places(seed, block);
     let at = index % FATE_BLOCK;
     let pos = chosen.iter().position(|p| *p == at)?;
     Some(match pos {
@@ -1014,12 +1080,18 @@ fn generate_subject(ctx: &Run, index: u64, batch: &mut Batch) -> Result<(), Brok
     let mut rng = StdRng::seed_from_u64(mix(ctx.seed, index));
     let mut ids = Ids::for_subject(ctx.run_millis, index);
     let subject_id = ids.next();
-    let anchor = rng.gen_bool(0.7);
+    let drawn_anchor = rng.gen_bool(0.7);
+    let kind = party_kind(ctx.seed, index).unwrap_or(if drawn_anchor {
+        SubjectKind::Anchor
+    } else {
+        SubjectKind::Merchant
+    });
+    let anchor = kind.is_person();
 
     let profile = if anchor {
         anchor_profile(ctx, &mut rng, index)
     } else {
-        merchant_profile(ctx, &mut rng, index)
+        business_profile(ctx, &mut rng, index, kind)
     };
     let authority_index = authority_for(ctx, &mut rng, profile.region_code.as_deref());
     let authority = &ctx.authorities[authority_index];
@@ -1100,11 +1172,7 @@ fn generate_subject(ctx: &Run, index: u64, batch: &mut Batch) -> Result<(), Brok
     let accounts = accounts_for(ctx, &mut rng, index, &profile);
     let mut subject = new_subject(
         subject_id.clone(),
-        if anchor {
-            SubjectKind::Anchor
-        } else {
-            SubjectKind::Merchant
-        },
+        kind,
         profile.name,
         profile.region_code,
         profile.id_number,
@@ -1124,6 +1192,14 @@ fn generate_subject(ctx: &Run, index: u64, batch: &mut Batch) -> Result<(), Brok
         subject.score = report.score;
         subject.band = report.band;
         subject.score_as_of = Some(ctx.today);
+        let shared = scores::Shared::of(
+            &ctx.policy,
+            &scores::shared_facts(&own, subject.kind, ctx.today),
+            ctx.today,
+        );
+        subject.shared_score = shared.score;
+        subject.shared_band = Maybe(shared.band);
+        subject.shared_violations = shared.violations;
         // Band D with no listing: the flag a regulator reviews (service::review).
         if report.band == Band::D && documents.is_none() {
             batch.rows.review_flags.push(ReviewFlag {
@@ -1154,7 +1230,102 @@ fn generate_subject(ctx: &Run, index: u64, batch: &mut Batch) -> Result<(), Brok
     batch.anchors += u64::from(anchor);
     rows.violations.extend(own);
     rows.evidence.extend(evidence);
+    if anchor {
+        batch.relations.extend(relations_of_anchor(
+            ctx,
+            &mut rng,
+            &mut ids,
+            index,
+            &subject_id,
+        ));
+    }
     Ok(())
+}
+
+/// Subjects per block with one MCN and one live-room operator: an MCN has
+/// the block's bound anchors (tens to hundreds of them).
+const PARTY_BLOCK: u64 = 1000;
+/// The live-room operator's place in its block.
+const ROOM_OPERATOR_PLACE: u64 = 13;
+/// One MCN in this many is listed.
+const LISTED_MCN_EVERY: u64 = 3;
+
+/// The MCN's place in block `block`: in every [`LISTED_MCN_EVERY`]th block
+/// the place of the first active listing of the block (so the MCN is
+/// listed, and the share of listed subjects stays as [`fate_of`] makes it),
+/// elsewhere the 8th subject.
+fn mcn_place(seed: u64, block: u64) -> u64 {
+    if block.is_multiple_of(LISTED_MCN_EVERY) {
+        active_place(seed, block * (PARTY_BLOCK / FATE_BLOCK))
+    } else {
+        7
+    }
+}
+
+/// The kind fixed by the subject's place (an MCN or a live-room operator
+/// of its block), if any.
+fn party_kind(seed: u64, index: u64) -> Option<SubjectKind> {
+    let place = index % PARTY_BLOCK;
+    if place == mcn_place(seed, index / PARTY_BLOCK) {
+        Some(SubjectKind::Mcn)
+    } else if place == ROOM_OPERATOR_PLACE {
+        Some(SubjectKind::RoomOperator)
+    } else {
+        None
+    }
+}
+
+/// An anchor's relations (Order 117): ~40% work for their block's MCN
+/// (employed or under contract, a sixth of them since ended), ~10% are
+/// contracted with its live-room operator. Written after every subject is
+/// (`load_batches`), so a party in another batch is always there.
+fn relations_of_anchor(
+    ctx: &Run,
+    rng: &mut StdRng,
+    ids: &mut Ids,
+    index: u64,
+    subject_id: &str,
+) -> Vec<Relation> {
+    let block = index / PARTY_BLOCK;
+    let mut relations = Vec::new();
+    let mut bind = |rng: &mut StdRng, place: u64, relation: RelationKind| {
+        let party = block * PARTY_BLOCK + place;
+        if party >= ctx.subjects {
+            return;
+        }
+        let from = date_between(
+            rng,
+            days_before(ctx.today, 3 * 365),
+            days_before(ctx.today, 30),
+        );
+        let ended = rng.gen_bool(1.0 / 6.0);
+        let to = ended.then(|| date_between(rng, days_after(from, 30), days_before(ctx.today, 1)));
+        let official = ctx.authorities[0].officials[0].clone();
+        relations.push(Relation {
+            id: ids.next(),
+            subject_id: subject_id.to_owned(),
+            related_subject_id: Ids::for_subject(ctx.run_millis, party).next(),
+            relation,
+            valid_from: from,
+            valid_to: to,
+            created_by: official.clone(),
+            created_at: stamp(rng, from, ctx.now),
+            ended_by: to.map(|_| official.clone()),
+            ended_at: to.map(|to| stamp(rng, to, ctx.now)),
+        });
+    };
+    if rng.gen_bool(0.4) {
+        let relation = if rng.gen_bool(0.6) {
+            RelationKind::EmployedBy
+        } else {
+            RelationKind::ContractedWith
+        };
+        bind(rng, mcn_place(ctx.seed, block), relation);
+    }
+    if rng.gen_bool(0.1) {
+        bind(rng, ROOM_OPERATOR_PLACE, RelationKind::ContractedWith);
+    }
+    relations
 }
 
 /// The regulator for a region (its index): the most local one that covers
@@ -1307,6 +1478,7 @@ fn violation(
         authority_id: authority.org_id.clone(),
         recorded_at,
         id,
+        related_subject_ids: Vec::new(),
     }
     .into_row()
 }
@@ -2074,14 +2246,27 @@ fn anchor_profile(ctx: &Run, rng: &mut StdRng, index: u64) -> Profile {
     }
 }
 
-fn merchant_profile(ctx: &Run, rng: &mut StdRng, index: u64) -> Profile {
+/// A merchant, an MCN or a live-room operator (MCNs and operators are
+/// companies with Chinese names).
+fn business_profile(ctx: &Run, rng: &mut StdRng, index: u64, kind: SubjectKind) -> Profile {
     let t = &ctx.tables;
     let (city, region, _) = &t.names.cities[t.city_index.sample(rng)];
     let brand = t.pick(rng, &t.names.brands).as_str();
     let industry = t.pick(rng, &t.names.industries).as_str();
     let brand_pinyin = pinyin_of(brand);
-    let enterprise = rng.gen_bool(0.75);
-    let english = rng.gen_bool(0.1);
+    let merchant = kind == SubjectKind::Merchant;
+    let enterprise = rng.gen_bool(0.75) || !merchant;
+    let english = rng.gen_bool(0.1) && merchant;
+    let suffixes: &[&str] = match kind {
+        SubjectKind::Mcn => &["文化传媒有限公司", "网络科技有限公司", "传媒有限公司"],
+        SubjectKind::RoomOperator => &["直播运营有限公司", "电子商务有限公司"],
+        _ => &[
+            "有限公司",
+            "商贸有限公司",
+            "电子商务有限公司",
+            "科技有限公司",
+        ],
+    };
     let name = if english {
         format!(
             "{} {} {}",
@@ -2095,14 +2280,7 @@ fn merchant_profile(ctx: &Run, rng: &mut StdRng, index: u64) -> Profile {
         } else {
             city.clone()
         };
-        let suffix = *[
-            "有限公司",
-            "商贸有限公司",
-            "电子商务有限公司",
-            "科技有限公司",
-        ]
-        .choose(rng)
-        .unwrap_or(&"有限公司");
+        let suffix = *suffixes.choose(rng).unwrap_or(&"有限公司");
         let industry = if suffix == "有限公司" {
             industry
         } else {

@@ -86,6 +86,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(subjects::get_subject)
         .service(subjects::update_subject)
         .service(subjects::change_identifier)
+        .service(subjects::add_relation)
+        .service(subjects::list_relations)
+        .service(subjects::end_relation)
         .service(violations::record_violation)
         .service(violations::list_violations)
         .service(violations::get_violation)
@@ -521,6 +524,7 @@ impl Modify for BearerAuth {
         users::create_user, users::list_users, users::update_user,
         subjects::create_subject, subjects::list_subjects, subjects::get_subject,
         subjects::update_subject, subjects::change_identifier,
+        subjects::add_relation, subjects::list_relations, subjects::end_relation,
         violations::record_violation, violations::list_violations, violations::get_violation,
         violations::revoke_violation, violations::decide_penalty,
         scores::get_score,
@@ -554,7 +558,7 @@ impl Modify for BearerAuth {
         (name = "auth", description = "Login, token refresh and logout"),
         (name = "organizations", description = "Regulators, platforms and consumer associations (admins write; admins and auditors read)"),
         (name = "users", description = "Accounts and roles (admins write; admins and auditors read)"),
-        (name = "subjects", description = "Anchors and merchants (regulators write; admins and auditors read)"),
+        (name = "subjects", description = "Anchors, merchants, live-room operators and MCNs, and their relations (regulators write; admins and auditors read)"),
         (name = "violations", description = "Violations: append-only, revocable with a reason"),
         (name = "listings", description = "The blacklist procedure: notice, objections, decision, reinstatement, revocation"),
         (name = "repairs", description = "Credit repair under SAMR Order 107: application (online by the subject, in person by a regulator), acceptance, supplement, decision and its document"),

@@ -1,8 +1,9 @@
-//! Subjects: anchors and merchants, their names, aliases, identifiers and accounts.
+//! Subjects: anchors, merchants, live-room operators and MCNs, their names,
+//! aliases, identifiers and accounts, and the relations between them.
 
-use actix_web::{get, patch, post, web, HttpResponse};
-use serde::Deserialize;
-use utoipa::IntoParams;
+use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use super::idempotency::{self, IdempotencyKey};
 use super::json::ApiJson;
@@ -12,8 +13,10 @@ use crate::auth::{Reader, ReaderOrParty, Regulator};
 use crate::config::Settings;
 use crate::db::Db;
 use crate::domain::registry::SubjectKind;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::page_type;
+use crate::service::canonical_id;
+use crate::service::relations::{self, AddRelation, RelationView};
 use crate::service::subjects::{
     self, ChangeIdentifier, CreateSubject, SubjectFilter, SubjectView, UpdateSubject,
 };
@@ -172,6 +175,98 @@ pub async fn change_identifier(
         .write(move |conn| {
             subjects::change_identifier(conn, &actor, settings.id_pepper.bytes(), &id, input)
         })
+        .await?;
+    Ok(web::Json(view))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RelationList {
+    /// Oldest first, ended relations included.
+    pub items: Vec<RelationView>,
+}
+
+/// Record that the subject is bound to a related party (Order 117): an
+/// anchor employed by or contracted with an MCN, employer or live-room
+/// operator; a live-room operator or MCN running a room for a merchant.
+#[utoipa::path(post, path = "/v1/subjects/{id}/relations", tag = "subjects", operation_id = "addRelation",
+    params(("id" = uuid::Uuid, Path, description = "Subject id (the bound party)"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response")),
+    request_body = AddRelation, security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Recorded", body = RelationView),
+        (status = 400, response = crate::api::BadRequest),
+        (status = 401, response = crate::api::Unauthorized),
+        (status = 403, response = crate::api::Forbidden),
+        (status = 404, response = crate::api::NotFound),
+        (status = 409, response = crate::api::Conflict),
+        (status = 422, response = crate::api::Unprocessable),
+    ))]
+#[post("/v1/subjects/{id}/relations")]
+pub async fn add_relation(
+    Regulator(user): Regulator,
+    id: Id,
+    key: IdempotencyKey,
+    body: ApiJson<AddRelation>,
+    db: web::Data<Db>,
+) -> ApiResult<HttpResponse> {
+    let fingerprint = body.fingerprint();
+    let (actor, id, input) = (user.actor(), id.into_inner(), body.0);
+    idempotency::create(&db, &user, key, fingerprint, move |conn| {
+        relations::add(conn, &actor, &id, input)
+    })
+    .await
+}
+
+/// The subject's relations, current and ended.
+#[utoipa::path(get, path = "/v1/subjects/{id}/relations", tag = "subjects", operation_id = "listRelations",
+    params(("id" = uuid::Uuid, Path, description = "Subject id")), security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The relations", body = RelationList),
+        (status = 401, response = crate::api::Unauthorized),
+        (status = 403, response = crate::api::Forbidden),
+        (status = 404, response = crate::api::NotFound),
+    ))]
+#[get("/v1/subjects/{id}/relations")]
+pub async fn list_relations(
+    Reader(user): Reader,
+    id: Id,
+    db: web::Data<Db>,
+) -> ApiResult<web::Json<RelationList>> {
+    let (actor, id) = (user.actor(), id.into_inner());
+    let items = db
+        .run(move |conn| relations::list(conn, &actor, &id))
+        .await?;
+    Ok(web::Json(RelationList { items }))
+}
+
+/// End a relation today: it no longer holds from today on; the record stays
+/// in the subject's history.
+#[utoipa::path(delete, path = "/v1/subjects/{id}/relations/{relation_id}", tag = "subjects", operation_id = "endRelation",
+    params(("id" = uuid::Uuid, Path, description = "Subject id"),
+        ("relation_id" = uuid::Uuid, Path, description = "Relation id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Ended", body = RelationView),
+        (status = 401, response = crate::api::Unauthorized),
+        (status = 403, response = crate::api::Forbidden),
+        (status = 404, response = crate::api::NotFound),
+        (status = 409, response = crate::api::Conflict),
+    ))]
+#[delete("/v1/subjects/{id}/relations/{relation_id}")]
+pub async fn end_relation(
+    Regulator(user): Regulator,
+    id: Id,
+    req: HttpRequest,
+    db: web::Data<Db>,
+) -> ApiResult<web::Json<RelationView>> {
+    let relation_id = req
+        .match_info()
+        .get("relation_id")
+        .and_then(canonical_id)
+        .ok_or_else(|| ApiError::not_found("no such relation"))?;
+    let (actor, id) = (user.actor(), id.into_inner());
+    let view = db
+        .write(move |conn| relations::end(conn, &actor, &id, &relation_id))
         .await?;
     Ok(web::Json(view))
 }

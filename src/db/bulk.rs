@@ -11,11 +11,12 @@ use super::listings::{
     ConsentRecord, HistoryEntry, Listing, ListingViolation, Objection, ReviewFlag, StoredDocument,
 };
 use super::registry::{Evidence, NameKeyRow, Subject, SubjectAccount, SubjectName, Violation};
+use super::relations::Relation;
 use super::repairs::Repair;
 use super::schema::{
     listing_consents, listing_documents, listing_history, listing_violations, listings, objections,
-    repairs, review_flags, subject_accounts, subject_name_keys, subject_names, subjects,
-    violation_evidence, violations,
+    repairs, review_flags, subject_accounts, subject_name_keys, subject_names, subject_relations,
+    subjects, violation_evidence, violations,
 };
 use super::DbConn;
 
@@ -162,6 +163,22 @@ pub fn insert(
         "review_flags",
         review_flags::table,
         rows.review_flags
+    );
+    Ok(())
+}
+
+/// Writes the relations between subjects once every subject is there (an
+/// anchor's MCN may come in a later batch). Call inside a transaction.
+pub fn insert_relations(conn: &mut DbConn, rows: Vec<Relation>, copy: bool) -> QueryResult<()> {
+    let mut timings: BTreeMap<&'static str, Duration> = BTreeMap::new();
+    let t = &mut timings;
+    bulk_insert!(
+        t,
+        conn,
+        copy,
+        "subject_relations",
+        subject_relations::table,
+        rows
     );
     Ok(())
 }

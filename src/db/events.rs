@@ -16,6 +16,8 @@ pub const LISTING_REMOVED: &str = "listing.removed";
 pub const LISTING_EXPIRED: &str = "listing.expired";
 pub const LISTING_REVOKED: &str = "listing.revoked";
 pub const SCORE_BAND_CHANGED: &str = "score.band_changed";
+/// A current related party of the subject (its MCN, employer …) was listed.
+pub const RELATED_LISTING_PUBLISHED: &str = "related.listing_published";
 
 /// The events of the public change feed.
 pub const PUBLIC_TYPES: [&str; 4] = [
@@ -26,7 +28,7 @@ pub const PUBLIC_TYPES: [&str; 4] = [
 ];
 
 /// Every event type, as platforms may filter webhooks by them.
-pub const ALL_TYPES: [&str; 7] = [
+pub const ALL_TYPES: [&str; 8] = [
     VIOLATION_RECORDED,
     VIOLATION_REVOKED,
     LISTING_PUBLISHED,
@@ -34,6 +36,7 @@ pub const ALL_TYPES: [&str; 7] = [
     LISTING_EXPIRED,
     LISTING_REVOKED,
     SCORE_BAND_CHANGED,
+    RELATED_LISTING_PUBLISHED,
 ];
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

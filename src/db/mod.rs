@@ -11,6 +11,7 @@ pub mod idempotency;
 pub mod listings;
 pub mod publication;
 pub mod registry;
+pub mod relations;
 pub mod repairs;
 pub mod replicas;
 pub mod schema;

@@ -7,7 +7,7 @@ use super::schema::{
     listings, subject_accounts, subject_name_keys, subject_names, subjects, violation_evidence,
     violations,
 };
-use super::typed::{name_row, Json};
+use super::typed::{name_row, Json, Maybe};
 use super::{DbConn, DbResult};
 use crate::domain::penalties::PenaltyKind;
 use crate::domain::procedure::Status;
@@ -34,6 +34,12 @@ pub struct Subject {
     pub band: Band,
     pub score_as_of: Option<NaiveDate>,
     pub policy_version: i32,
+    /// What platforms may see of the score (`scores::Shared`): from the
+    /// penalties still published; none when there are none.
+    pub shared_score: Option<f64>,
+    #[diesel(deserialize_as = Option<String>, serialize_as = Option<String>)]
+    pub shared_band: Maybe<Band>,
+    pub shared_violations: i32,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -468,6 +474,9 @@ pub struct Violation {
     /// The listing it supported was removed by credit repair on this day: the penalty no
     /// longer counts for platforms or the public (Order 107 art. 2, 13 ¶3).
     pub repaired_on: Option<NaiveDate>,
+    /// The MCN or live-room operator sharing the responsibility (JSON list of subject ids).
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub related_subject_ids: Json<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

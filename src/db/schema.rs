@@ -105,6 +105,9 @@ diesel::table! {
         band -> Text,
         score_as_of -> Nullable<Date>,
         policy_version -> Integer,
+        shared_score -> Nullable<Double>,
+        shared_band -> Nullable<Text>,
+        shared_violations -> Integer,
     }
 }
 
@@ -113,6 +116,21 @@ diesel::table! {
         subject_id -> Text,
         position -> Integer,
         name -> Text,
+    }
+}
+
+diesel::table! {
+    subject_relations (id) {
+        id -> Text,
+        subject_id -> Text,
+        related_subject_id -> Text,
+        relation -> Text,
+        valid_from -> Date,
+        valid_to -> Nullable<Date>,
+        created_by -> Text,
+        created_at -> Timestamp,
+        ended_by -> Nullable<Text>,
+        ended_at -> Nullable<Timestamp>,
     }
 }
 
@@ -151,6 +169,7 @@ diesel::table! {
         decided_at -> Nullable<Timestamp>,
         decided_by -> Nullable<Text>,
         repaired_on -> Nullable<Date>,
+        related_subject_ids -> Text,
     }
 }
 
@@ -480,6 +499,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     subjects,
     subject_names,
     subject_accounts,
+    subject_relations,
     violations,
     violation_evidence,
     organizations,

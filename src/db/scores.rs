@@ -6,6 +6,8 @@ use diesel::prelude::*;
 use super::registry::{self, Violation};
 use super::schema::{scoring_policies, subjects};
 use super::{DbConn, DbResult};
+use crate::domain::exposure::{self, Penalty};
+use crate::domain::registry::SubjectKind;
 use crate::domain::scoring::{self, Band, ScoreReport, ScoringPolicy, ViolationFacts};
 
 /// The active policy: the highest active version stored (version 1 until a
@@ -76,6 +78,62 @@ pub fn facts(violations: &[Violation]) -> Vec<ViolationFacts> {
         .collect()
 }
 
+/// The violations platforms may be shown on `day`: decided, unrepaired and
+/// inside their publication period (Order 45 art. 2, 13; `domain::exposure`).
+pub fn shared_facts(
+    violations: &[Violation],
+    kind: SubjectKind,
+    day: NaiveDate,
+) -> Vec<ViolationFacts> {
+    let shown: Vec<Violation> = violations
+        .iter()
+        .filter(|v| {
+            v.decided_on.is_some_and(|decided_on| {
+                exposure::shared_on(
+                    &Penalty {
+                        kinds: &v.penalty_kinds,
+                        fine_cents: v.fine_cents,
+                        decided_on,
+                        restriction_until: v.ban_until,
+                    },
+                    kind,
+                    day,
+                )
+            })
+        })
+        .cloned()
+        .collect();
+    facts(&shown)
+}
+
+/// What platforms may see of a subject's score: computed from the shared
+/// violations alone; no score when none counts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Shared {
+    pub score: Option<f64>,
+    pub band: Option<Band>,
+    pub violations: i32,
+}
+
+impl Shared {
+    pub fn of(policy: &ScoringPolicy, facts: &[ViolationFacts], day: NaiveDate) -> Shared {
+        let report = scoring::score(policy, facts, day);
+        let violations = i32::try_from(report.contributions.len()).unwrap_or(i32::MAX);
+        match violations {
+            0 => Shared {
+                score: None,
+                band: None,
+                violations,
+            },
+            _ => Shared {
+                score: Some(report.score),
+                band: Some(report.band),
+                violations,
+            },
+        }
+    }
+}
+
 /// The subject's score at `as_of`, computed from its whole history.
 pub fn compute(
     conn: &mut DbConn,
@@ -104,45 +162,85 @@ pub struct BandChange {
     pub to: Band,
 }
 
-/// Recomputes and stores the subject's current score; call with the subject
-/// locked, in the transaction that changed its violations.
-pub fn refresh(
-    conn: &mut DbConn,
-    subject_id: &str,
-    today: NaiveDate,
-) -> DbResult<(ScoreReport, Option<BandChange>)> {
+/// A change of the band platforms see (`None`: no score shown).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SharedBandChange {
+    pub from: Option<Band>,
+    pub to: Option<Band>,
+}
+
+/// What a refresh found: the full score (regulators' views) and its band
+/// change, and what platforms may see and its band change.
+#[derive(Debug, Clone)]
+pub struct Refreshed {
+    pub report: ScoreReport,
+    pub band_change: Option<BandChange>,
+    pub shared: Shared,
+    pub shared_change: Option<SharedBandChange>,
+}
+
+fn corrupt(subject_id: &str, column: &str, e: crate::domain::UnknownName) -> super::DbError {
+    super::DbError::Corrupt {
+        table: "subjects",
+        row: subject_id.to_owned(),
+        detail: format!("column {column}: {e}"),
+    }
+}
+
+/// Recomputes and stores the subject's current score and what platforms may
+/// see of it; call with the subject locked, in the transaction that changed
+/// its violations.
+pub fn refresh(conn: &mut DbConn, subject_id: &str, today: NaiveDate) -> DbResult<Refreshed> {
     let policy = active_policy(conn)?;
-    let report = compute(conn, &policy, subject_id, today)?;
-    let before: Band = subjects::table
+    let (kind, band, shared_band): (String, String, Option<String>) = subjects::table
         .find(subject_id)
-        .select(subjects::band)
-        .first::<String>(conn)?
-        .parse()
-        .map_err(|e: crate::domain::UnknownName| super::DbError::Corrupt {
-            table: "subjects",
-            row: subject_id.to_owned(),
-            detail: format!("column band: {e}"),
-        })?;
+        .select((subjects::kind, subjects::band, subjects::shared_band))
+        .first(conn)?;
+    let kind: SubjectKind = kind.parse().map_err(|e| corrupt(subject_id, "kind", e))?;
+    let before: Band = band.parse().map_err(|e| corrupt(subject_id, "band", e))?;
+    let shared_before: Option<Band> = shared_band
+        .map(|b| b.parse().map_err(|e| corrupt(subject_id, "shared_band", e)))
+        .transpose()?;
+    let violations = registry::all_violations_of_subject(conn, subject_id)?;
+    let report = scoring::score(&policy, &facts(&violations), today);
+    let shared = Shared::of(&policy, &shared_facts(&violations, kind, today), today);
     diesel::update(subjects::table.find(subject_id))
         .set((
             subjects::score.eq(report.score),
             subjects::band.eq(report.band.as_str()),
             subjects::score_as_of.eq(today),
             subjects::policy_version.eq(report.policy_version),
+            subjects::shared_score.eq(shared.score),
+            subjects::shared_band.eq(shared.band.map(Band::as_str)),
+            subjects::shared_violations.eq(shared.violations),
         ))
         .execute(conn)?;
-    let change = (before != report.band).then_some(BandChange {
+    let band_change = (before != report.band).then_some(BandChange {
         from: before,
         to: report.band,
     });
-    Ok((report, change))
+    let shared_change = (shared_before != shared.band).then_some(SharedBandChange {
+        from: shared_before,
+        to: shared.band,
+    });
+    Ok(Refreshed {
+        report,
+        band_change,
+        shared,
+        shared_change,
+    })
 }
 
-/// Subjects whose stored score is older than `today` and below the maximum
-/// (decay can only raise those), oldest first.
+/// Subjects whose stored score is older than `today` and that a day's
+/// passing can change: below the maximum (decay only raises those), or with
+/// penalties platforms are shown (their publication periods end); oldest first.
 pub fn stale_subjects(conn: &mut DbConn, today: NaiveDate, limit: i64) -> QueryResult<Vec<String>> {
     subjects::table
-        .filter(subjects::score.lt(scoring::MAX_SCORE))
+        .filter(
+            subjects::score
+                .lt(scoring::MAX_SCORE)
+                .or(subjects::shared_violations.gt(0)),
+        )
         .filter(subjects::score_as_of.lt(today))
         .order(subjects::score_as_of)
         .limit(limit)

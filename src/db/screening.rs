@@ -8,7 +8,8 @@ use super::listings::in_force_on;
 use super::schema::{
     listings, screenings, subject_accounts, subject_name_keys, subject_names, subjects,
 };
-use super::DbConn;
+use super::typed::name_row;
+use super::{DbConn, DbError, DbResult};
 use crate::domain::registry::SubjectKind;
 use crate::domain::scoring::Band;
 use crate::domain::screening::Decision;
@@ -103,32 +104,67 @@ pub fn names_of(
         .load(conn)
 }
 
-/// What screening shows of a subject.
-#[derive(Debug, Clone, Queryable)]
+/// What screening shows of a subject: what platforms may see of its score
+/// (`scores::Shared`: no score when no penalty is shared).
+#[derive(Debug, Clone)]
 pub struct SubjectSummary {
     pub id: String,
     pub name: String,
-    #[diesel(deserialize_as = String)]
     pub kind: SubjectKind,
-    pub score: f64,
-    #[diesel(deserialize_as = String)]
-    pub band: Band,
+    pub score: Option<f64>,
+    pub band: Option<Band>,
+    /// The penalties platforms are shown.
+    pub violations: i32,
 }
 
-pub fn summaries(conn: &mut DbConn, subject_ids: &[String]) -> QueryResult<Vec<SubjectSummary>> {
+#[derive(Queryable)]
+struct SummaryRow {
+    id: String,
+    name: String,
+    #[diesel(deserialize_as = String)]
+    kind: SubjectKind,
+    score: Option<f64>,
+    band: Option<String>,
+    violations: i32,
+}
+
+pub fn summaries(conn: &mut DbConn, subject_ids: &[String]) -> DbResult<Vec<SubjectSummary>> {
     if subject_ids.is_empty() {
         return Ok(Vec::new());
     }
-    subjects::table
+    let rows = subjects::table
         .filter(subjects::id.eq_any(subject_ids))
         .select((
             subjects::id,
             subjects::name,
             subjects::kind,
-            subjects::score,
-            subjects::band,
+            subjects::shared_score,
+            subjects::shared_band,
+            subjects::shared_violations,
         ))
-        .load(conn)
+        .load::<SummaryRow>(conn);
+    name_row(conn, "subjects", rows)?
+        .into_iter()
+        .map(|r| {
+            let band =
+                r.band
+                    .map(|b| b.parse::<Band>())
+                    .transpose()
+                    .map_err(|e| DbError::Corrupt {
+                        table: "subjects",
+                        row: r.id.clone(),
+                        detail: format!("column shared_band: {e}"),
+                    })?;
+            Ok(SubjectSummary {
+                id: r.id,
+                name: r.name,
+                kind: r.kind,
+                score: r.score,
+                band,
+                violations: r.violations,
+            })
+        })
+        .collect()
 }
 
 /// An active listing as screening shows it.

@@ -95,6 +95,7 @@ const COLUMNS: &[TypedColumn] = {
     use crate::domain::accounts::{OrganizationKind, OrganizationLevel, Role};
     use crate::domain::procedure::{Action, ConsentOutcome, HearingStatus, RemovalReason, Status};
     use crate::domain::registry::{ReviewFlagStatus, SubjectKind, ViolationStatus};
+    use crate::domain::relations::RelationKind;
     use crate::domain::repairs::{Channel, RepairStatus};
     use crate::domain::scoring::{Band, Category, Severity};
     use crate::domain::screening::Decision;
@@ -123,6 +124,16 @@ const COLUMNS: &[TypedColumn] = {
             table: "subjects",
             column: "band",
             names: names_of!(Band),
+        },
+        TypedColumn {
+            table: "subjects",
+            column: "shared_band",
+            names: names_of!(Band),
+        },
+        TypedColumn {
+            table: "subject_relations",
+            column: "relation",
+            names: names_of!(RelationKind),
         },
         TypedColumn {
             table: "violations",

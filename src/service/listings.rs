@@ -613,10 +613,31 @@ fn store_step(
         },
     )?;
     if let Some(event) = rows.event {
-        events::emit_all(conn, vec![event])?;
+        let related = related_events(conn, &event)?;
+        events::emit_all(conn, std::iter::once(event).chain(related).collect())?;
     }
     publication::bump(conn, rows.version_delta)?;
     Ok(())
+}
+
+/// A listing published is news for the watchers of everyone bound to the
+/// listed party today (an MCN's anchors, a merchant's room operators: Order
+/// 117): one `related.listing_published` event per bound subject.
+fn related_events(conn: &mut DbConn, event: &NewEvent) -> ServiceResult<Vec<NewEvent>> {
+    if event.event_type != events::LISTING_PUBLISHED {
+        return Ok(Vec::new());
+    }
+    let bound = crate::db::relations::holding_to(conn, &event.subject_id, super::today())?;
+    Ok(bound
+        .into_iter()
+        .map(|r| NewEvent {
+            event_type: events::RELATED_LISTING_PUBLISHED,
+            subject_id: r.subject_id,
+            listing_id: event.listing_id.clone(),
+            data: json!({"related_subject_id": event.subject_id, "relation": r.relation.as_str(),
+                "listing": event.data}),
+        })
+        .collect())
 }
 
 // ---- the steps ----

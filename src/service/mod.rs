@@ -14,6 +14,7 @@ pub mod evidence;
 pub mod listings;
 pub mod portal;
 pub mod publication;
+pub mod relations;
 pub mod repairs;
 pub mod review;
 pub mod scores;

@@ -34,7 +34,7 @@ pub struct PublicSubject {
     /// Anchors only: first 4 and last 4 characters of the resident ID.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id_number_masked: Option<String>,
-    /// Merchants only.
+    /// Businesses only (merchants, live-room operators, MCNs): public.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub uscc: Option<String>,
     pub accounts: Vec<PublicAccount>,
@@ -64,8 +64,8 @@ impl From<Entry> for PublicEntry {
             listing_id: r.listing_id,
             subject: PublicSubject {
                 name: r.name,
-                id_number_masked: r.id_number_masked.filter(|_| kind == SubjectKind::Anchor),
-                uscc: r.uscc.filter(|_| kind == SubjectKind::Merchant),
+                id_number_masked: r.id_number_masked.filter(|_| kind.is_person()),
+                uscc: r.uscc.filter(|_| !kind.is_person()),
                 kind,
                 accounts: e
                     .accounts

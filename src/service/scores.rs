@@ -88,31 +88,39 @@ pub fn explain(
 }
 
 /// Brings the subject's stored score up to date (call with the subject
-/// locked, in the transaction that changed its violations) and reports a
-/// change of band as an event.
+/// locked, in the transaction that changed its violations). A fall to band D
+/// raises a review flag for the regulators; a change of the band platforms
+/// see is an event for their watchlists (`score.band_changed`, with the
+/// shared score: Order 45 periods, no repaired penalty).
 pub fn refresh(
     conn: &mut DbConn,
     subject_id: &str,
     today: NaiveDate,
 ) -> ServiceResult<(ScoreReport, Option<BandChange>)> {
-    let (report, change) = store::refresh(conn, subject_id, today)?;
-    if change.is_some_and(|c| c.to == Band::D) {
+    let refreshed = store::refresh(conn, subject_id, today)?;
+    let report = refreshed.report;
+    if refreshed.band_change.is_some_and(|c| c.to == Band::D) {
         super::review::raise(conn, subject_id, &report, today)?;
     }
-    if let Some(change) = change {
+    if let Some(change) = refreshed.shared_change {
+        let score = refreshed
+            .shared
+            .score
+            .map(|s| round_half_away_from_zero(s, 1));
         events::emit_all(
             conn,
             vec![events::NewEvent {
                 event_type: events::SCORE_BAND_CHANGED,
                 subject_id: subject_id.to_owned(),
                 listing_id: None,
-                data: json!({"from": change.from.as_str(), "to": change.to.as_str(),
-                    "score": report.score_rounded(), "as_of": today,
-                    "policy_version": report.policy_version}),
+                data: json!({"from": change.from.map(Band::as_str),
+                    "to": change.to.map(Band::as_str),
+                    "score": score, "violations": refreshed.shared.violations,
+                    "as_of": today, "policy_version": report.policy_version}),
             }],
         )?;
     }
-    Ok((report, change))
+    Ok((report, refreshed.band_change))
 }
 
 /// Refreshes one subject whose stored score is stale (decay only raises

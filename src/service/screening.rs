@@ -15,12 +15,14 @@ use super::page::{Page, PageRequest};
 use super::subjects::AccountInput;
 use super::{new_id, roles, Actor, Problems, ServiceError, ServiceResult, Staff};
 use crate::db::audit::{self, AuditActor, Event};
+use crate::db::relations::{self as relation_store, Relation};
 use crate::db::screening::{self as store, ActiveListing, ScreeningRecord, SubjectSummary};
 use crate::db::watch::{self as watch_store, Watch};
 use crate::db::{events, publication, DbConn, DbError, ReadDb};
 use crate::domain::identifiers::{Account, ResidentId, Uscc};
 use crate::domain::names::{self, NameKeys, MATCH_THRESHOLD};
 use crate::domain::registry::SubjectKind;
+use crate::domain::relations::RelationKind;
 use crate::domain::scoring::{round_half_away_from_zero, Band};
 use crate::domain::screening::{decide, shows_name_only_match, Decision, MatchFacts};
 use crate::infra::group_commit::{CommitError, GroupCommit};
@@ -84,9 +86,29 @@ pub struct MatchView {
     pub matched_names: Vec<String>,
     /// 1 for an identifier match; name similarity in 0–1 otherwise.
     pub confidence: f64,
-    pub score: f64,
-    pub band: Band,
+    /// 0–100, one decimal, from the penalties platforms may be shown: decided,
+    /// not revoked, not repaired, inside their publication period (Order 45);
+    /// `null` when there are none.
+    pub score: Option<f64>,
+    /// From the same penalties; `null` when there are none.
+    pub band: Option<Band>,
+    /// How many penalties the score comes from.
+    pub violations: i32,
     pub active_listings: Vec<ActiveListingView>,
+    /// Listings in force of the subject's current related parties (its MCN,
+    /// employer, the merchant whose room it runs: Order 117).
+    pub related_listings: Vec<RelatedListingView>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RelatedListingView {
+    /// The related party.
+    pub subject_id: String,
+    pub name: String,
+    pub kind: SubjectKind,
+    /// How the matched subject is bound to it.
+    pub relation: RelationKind,
+    pub listing_id: String,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -222,6 +244,17 @@ pub struct Match {
     pub matched_names: Vec<String>,
     pub confidence: f64,
     pub active_listings: Vec<ActiveListing>,
+    pub related_listings: Vec<RelatedListing>,
+}
+
+/// A listing in force of a related party of a matched subject.
+#[derive(Debug, Clone)]
+pub struct RelatedListing {
+    pub subject_id: String,
+    pub name: String,
+    pub kind: SubjectKind,
+    pub relation: RelationKind,
+    pub listing_id: String,
 }
 
 #[derive(Debug, Clone)]
@@ -451,14 +484,52 @@ pub fn screen(
         .collect();
     matched_ids.extend(name_matches.keys().map(|(_, id)| id.clone()));
     let matched_ids: Vec<String> = matched_ids.into_iter().collect();
-    let summaries: HashMap<String, SubjectSummary> = store::summaries(conn, &matched_ids)?
+    // The related parties of every matched subject (Order 117), read with them.
+    let mut relations: HashMap<String, Vec<Relation>> = HashMap::new();
+    for r in relation_store::holding_of(conn, &matched_ids, today)? {
+        relations.entry(r.subject_id.clone()).or_default().push(r);
+    }
+    let mut wanted: HashSet<String> = matched_ids.iter().cloned().collect();
+    wanted.extend(
+        relations
+            .values()
+            .flatten()
+            .map(|r| r.related_subject_id.clone()),
+    );
+    let wanted: Vec<String> = wanted.into_iter().collect();
+    let summaries: HashMap<String, SubjectSummary> = store::summaries(conn, &wanted)?
         .into_iter()
         .map(|s| (s.id.clone(), s))
         .collect();
     let mut listings: HashMap<String, Vec<ActiveListing>> = HashMap::new();
-    for l in store::active_listings(conn, &matched_ids, today)? {
+    for l in store::active_listings(conn, &wanted, today)? {
         listings.entry(l.subject_id.clone()).or_default().push(l);
     }
+    let related_listings = |subject_id: &str| -> Vec<RelatedListing> {
+        let mut found: Vec<RelatedListing> = relations
+            .get(subject_id)
+            .into_iter()
+            .flatten()
+            .flat_map(|r| {
+                let party = summaries.get(&r.related_subject_id);
+                listings
+                    .get(&r.related_subject_id)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(move |l| {
+                        party.map(|p| RelatedListing {
+                            subject_id: p.id.clone(),
+                            name: p.name.clone(),
+                            kind: p.kind,
+                            relation: r.relation,
+                            listing_id: l.listing_id.clone(),
+                        })
+                    })
+            })
+            .collect();
+        found.sort_by(|a, b| a.listing_id.cmp(&b.listing_id));
+        found
+    };
 
     let outcomes = queries
         .iter()
@@ -498,6 +569,7 @@ pub fn screen(
                 }
                 matches.push(Match {
                     active_listings: listings.get(&subject_id).cloned().unwrap_or_default(),
+                    related_listings: related_listings(&subject_id),
                     subject,
                     matched_on: reasons,
                     matched_names,
@@ -510,7 +582,10 @@ pub fn screen(
                 .filter(|((qi, id), _)| *qi == i && !matches.iter().any(|m| m.subject.id == *id))
                 .filter_map(|((_, id), (confidence, names, alias))| {
                     let active = listings.get(id).cloned().unwrap_or_default();
-                    if !shows_name_only_match(!active.is_empty(), *confidence) {
+                    let related = related_listings(id);
+                    if !shows_name_only_match(!active.is_empty(), *confidence)
+                        && (related.is_empty() || *confidence < MATCH_THRESHOLD)
+                    {
                         return None;
                     }
                     let subject = summaries.get(id)?.clone();
@@ -525,6 +600,7 @@ pub fn screen(
                         matched_names: names.clone(),
                         confidence: (*confidence * 1000.0).round() / 1000.0,
                         active_listings: active,
+                        related_listings: related,
                     })
                 })
                 .collect();
@@ -542,6 +618,7 @@ pub fn screen(
                     by_identifier: n < identified_count,
                     listed: !m.active_listings.is_empty(),
                     band: m.subject.band,
+                    related_listed: !m.related_listings.is_empty(),
                     confidence: m.confidence,
                 })
                 .collect();
@@ -575,8 +652,9 @@ fn result_view(
                 matched_on: m.matched_on.into_iter().map(str::to_owned).collect(),
                 matched_names: m.matched_names,
                 confidence: m.confidence,
-                score: round_half_away_from_zero(m.subject.score, 1),
+                score: m.subject.score.map(|s| round_half_away_from_zero(s, 1)),
                 band: m.subject.band,
+                violations: m.subject.violations,
                 active_listings: m
                     .active_listings
                     .into_iter()
@@ -585,6 +663,17 @@ fn result_view(
                         listed_on: l.listed_on,
                         expires_on: l.expires_on,
                         reason: l.reason,
+                    })
+                    .collect(),
+                related_listings: m
+                    .related_listings
+                    .into_iter()
+                    .map(|r| RelatedListingView {
+                        subject_id: r.subject_id,
+                        name: r.name,
+                        kind: r.kind,
+                        relation: r.relation,
+                        listing_id: r.listing_id,
                     })
                     .collect(),
             })

@@ -16,6 +16,7 @@ use crate::db::audit::{self, Event};
 use crate::db::registry::{
     self as store, NameKeyRow, Subject, SubjectAccount, SubjectName, SubjectRecord, SubjectSearch,
 };
+use crate::db::typed::Maybe;
 use crate::db::{publication, write_tx, DbConn};
 use crate::domain::identifiers::{self, Account, ResidentId, Uscc, ACCOUNT_KEYS_VERSION};
 use crate::domain::names;
@@ -336,6 +337,9 @@ pub fn new_subject(
         band: Band::A,
         score_as_of: None,
         policy_version,
+        shared_score: None,
+        shared_band: Maybe(None),
+        shared_violations: 0,
     }
 }
 
@@ -413,22 +417,25 @@ pub fn create(
     let aliases = parse_aliases(&input.aliases, &name, &mut problems);
     let accounts = parse_accounts(&input.accounts, "accounts", &mut problems);
     let id_number = match (&input.id_number, input.kind) {
-        (Some(raw), SubjectKind::Anchor) => {
+        (Some(raw), kind) if kind.is_person() => {
             parse_id_number(raw, pepper, "id_number", &mut problems)
         }
         (Some(_), _) => {
             problems.add(
                 "id_number",
-                "only anchors have a resident ID; give a merchant's uscc",
+                "only anchors have a resident ID; give a business's uscc",
             );
             None
         }
         (None, _) => None,
     };
     let uscc = match (&input.uscc, input.kind) {
-        (Some(raw), SubjectKind::Merchant) => parse_uscc(raw, "uscc", &mut problems),
+        (Some(raw), kind) if !kind.is_person() => parse_uscc(raw, "uscc", &mut problems),
         (Some(_), _) => {
-            problems.add("uscc", "only merchants have a unified social credit code");
+            problems.add(
+                "uscc",
+                "only businesses (merchants, live-room operators, MCNs) have a unified social credit code",
+            );
             None
         }
         (None, _) => None,
@@ -583,7 +590,7 @@ pub fn update(
         changed.push("region_code");
     }
     if let Some(new) = id_number {
-        if subject.kind != SubjectKind::Anchor {
+        if !subject.kind.is_person() {
             return Err(ServiceError::invalid(
                 "id_number",
                 "only anchors have a resident ID",
@@ -604,10 +611,10 @@ pub fn update(
         }
     }
     if let Some(new) = uscc {
-        if subject.kind != SubjectKind::Merchant {
+        if subject.kind.is_person() {
             return Err(ServiceError::invalid(
                 "uscc",
-                "only merchants have a unified social credit code",
+                "only businesses have a unified social credit code",
             ));
         }
         match &subject.uscc {
@@ -691,7 +698,7 @@ pub fn change_identifier(
     let mut subject = find(conn, id)?;
     let (before, after, name) = match input.identifier {
         IdentifierType::IdNumber => {
-            if subject.kind != SubjectKind::Anchor {
+            if !subject.kind.is_person() {
                 return Err(ServiceError::invalid(
                     "identifier",
                     "only anchors have a resident ID",
@@ -703,10 +710,10 @@ pub fn change_identifier(
             (before, subject.id_number_masked.clone(), "id_number")
         }
         IdentifierType::Uscc => {
-            if subject.kind != SubjectKind::Merchant {
+            if subject.kind.is_person() {
                 return Err(ServiceError::invalid(
                     "identifier",
-                    "only merchants have a unified social credit code",
+                    "only businesses have a unified social credit code",
                 ));
             }
             let before = subject.uscc.clone();

@@ -81,6 +81,11 @@ pub struct RecordViolation {
     #[serde(default)]
     #[schema(max_items = 50)]
     pub evidence: Vec<EvidenceItem>,
+    /// The MCN, employer or live-room operator that shares the responsibility
+    /// for the act (Order 117): subject ids, not the subject's own.
+    #[serde(default)]
+    #[schema(max_items = 10, value_type = Vec<uuid::Uuid>)]
+    pub related_subject_ids: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -149,6 +154,8 @@ pub struct ViolationView {
     /// longer counts in what platforms and the public see. Regulators keep seeing it.
     pub repaired: bool,
     pub repaired_on: Option<NaiveDate>,
+    /// The parties sharing the responsibility (Order 117).
+    pub related_subject_ids: Vec<String>,
     pub history: Vec<ViolationHistoryEntry>,
 }
 
@@ -238,6 +245,7 @@ pub fn views(conn: &mut DbConn, rows: Vec<Violation>) -> ServiceResult<Vec<Viola
                 revoked_at: v.revoked_at.map(|t| t.and_utc()),
                 revocation_reason: v.revocation_reason,
                 repaired: v.repaired_on.is_some(),
+                related_subject_ids: v.related_subject_ids.0,
                 repaired_on: v.repaired_on,
                 history,
             }
@@ -332,6 +340,7 @@ pub struct NewViolation {
     pub recorded_by: String,
     pub authority_id: String,
     pub recorded_at: NaiveDateTime,
+    pub related_subject_ids: Vec<String>,
 }
 
 impl NewViolation {
@@ -365,6 +374,7 @@ impl NewViolation {
             decided_at: None,
             decided_by: None,
             repaired_on: None,
+            related_subject_ids: Json(self.related_subject_ids),
         }
     }
 }
@@ -403,6 +413,45 @@ pub fn violation_event(event_type: &'static str, v: &Violation) -> events::NewEv
         data: json!({"violation_id": v.id, "category": v.category, "severity": v.severity,
             "decided_on": v.decided_on, "status": v.status}),
     }
+}
+
+/// The parties named as sharing the responsibility: at most 10 registered
+/// businesses (an MCN, an employer, a live-room operator, a merchant), not
+/// the subject itself, each once.
+fn related_parties(
+    conn: &mut DbConn,
+    subject_id: &str,
+    given: &[String],
+    problems: &mut Problems,
+) -> ServiceResult<Vec<String>> {
+    const FIELD: &str = "related_subject_ids";
+    if given.len() > 10 {
+        problems.add(FIELD, "at most 10 related parties");
+        return Ok(Vec::new());
+    }
+    let mut ids: Vec<String> = Vec::with_capacity(given.len());
+    for (i, raw) in given.iter().enumerate() {
+        let field = format!("{FIELD}[{i}]");
+        let Some(id) = super::canonical_id(raw) else {
+            problems.add(field, "no such subject");
+            continue;
+        };
+        if id == subject_id {
+            problems.add(field, "is the subject itself");
+        } else if ids.contains(&id) {
+            problems.add(field, "is given twice");
+        } else {
+            match crate::db::registry::find_subject(conn, &id)? {
+                None => problems.add(field, "no such subject"),
+                Some(s) if s.kind.is_person() => problems.add(
+                    field,
+                    "must be a business (an MCN, employer, live-room operator or merchant)",
+                ),
+                Some(_) => ids.push(id),
+            }
+        }
+    }
+    Ok(ids)
 }
 
 /// Records a violation of a subject; the subject's score follows, and the
@@ -453,6 +502,8 @@ pub fn record(
         &mut problems,
     );
     let evidence = evidence_rows(&id, &clean_evidence(input.evidence, &mut problems));
+    let related_subject_ids =
+        related_parties(conn, subject_id, &input.related_subject_ids, &mut problems)?;
     problems.finish(())?;
     let violation = NewViolation {
         id,
@@ -470,6 +521,7 @@ pub fn record(
         recorded_by: official.id.clone(),
         authority_id: official.organization_id.clone(),
         recorded_at: now.naive_utc(),
+        related_subject_ids,
     }
     .into_row();
     // The subject's lock orders concurrent changes to its score.
@@ -491,6 +543,7 @@ pub fn record(
                 "fine_cents": violation.fine_cents, "penalty_kinds": violation.penalty_kinds.0,
                 "ban_until": violation.ban_until, "listing_ground": violation.listing_ground,
                 "evidence_sha256": evidence.iter().map(|e| e.sha256.as_str()).collect::<Vec<_>>(),
+                "related_subject_ids": violation.related_subject_ids.0,
             }),
         },
     )?;

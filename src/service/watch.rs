@@ -61,7 +61,8 @@ pub struct EventView {
     pub id: String,
     pub seq: i64,
     /// `violation.recorded`, `violation.revoked`, `listing.published`, `listing.removed`,
-    /// `listing.expired`, `listing.revoked` or `score.band_changed`.
+    /// `listing.expired`, `listing.revoked`, `score.band_changed` or
+    /// `related.listing_published` (a current related party of the watched subject was listed).
     #[serde(rename = "type")]
     pub event_type: String,
     pub occurred_at: DateTime<Utc>,

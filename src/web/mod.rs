@@ -294,7 +294,7 @@ impl<'a> FormView<'a> {
             en: "All",
             selected: chosen.is_empty(),
         }];
-        for kind in [SubjectKind::Anchor, SubjectKind::Merchant] {
+        for kind in SubjectKind::ALL {
             let (zh, en) = kind.labels();
             options.push(KindOption {
                 value: kind.as_str(),

@@ -470,6 +470,14 @@ impl TestApp {
     /// by `b`, a second official of `a`'s bureau); returns (subject, listing).
     pub async fn publish_listing(&self, a: &str, b: &str, subject: Value) -> (String, String) {
         let subject_id = self.create_subject(a, subject).await;
+        let listing = self.list_subject(a, b, &subject_id).await;
+        (subject_id, listing)
+    }
+
+    /// Takes a registered subject through the procedure as [`Self::publish_listing`]
+    /// does; returns the listing's id.
+    pub async fn list_subject(&self, a: &str, b: &str, subject_id: &str) -> String {
+        let subject_id = subject_id.to_owned();
         let violation = self
             .record_violation(
                 a,
@@ -503,6 +511,6 @@ impl TestApp {
             )
             .await;
         assert_eq!(decided.body["status"], "listed", "{:?}", decided.body);
-        (subject_id, listing)
+        listing
     }
 }

@@ -16,6 +16,7 @@ mod migration;
 mod ops;
 mod oversight;
 mod params;
+mod parties;
 mod procedure;
 mod project;
 mod public;

@@ -350,7 +350,14 @@ async fn an_approved_repair_stops_sharing_and_a_false_one_is_barred(app: TestApp
     assert_eq!(repair["status"], "approved");
     let after = screen().await;
     assert_eq!(after.body["decision"], "clear", "{:?}", after.body);
-    assert_eq!(after.body["matches"][0]["score"], 100.0, "{:?}", after.body);
+    // Nothing left that platforms may be shown: no score (CONTRACT §6.7).
+    assert_eq!(
+        after.body["matches"][0]["score"],
+        Value::Null,
+        "{:?}",
+        after.body
+    );
+    assert_eq!(after.body["matches"][0]["band"], Value::Null);
     assert!(after.body["matches"][0]["active_listings"]
         .as_array()
         .unwrap()

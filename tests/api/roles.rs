@@ -47,6 +47,13 @@ const RULES: &[(&str, &str, Access)] = &[
     ("get", "/v1/subjects/{id}", Roles(READERS)),
     ("patch", "/v1/subjects/{id}", Roles(REGULATOR)),
     ("post", "/v1/subjects/{id}/identifiers", Roles(REGULATOR)),
+    ("post", "/v1/subjects/{id}/relations", Roles(REGULATOR)),
+    ("get", "/v1/subjects/{id}/relations", Roles(READERS)),
+    (
+        "delete",
+        "/v1/subjects/{id}/relations/{relation_id}",
+        Roles(REGULATOR),
+    ),
     ("post", "/v1/subjects/{id}/violations", Roles(REGULATOR)),
     ("get", "/v1/subjects/{id}/violations", Roles(READERS)),
     ("get", "/v1/violations/{id}", Roles(READERS)),

@@ -21,15 +21,28 @@ pub enum SubjectKind {
     Anchor,
     /// A business; identified by its unified social credit code.
     Merchant,
+    /// A live-room operator (直播间运营者, SAMR/CAC Order 117): the business
+    /// that runs a live room and answers for what is sold in it.
+    RoomOperator,
+    /// An MCN (直播营销人员服务机构, Order 117): the agency that recruits,
+    /// trains and manages anchors.
+    Mcn,
 }
 
 impl SubjectKind {
-    pub const ALL: [SubjectKind; 2] = [SubjectKind::Anchor, SubjectKind::Merchant];
+    pub const ALL: [SubjectKind; 4] = [
+        SubjectKind::Anchor,
+        SubjectKind::Merchant,
+        SubjectKind::RoomOperator,
+        SubjectKind::Mcn,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             SubjectKind::Anchor => "anchor",
             SubjectKind::Merchant => "merchant",
+            SubjectKind::RoomOperator => "room_operator",
+            SubjectKind::Mcn => "mcn",
         }
     }
 
@@ -38,7 +51,16 @@ impl SubjectKind {
         match self {
             SubjectKind::Anchor => ("主播", "Anchor"),
             SubjectKind::Merchant => ("商家", "Merchant"),
+            SubjectKind::RoomOperator => ("直播间运营者", "Live-room operator"),
+            SubjectKind::Mcn => ("直播营销人员服务机构", "MCN"),
         }
+    }
+
+    /// A natural person, identified by resident ID (whose number is never
+    /// published in full); every other kind is a business identified by its
+    /// unified social credit code, which is public.
+    pub fn is_person(self) -> bool {
+        self == SubjectKind::Anchor
     }
 }
 

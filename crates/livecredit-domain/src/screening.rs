@@ -4,8 +4,11 @@
 //! - `hit`: an identifier (resident ID, USCC or platform account) matches a
 //!   subject with a listing in force;
 //! - `review`: a name alone matches a subject with a listing in force
-//!   (confidence at least [`MATCH_THRESHOLD`]), or an identifier matches a
-//!   subject in band C or D;
+//!   (confidence at least [`MATCH_THRESHOLD`]); or an identifier matches a
+//!   subject in band C or D (the band platforms may see, of the penalties
+//!   still published: `exposure`); or a subject matched by identifier or
+//!   shown by name has a related party (its MCN, employer, the merchant
+//!   whose room it runs) with a listing in force (Order 117);
 //! - `clear`: otherwise.
 //!
 //! A name-only match to a subject with no listing in force is not shown at
@@ -49,7 +52,11 @@ pub struct MatchFacts {
     pub by_identifier: bool,
     /// The subject has a listing in force on the day of the screening.
     pub listed: bool,
-    pub band: Band,
+    /// The band platforms may see; `None` when no penalty of the subject is
+    /// published any more (or none ever was).
+    pub band: Option<Band>,
+    /// A current related party has a listing in force.
+    pub related_listed: bool,
     /// 1 for an identifier match; the name similarity otherwise.
     pub confidence: f64,
 }
@@ -64,9 +71,10 @@ pub fn decide(matches: &[MatchFacts]) -> Decision {
     let hit = matches.iter().any(|m| m.by_identifier && m.listed);
     let review = matches.iter().any(|m| {
         if m.by_identifier {
-            matches!(m.band, Band::C | Band::D)
+            matches!(m.band, Some(Band::C | Band::D)) || m.related_listed
         } else {
             shows_name_only_match(m.listed, m.confidence)
+                || (m.related_listed && m.confidence >= MATCH_THRESHOLD)
         }
     });
     if hit {
@@ -92,7 +100,8 @@ mod tests {
         MatchFacts {
             by_identifier: true,
             listed,
-            band,
+            band: Some(band),
+            related_listed: false,
             confidence: 1.0,
         }
     }
@@ -101,8 +110,23 @@ mod tests {
         MatchFacts {
             by_identifier: false,
             listed,
-            band: Band::A,
+            band: Some(Band::A),
+            related_listed: false,
             confidence,
+        }
+    }
+
+    fn unscored() -> MatchFacts {
+        MatchFacts {
+            band: None,
+            ..id(false, Band::A)
+        }
+    }
+
+    fn related(m: MatchFacts) -> MatchFacts {
+        MatchFacts {
+            related_listed: true,
+            ..m
         }
     }
 
@@ -134,6 +158,32 @@ mod tests {
                 "a listed name beside a clean identifier",
                 vec![id(false, A), name(true, 0.9)],
                 Review,
+            ),
+            ("identifier, nothing published", vec![unscored()], Clear),
+            (
+                "identifier, the MCN listed",
+                vec![related(id(false, A))],
+                Review,
+            ),
+            (
+                "identifier, nothing published, the employer listed",
+                vec![related(unscored())],
+                Review,
+            ),
+            (
+                "identifier, listed, the MCN listed too",
+                vec![related(id(true, A))],
+                Hit,
+            ),
+            (
+                "name only, the MCN listed",
+                vec![related(name(false, 0.9))],
+                Review,
+            ),
+            (
+                "name only below the threshold, the MCN listed",
+                vec![related(name(false, 0.8))],
+                Clear,
             ),
             (
                 "a hit wins over everything",
