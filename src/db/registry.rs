@@ -1,17 +1,17 @@
 //! Subjects (with names, aliases and accounts) and violations (with evidence).
 
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::{NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
 use super::schema::{
-    listings, subject_accounts, subject_name_keys, subject_names, subjects, violation_evidence,
-    violations,
+    listings, subject_accounts, subject_name_keys, subject_names, subject_relations, subjects,
+    violation_evidence, violations,
 };
 use super::typed::{name_row, Json, Maybe};
 use super::{DbConn, DbResult};
 use crate::domain::penalties::PenaltyKind;
 use crate::domain::procedure::Status;
-use crate::domain::registry::{SubjectKind, ViolationStatus};
+use crate::domain::registry::{today_cst, SubjectKind, ViolationStatus};
 use crate::domain::scoring::{Band, Category, Severity};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -122,17 +122,45 @@ pub struct NameKeyRow {
     pub listed: bool,
 }
 
-/// Flags a subject's name keys when it has a listing in status `listed`
-/// (screening by name looks only at flagged keys). Called whenever a
-/// listing changes status and whenever the keys are rewritten.
+/// Subject ids bound today (or by a relation not yet ended) to a subject
+/// with a listing in status `listed`: an MCN's anchors, a merchant's room
+/// operators (Order 117). A superset is harmless: screening checks the
+/// relation and the listing again on the day.
+macro_rules! bound_to_listed {
+    () => {
+        subject_relations::table
+            .filter(
+                subject_relations::related_subject_id.eq_any(
+                    listings::table
+                        .filter(listings::status.eq(Status::Listed.as_str()))
+                        .select(listings::subject_id),
+                ),
+            )
+            .filter(
+                subject_relations::valid_to
+                    .is_null()
+                    .or(subject_relations::valid_to.gt(today_cst(Utc::now()))),
+            )
+            .select(subject_relations::subject_id)
+    };
+}
+
+/// Flags a subject's name keys when its name can matter to a screening by
+/// name alone: it has a listing in status `listed`, or a current related
+/// party has one (screening by name looks only at flagged keys). Called
+/// whenever a listing changes status (for its subject and the subjects bound
+/// to it), a relation is added or ended, and the keys are rewritten.
 pub fn sync_listed_flag(conn: &mut DbConn, subject_id: &str) -> QueryResult<()> {
     let listed = diesel::dsl::exists(
         listings::table
             .filter(listings::subject_id.eq(subject_id))
             .filter(listings::status.eq(Status::Listed.as_str())),
     );
+    let bound = diesel::dsl::exists(
+        bound_to_listed!().filter(subject_relations::subject_id.eq(subject_id)),
+    );
     diesel::update(subject_name_keys::table.filter(subject_name_keys::subject_id.eq(subject_id)))
-        .set(subject_name_keys::listed.eq(listed))
+        .set(subject_name_keys::listed.eq(listed.or(bound)))
         .execute(conn)
         .map(drop)
 }
@@ -144,8 +172,13 @@ pub fn sync_all_listed_flags(conn: &mut DbConn) -> QueryResult<()> {
         .select(listings::subject_id);
     diesel::update(subject_name_keys::table.filter(subject_name_keys::subject_id.eq_any(listed)))
         .set(subject_name_keys::listed.eq(true))
-        .execute(conn)
-        .map(drop)
+        .execute(conn)?;
+    diesel::update(
+        subject_name_keys::table.filter(subject_name_keys::subject_id.eq_any(bound_to_listed!())),
+    )
+    .set(subject_name_keys::listed.eq(true))
+    .execute(conn)
+    .map(drop)
 }
 
 pub fn replace_accounts(
@@ -239,6 +272,13 @@ pub fn replace_name_keys_of(
         subject_name_keys::table
             .filter(subject_name_keys::subject_id.eq_any(subject_ids))
             .filter(subject_name_keys::subject_id.eq_any(listed)),
+    )
+    .set(subject_name_keys::listed.eq(true))
+    .execute(conn)?;
+    diesel::update(
+        subject_name_keys::table
+            .filter(subject_name_keys::subject_id.eq_any(subject_ids))
+            .filter(subject_name_keys::subject_id.eq_any(bound_to_listed!())),
     )
     .set(subject_name_keys::listed.eq(true))
     .execute(conn)

@@ -744,6 +744,10 @@ pub(super) fn transition(
     store::save(conn, &listing)?;
     if before != listing.status {
         registry::sync_listed_flag(conn, &listing.subject_id)?;
+        // Whose names now matter through this subject (its MCN's anchors …).
+        for bound in crate::db::relations::holding_to(conn, &listing.subject_id, today)? {
+            registry::sync_listed_flag(conn, &bound.subject_id)?;
+        }
     }
     store_step(conn, actor, &listing.id, rows)?;
     if listing.status == Status::Listed

@@ -40,8 +40,9 @@ async fn anchors_of_listed_mcns_screen_review_naming_the_mcn(app: TestApp) {
     let second = app
         .create_subject(&a, mcn("流量文化", "91330100MA00MCN02"))
         .await;
+    // 1,000 anchors, 30 of them working for the two MCNs.
     let mut anchors = Vec::new();
-    for n in 0..50 {
+    for n in 0..1000 {
         let anchor = app
             .create_subject(
                 &a,
@@ -60,6 +61,12 @@ async fn anchors_of_listed_mcns_screen_review_naming_the_mcn(app: TestApp) {
         }
         anchors.push(anchor);
     }
+    // Found by name alone too: an anchor whose MCN is listed.
+    let named = app
+        .create_subject(&a, json!({"kind": "anchor", "name": "欧阳娜娜"}))
+        .await;
+    let r = bind(&app, &a, &named, &first, "contracted_with").await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
     // A platform watching one of the first MCN's anchors hears of its listing.
     let watched = app
         .post(
@@ -103,6 +110,19 @@ async fn anchors_of_listed_mcns_screen_review_naming_the_mcn(app: TestApp) {
             }
         }
     }
+    let by_name = app
+        .post("/v1/screening", &platform, json!({"name": "Ouyang Nana"}))
+        .await;
+    assert_eq!(by_name.body["decision"], "review", "{:?}", by_name.body);
+    assert_eq!(by_name.body["matches"][0]["subject_id"], named.as_str());
+    assert_eq!(
+        by_name.body["matches"][0]["related_listings"][0]["subject_id"],
+        first.as_str()
+    );
+    let stranger = app
+        .post("/v1/screening", &platform, json!({"name": "主播999"}))
+        .await;
+    assert_eq!(stranger.body["decision"], "clear", "{:?}", stranger.body);
     let events = app.get("/v1/events", &platform).await;
     let related: Vec<&Value> = events.body["items"]
         .as_array()
