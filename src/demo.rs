@@ -2,7 +2,7 @@
 //! and benchmarks, written straight through the data layer in bulk.
 //!
 //! What it makes, per subject (70% anchors, 30% businesses; in every block
-//! of 1,000 subjects one MCN and one live-room operator, every third MCN
+//! of 1,000 subjects one MCN and one live-room operator, every tenth MCN
 //! listed, and ~40% of the block's anchors working for its MCN, ~10% for
 //! its live-room operator — Order 117's parties):
 //! - a name drawn from realistic frequencies (the top 100 surnames with their
@@ -1248,7 +1248,7 @@ const PARTY_BLOCK: u64 = 1000;
 /// The live-room operator's place in its block.
 const ROOM_OPERATOR_PLACE: u64 = 13;
 /// One MCN in this many is listed.
-const LISTED_MCN_EVERY: u64 = 3;
+const LISTED_MCN_EVERY: u64 = 10;
 
 /// The MCN's place in block `block`: in every [`LISTED_MCN_EVERY`]th block
 /// the place of the first active listing of the block (so the MCN is
