@@ -392,3 +392,63 @@ both_backends!(
     platforms_see_penalties_only_while_they_are_published,
     platforms_see_penalties_only_while_they_are_published
 );
+
+async fn a_period_ending_is_seen_by_upkeep_and_told_to_watchers(app: TestApp) {
+    let (_, a) = app.user_with_role("regulator").await;
+    let (_, platform) = app.user_with_role("platform").await;
+    let subject = app
+        .create_subject(
+            &a,
+            json!({"kind": "anchor", "name": "周九", "id_number": anchor_id(9)}),
+        )
+        .await;
+    let watched = app
+        .post("/v1/watchlist", &platform, json!({"subject_id": subject}))
+        .await;
+    assert_eq!(watched.status, 201, "{:?}", watched.body);
+    let violation = app
+        .record_violation(
+            &a,
+            &subject,
+            json!({"category": "false_advertising", "severity": "general", "description": "夸大功效",
+                "decided_on": today() - Months::new(2), "penalty_kinds": ["criticism"]}),
+        )
+        .await;
+    let shown = screen_id(&app, &platform, 9).await;
+    assert!(shown["matches"][0]["score"].is_number(), "{shown}");
+    let band = shown["matches"][0]["band"].clone();
+
+    // A day past its three months, as if the days had gone by: the stored
+    // values are a day old, and the daily upkeep brings them up to date.
+    let decided = today() - Months::new(3) - chrono::Days::new(1);
+    app.execute_sql(&format!(
+        "UPDATE violations SET decided_on = '{decided}' WHERE id = '{violation}'"
+    ));
+    app.execute_sql(&format!(
+        "UPDATE subjects SET score_as_of = '2000-01-01' WHERE id = '{subject}'"
+    ));
+    livecredit::jobs::run_once(&app.db())
+        .await
+        .expect("upkeep ran");
+    let hidden = screen_id(&app, &platform, 9).await;
+    assert_eq!(hidden["matches"][0]["score"], Value::Null, "{hidden}");
+    assert_eq!(hidden["decision"], "clear");
+    let events = app.get("/v1/events", &platform).await;
+    let changes: Vec<&Value> = events.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "score.band_changed")
+        .collect();
+    let last = changes.last().expect("a band change");
+    assert_eq!(last["data"]["from"], band, "{:?}", events.body);
+    assert_eq!(last["data"]["to"], Value::Null);
+    assert_eq!(last["data"]["score"], Value::Null);
+    // The regulator still sees the penalty and its points.
+    let score = app.get(format!("/v1/subjects/{subject}/score"), &a).await;
+    assert_eq!(score.body["contributions"].as_array().unwrap().len(), 1);
+}
+both_backends!(
+    a_period_ending_is_seen_by_upkeep_and_told_to_watchers,
+    a_period_ending_is_seen_by_upkeep_and_told_to_watchers
+);
