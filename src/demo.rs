@@ -822,6 +822,7 @@ struct Counts {
 impl Batch {
     fn counts(&self) -> Counts {
         let r = &self.rows;
+        let of_kind = |kind| r.subjects.iter().filter(|s| s.kind == kind).count() as u64;
         let mut by_status = BTreeMap::new();
         for l in &r.listings {
             *by_status.entry(l.status.as_str()).or_default() += 1;
@@ -829,16 +830,8 @@ impl Batch {
         Counts {
             subjects: r.subjects.len() as u64,
             anchors: self.anchors,
-            mcns: r
-                .subjects
-                .iter()
-                .filter(|s| s.kind == SubjectKind::Mcn)
-                .count() as u64,
-            room_operators: r
-                .subjects
-                .iter()
-                .filter(|s| s.kind == SubjectKind::RoomOperator)
-                .count() as u64,
+            mcns: of_kind(SubjectKind::Mcn),
+            room_operators: of_kind(SubjectKind::RoomOperator),
             relations: self.relations.len() as u64,
             names: r.names.len() as u64,
             name_keys: r.name_keys.len() as u64,

@@ -329,6 +329,18 @@ pub fn find_subject(conn: &mut DbConn, id: &str) -> DbResult<Option<Subject>> {
     name_row(conn, "subjects", found)
 }
 
+/// The subjects of these ids that exist, in no particular order.
+pub fn find_subjects(conn: &mut DbConn, ids: &[String]) -> DbResult<Vec<Subject>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let found = subjects::table
+        .filter(subjects::id.eq_any(ids))
+        .select(Subject::as_select())
+        .load(conn);
+    name_row(conn, "subjects", found)
+}
+
 pub fn subject_id_by_id_number_hash(conn: &mut DbConn, hash: &str) -> QueryResult<Option<String>> {
     subjects::table
         .filter(subjects::id_number_hash.eq(hash))

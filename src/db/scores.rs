@@ -61,9 +61,9 @@ pub fn add_policy(conn: &mut DbConn, policy: &ScoringPolicy) -> QueryResult<()> 
 /// What scoring needs to know of each violation decided. A pending penalty
 /// counts in no score until it is decided, and a repaired one no longer
 /// counts (Order 107 art. 2: repaired information stops being used).
-pub fn facts(violations: &[Violation]) -> Vec<ViolationFacts> {
+pub fn facts<'a>(violations: impl IntoIterator<Item = &'a Violation>) -> Vec<ViolationFacts> {
     violations
-        .iter()
+        .into_iter()
         .filter(|v| v.repaired_on.is_none())
         .filter_map(|v| {
             Some(ViolationFacts {
@@ -85,25 +85,20 @@ pub fn shared_facts(
     kind: SubjectKind,
     day: NaiveDate,
 ) -> Vec<ViolationFacts> {
-    let shown: Vec<Violation> = violations
-        .iter()
-        .filter(|v| {
-            v.decided_on.is_some_and(|decided_on| {
-                exposure::shared_on(
-                    &Penalty {
-                        kinds: &v.penalty_kinds,
-                        fine_cents: v.fine_cents,
-                        decided_on,
-                        restriction_until: v.ban_until,
-                    },
-                    kind,
-                    day,
-                )
-            })
+    facts(violations.iter().filter(|v| {
+        v.decided_on.is_some_and(|decided_on| {
+            exposure::shared_on(
+                &Penalty {
+                    kinds: &v.penalty_kinds,
+                    fine_cents: v.fine_cents,
+                    decided_on,
+                    restriction_until: v.ban_until,
+                },
+                kind,
+                day,
+            )
         })
-        .cloned()
-        .collect();
-    facts(&shown)
+    }))
 }
 
 /// What platforms may see of a subject's score: computed from the shared
@@ -179,28 +174,14 @@ pub struct Refreshed {
     pub shared_change: Option<SharedBandChange>,
 }
 
-fn corrupt(subject_id: &str, column: &str, e: crate::domain::UnknownName) -> super::DbError {
-    super::DbError::Corrupt {
-        table: "subjects",
-        row: subject_id.to_owned(),
-        detail: format!("column {column}: {e}"),
-    }
-}
-
 /// Recomputes and stores the subject's current score and what platforms may
 /// see of it; call with the subject locked, in the transaction that changed
 /// its violations.
 pub fn refresh(conn: &mut DbConn, subject_id: &str, today: NaiveDate) -> DbResult<Refreshed> {
     let policy = active_policy(conn)?;
-    let (kind, band, shared_band): (String, String, Option<String>) = subjects::table
-        .find(subject_id)
-        .select((subjects::kind, subjects::band, subjects::shared_band))
-        .first(conn)?;
-    let kind: SubjectKind = kind.parse().map_err(|e| corrupt(subject_id, "kind", e))?;
-    let before: Band = band.parse().map_err(|e| corrupt(subject_id, "band", e))?;
-    let shared_before: Option<Band> = shared_band
-        .map(|b| b.parse().map_err(|e| corrupt(subject_id, "shared_band", e)))
-        .transpose()?;
+    let subject =
+        registry::find_subject(conn, subject_id)?.ok_or(diesel::result::Error::NotFound)?;
+    let (kind, before, shared_before) = (subject.kind, subject.band, subject.shared_band.0);
     let violations = registry::all_violations_of_subject(conn, subject_id)?;
     let report = scoring::score(&policy, &facts(&violations), today);
     let shared = Shared::of(&policy, &shared_facts(&violations, kind, today), today);

@@ -8,8 +8,8 @@ use super::listings::in_force_on;
 use super::schema::{
     listings, screenings, subject_accounts, subject_name_keys, subject_names, subjects,
 };
-use super::typed::name_row;
-use super::{DbConn, DbError, DbResult};
+use super::typed::{name_row, Maybe};
+use super::{DbConn, DbResult};
 use crate::domain::registry::SubjectKind;
 use crate::domain::scoring::Band;
 use crate::domain::screening::Decision;
@@ -106,33 +106,24 @@ pub fn names_of(
 
 /// What screening shows of a subject: what platforms may see of its score
 /// (`scores::Shared`: no score when no penalty is shared).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Queryable)]
 pub struct SubjectSummary {
     pub id: String,
     pub name: String,
+    #[diesel(deserialize_as = String)]
     pub kind: SubjectKind,
     pub score: Option<f64>,
-    pub band: Option<Band>,
+    #[diesel(deserialize_as = Option<String>)]
+    pub band: Maybe<Band>,
     /// The penalties platforms are shown.
     pub violations: i32,
-}
-
-#[derive(Queryable)]
-struct SummaryRow {
-    id: String,
-    name: String,
-    #[diesel(deserialize_as = String)]
-    kind: SubjectKind,
-    score: Option<f64>,
-    band: Option<String>,
-    violations: i32,
 }
 
 pub fn summaries(conn: &mut DbConn, subject_ids: &[String]) -> DbResult<Vec<SubjectSummary>> {
     if subject_ids.is_empty() {
         return Ok(Vec::new());
     }
-    let rows = subjects::table
+    let found = subjects::table
         .filter(subjects::id.eq_any(subject_ids))
         .select((
             subjects::id,
@@ -142,29 +133,8 @@ pub fn summaries(conn: &mut DbConn, subject_ids: &[String]) -> DbResult<Vec<Subj
             subjects::shared_band,
             subjects::shared_violations,
         ))
-        .load::<SummaryRow>(conn);
-    name_row(conn, "subjects", rows)?
-        .into_iter()
-        .map(|r| {
-            let band =
-                r.band
-                    .map(|b| b.parse::<Band>())
-                    .transpose()
-                    .map_err(|e| DbError::Corrupt {
-                        table: "subjects",
-                        row: r.id.clone(),
-                        detail: format!("column shared_band: {e}"),
-                    })?;
-            Ok(SubjectSummary {
-                id: r.id,
-                name: r.name,
-                kind: r.kind,
-                score: r.score,
-                band,
-                violations: r.violations,
-            })
-        })
-        .collect()
+        .load(conn);
+    name_row(conn, "subjects", found)
 }
 
 /// An active listing as screening shows it.

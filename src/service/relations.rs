@@ -3,6 +3,8 @@
 //! a room for a merchant. Regulators record and end them; the history stays.
 //! Screening reads the relations that hold today (`service::screening`).
 
+use std::collections::HashMap;
+
 use chrono::{NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -10,8 +12,9 @@ use utoipa::ToSchema;
 
 use super::{new_id, roles, Actor, ServiceError, ServiceResult};
 use crate::db::audit::{self, Event};
+use crate::db::registry::{self, Subject};
 use crate::db::relations::{self as store, Relation};
-use crate::db::{registry, DbConn};
+use crate::db::DbConn;
 use crate::domain::registry::SubjectKind;
 use crate::domain::relations::{check_relation, holds_on, RelationKind};
 
@@ -144,13 +147,24 @@ pub fn list(
     actor.require_reader_of(subject_id)?;
     super::subjects::find(conn, subject_id)?;
     let relations = store::relations_of(conn, subject_id)?;
-    let mut views = Vec::with_capacity(relations.len());
-    for r in relations {
-        let related = registry::find_subject(conn, &r.related_subject_id)?
-            .ok_or_else(|| ServiceError::internal("a relation names a subject that is gone"))?;
-        views.push(view(r, related.name, related.kind));
-    }
-    Ok(views)
+    let ids: Vec<String> = relations
+        .iter()
+        .map(|r| r.related_subject_id.clone())
+        .collect();
+    let related: HashMap<String, Subject> = registry::find_subjects(conn, &ids)?
+        .into_iter()
+        .map(|s| (s.id.clone(), s))
+        .collect();
+    relations
+        .into_iter()
+        .map(|r| {
+            let party = related
+                .get(&r.related_subject_id)
+                .ok_or_else(|| ServiceError::internal("a relation names a subject that is gone"))?;
+            let (name, kind) = (party.name.clone(), party.kind);
+            Ok(view(r, name, kind))
+        })
+        .collect()
 }
 
 /// Ends a relation today (it no longer holds from today on); its row stays.

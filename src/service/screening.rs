@@ -100,6 +100,7 @@ pub struct MatchView {
     pub related_listings: Vec<RelatedListingView>,
 }
 
+/// A listing in force of a related party of a matched subject.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RelatedListingView {
     /// The related party.
@@ -244,17 +245,7 @@ pub struct Match {
     pub matched_names: Vec<String>,
     pub confidence: f64,
     pub active_listings: Vec<ActiveListing>,
-    pub related_listings: Vec<RelatedListing>,
-}
-
-/// A listing in force of a related party of a matched subject.
-#[derive(Debug, Clone)]
-pub struct RelatedListing {
-    pub subject_id: String,
-    pub name: String,
-    pub kind: SubjectKind,
-    pub relation: RelationKind,
-    pub listing_id: String,
+    pub related_listings: Vec<RelatedListingView>,
 }
 
 #[derive(Debug, Clone)]
@@ -505,8 +496,8 @@ pub fn screen(
     for l in store::active_listings(conn, &wanted, today)? {
         listings.entry(l.subject_id.clone()).or_default().push(l);
     }
-    let related_listings = |subject_id: &str| -> Vec<RelatedListing> {
-        let mut found: Vec<RelatedListing> = relations
+    let related_listings = |subject_id: &str| -> Vec<RelatedListingView> {
+        let mut found: Vec<RelatedListingView> = relations
             .get(subject_id)
             .into_iter()
             .flatten()
@@ -517,7 +508,7 @@ pub fn screen(
                     .into_iter()
                     .flatten()
                     .filter_map(move |l| {
-                        party.map(|p| RelatedListing {
+                        party.map(|p| RelatedListingView {
                             subject_id: p.id.clone(),
                             name: p.name.clone(),
                             kind: p.kind,
@@ -617,7 +608,7 @@ pub fn screen(
                 .map(|(n, m)| MatchFacts {
                     by_identifier: n < identified_count,
                     listed: !m.active_listings.is_empty(),
-                    band: m.subject.band,
+                    band: m.subject.band.0,
                     related_listed: !m.related_listings.is_empty(),
                     confidence: m.confidence,
                 })
@@ -653,7 +644,7 @@ fn result_view(
                 matched_names: m.matched_names,
                 confidence: m.confidence,
                 score: m.subject.score.map(|s| round_half_away_from_zero(s, 1)),
-                band: m.subject.band,
+                band: m.subject.band.0,
                 violations: m.subject.violations,
                 active_listings: m
                     .active_listings
@@ -665,17 +656,7 @@ fn result_view(
                         reason: l.reason,
                     })
                     .collect(),
-                related_listings: m
-                    .related_listings
-                    .into_iter()
-                    .map(|r| RelatedListingView {
-                        subject_id: r.subject_id,
-                        name: r.name,
-                        kind: r.kind,
-                        relation: r.relation,
-                        listing_id: r.listing_id,
-                    })
-                    .collect(),
+                related_listings: m.related_listings,
             })
             .collect(),
     }

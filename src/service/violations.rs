@@ -429,26 +429,25 @@ fn related_parties(
         problems.add(FIELD, "at most 10 related parties");
         return Ok(Vec::new());
     }
+    let wanted: Vec<String> = given
+        .iter()
+        .filter_map(|raw| super::canonical_id(raw))
+        .collect();
+    let found = crate::db::registry::find_subjects(conn, &wanted)?;
     let mut ids: Vec<String> = Vec::with_capacity(given.len());
     for (i, raw) in given.iter().enumerate() {
         let field = format!("{FIELD}[{i}]");
-        let Some(id) = super::canonical_id(raw) else {
-            problems.add(field, "no such subject");
-            continue;
-        };
-        if id == subject_id {
-            problems.add(field, "is the subject itself");
-        } else if ids.contains(&id) {
-            problems.add(field, "is given twice");
-        } else {
-            match crate::db::registry::find_subject(conn, &id)? {
-                None => problems.add(field, "no such subject"),
-                Some(s) if s.kind.is_person() => problems.add(
-                    field,
-                    "must be a business (an MCN, employer, live-room operator or merchant)",
-                ),
-                Some(_) => ids.push(id),
-            }
+        let id = super::canonical_id(raw);
+        let party = found.iter().find(|s| Some(&s.id) == id.as_ref());
+        match (id, party) {
+            (None, _) | (Some(_), None) => problems.add(field, "no such subject"),
+            (Some(id), _) if id == subject_id => problems.add(field, "is the subject itself"),
+            (Some(id), _) if ids.contains(&id) => problems.add(field, "is given twice"),
+            (Some(_), Some(s)) if s.kind.is_person() => problems.add(
+                field,
+                "must be a business (an MCN, employer, live-room operator or merchant)",
+            ),
+            (Some(id), Some(_)) => ids.push(id),
         }
     }
     Ok(ids)
