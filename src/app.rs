@@ -15,7 +15,8 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::api::public::SnapshotCache;
 use crate::api::watch::ServiceAddress;
-use crate::api::{self, auth::DecoyHash, json};
+use crate::api::{self, json};
+use crate::auth::password::DecoyHash;
 use crate::auth::address::client_ip;
 use crate::auth::{password, TokenService};
 use crate::config::Settings;

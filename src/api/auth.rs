@@ -4,6 +4,7 @@ use actix_web::{get, post, web, HttpRequest, HttpResponse};
 
 use super::json::ApiJson;
 use crate::auth::address::client_address;
+use crate::auth::password::DecoyHash;
 use crate::auth::tokens::TokenService;
 use crate::auth::Authenticated;
 use crate::config::Settings;
@@ -91,6 +92,3 @@ pub async fn me(
         db.run(move |conn| accounts::me(conn, &actor)).await?,
     ))
 }
-
-/// The decoy password hash, made once at start (see [`crate::auth::password::decoy_hash`]).
-pub struct DecoyHash(pub String);

@@ -15,7 +15,6 @@ use crate::service::screening::{
     self, BatchRequest, BatchResult, RecordWriter, ScreeningLimits, ScreeningRecordView,
     ScreeningRequest, ScreeningResult,
 };
-use crate::service::{new_id, roles};
 
 page_type!(ScreeningRecordPage, ScreeningRecordView);
 
@@ -39,12 +38,10 @@ pub async fn screen_one(
     limiter: web::Data<ScreeningLimits>,
     settings: web::Data<Settings>,
 ) -> ApiResult<web::Json<ScreeningResult>> {
-    let actor = user.actor();
-    screening::rate_limit(&limiter, actor.staff(roles::PLATFORMS)?, 1)?;
-    let pepper = settings.id_pepper.bytes();
-    let queries = screening::parse_queries(std::slice::from_ref(&body.0), false, pepper)?;
+    let (actor, pepper) = (user.actor(), settings.id_pepper.bytes());
+    let items = std::slice::from_ref(&body.0);
     let mut results =
-        screening::screen_and_record(&db, &writer, &actor, pepper, queries, None).await?;
+        screening::screen_items(&db, &writer, &limiter, &actor, pepper, items, false).await?;
     results
         .pop()
         .map(web::Json)
@@ -71,15 +68,10 @@ pub async fn screen_batch(
     limiter: web::Data<ScreeningLimits>,
     settings: web::Data<Settings>,
 ) -> ApiResult<web::Json<BatchResult>> {
-    let actor = user.actor();
-    let items = body.0.items;
-    let pepper = settings.id_pepper.bytes();
-    screening::check_batch(&items)?;
-    // A batch costs what its items would cost one by one, up to a burst.
-    screening::rate_limit(&limiter, actor.staff(roles::PLATFORMS)?, items.len())?;
-    let queries = screening::parse_queries(&items, true, pepper)?;
+    let (actor, pepper) = (user.actor(), settings.id_pepper.bytes());
     let results =
-        screening::screen_and_record(&db, &writer, &actor, pepper, queries, Some(new_id())).await?;
+        screening::screen_items(&db, &writer, &limiter, &actor, pepper, &body.0.items, true)
+            .await?;
     Ok(web::Json(BatchResult { results }))
 }
 

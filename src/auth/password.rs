@@ -94,3 +94,7 @@ mod tests {
         assert!(!super::verify("correct horse battery!", old));
     }
 }
+
+/// The decoy password hash, made once at start (see [`decoy_hash`]) and
+/// shared by every door that signs users in.
+pub struct DecoyHash(pub String);

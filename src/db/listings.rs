@@ -589,3 +589,87 @@ pub fn due_for_expiry(conn: &mut DbConn, today: NaiveDate, limit: i64) -> QueryR
         .select(listings::id)
         .load(conn)
 }
+
+/// The console's queues of a bureau's listings (`organization_id` is the
+/// viewer's bureau), each in the order its deadline falls due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkQueue {
+    /// Noticed, the objection window still open on `today`: by its last day.
+    ObjectionWindows,
+    /// Noticed with a hearing requested and not yet held or withdrawn.
+    Hearings,
+    /// Noticed, the window closed, no hearing pending: a decision is due.
+    Decisions,
+    /// Noticed listings of the bureau's child bureaus without an agreement
+    /// from it yet (Order 44 art. 22).
+    Consents,
+    /// Decided to list but not yet published, by `publication_due_by`.
+    Publications,
+    /// In force, the period ending on or before `until`.
+    Expiring { until: NaiveDate },
+}
+
+pub fn work_queue(
+    conn: &mut DbConn,
+    queue: WorkQueue,
+    organization_id: &str,
+    today: NaiveDate,
+    limit: i64,
+) -> DbResult<Vec<Listing>> {
+    use super::schema::organizations;
+    let org = organization_id.to_owned();
+    let noticed = listings::status.eq(Status::Noticed.as_str());
+    let mut query = listings::table
+        .select(Listing::as_select())
+        .limit(limit)
+        .into_boxed();
+    query = match queue {
+        WorkQueue::Consents => query
+            .filter(
+                listings::authority_id.eq_any(
+                    organizations::table
+                        .filter(organizations::parent_id.eq(org.clone()))
+                        .select(organizations::id.nullable()),
+                ),
+            )
+            .filter(noticed)
+            .filter(diesel::dsl::not(diesel::dsl::exists(
+                listing_consents::table
+                    .filter(listing_consents::listing_id.eq(listings::id))
+                    .filter(listing_consents::organization_id.eq(org))
+                    .filter(listing_consents::outcome.eq(ConsentOutcome::Agree.as_str())),
+            )))
+            .order((listings::objection_deadline, listings::id)),
+        _ => query.filter(listings::authority_id.eq(org)),
+    };
+    query = match queue {
+        WorkQueue::Consents => query,
+        WorkQueue::ObjectionWindows => query
+            .filter(noticed)
+            .filter(listings::objection_deadline.ge(today))
+            .order((listings::objection_deadline, listings::id)),
+        WorkQueue::Hearings => query
+            .filter(noticed)
+            .filter(listings::hearing_status.eq(HearingStatus::Requested.as_str()))
+            .order((listings::served_on, listings::id)),
+        WorkQueue::Decisions => query
+            .filter(noticed)
+            .filter(listings::objection_deadline.lt(today))
+            .filter(
+                listings::hearing_status
+                    .is_null()
+                    .or(listings::hearing_status.ne(HearingStatus::Requested.as_str())),
+            )
+            .order((listings::objection_deadline, listings::id)),
+        WorkQueue::Publications => query
+            .filter(listings::status.eq(Status::Listed.as_str()))
+            .filter(listings::published_on.is_null())
+            .order((listings::publication_due_by, listings::id)),
+        WorkQueue::Expiring { until } => query
+            .filter(in_force_on(today))
+            .filter(listings::expires_on.le(until))
+            .order((listings::expires_on, listings::id)),
+    };
+    let found = query.load(conn);
+    name_row(conn, "listings", found)
+}

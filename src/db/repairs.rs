@@ -170,3 +170,27 @@ pub fn code_of(conn: &mut DbConn, listing_id: &str) -> QueryResult<Option<Portal
         .first(conn)
         .optional()
 }
+
+/// A bureau's applications in `status`, the earliest deadline first
+/// (acceptance for `submitted`, decision otherwise): the console's queues.
+pub fn due_of_authority(
+    conn: &mut DbConn,
+    authority_id: &str,
+    status: RepairStatus,
+    limit: i64,
+) -> DbResult<Vec<Repair>> {
+    let query = repairs::table
+        .select(Repair::as_select())
+        .filter(repairs::authority_id.eq(authority_id.to_owned()))
+        .filter(repairs::status.eq(status.as_str()))
+        .limit(limit);
+    let found = match status {
+        RepairStatus::Submitted => query
+            .order((repairs::acceptance_due_by, repairs::id))
+            .load(conn),
+        _ => query
+            .order((repairs::decision_due_by, repairs::id))
+            .load(conn),
+    };
+    name_row(conn, "repairs", found)
+}

@@ -23,6 +23,7 @@ pub mod subjects;
 pub mod upkeep;
 pub mod violations;
 pub mod watch;
+pub mod work;
 
 use chrono::{NaiveDate, Utc};
 

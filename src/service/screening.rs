@@ -804,6 +804,27 @@ pub fn parse_queries(
     problems.finish(queries)
 }
 
+/// A platform's screening of `items`, one by one or as a batch (one
+/// `batch_id`): every door's limits, parsing, answers and records.
+pub async fn screen_items(
+    db: &ReadDb,
+    writer: &RecordWriter,
+    limits: &ScreeningLimits,
+    actor: &Actor,
+    pepper: &[u8],
+    items: &[ScreeningRequest],
+    batch: bool,
+) -> ServiceResult<Vec<ScreeningResult>> {
+    let platform = actor.staff(roles::PLATFORMS)?;
+    if batch {
+        check_batch(items)?;
+    }
+    // A batch costs what its items would cost one by one, up to a burst.
+    rate_limit(limits, platform, items.len())?;
+    let queries = parse_queries(items, batch, pepper)?;
+    screen_and_record(db, writer, actor, pepper, queries, batch.then(new_id)).await
+}
+
 /// Screens parsed queries, records every answer (and watch) and returns
 /// the answers. Nothing is answered before its record has committed.
 pub async fn screen_and_record(

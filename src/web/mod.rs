@@ -6,8 +6,11 @@
 //! The search runs the same query as `GET /v1/public/blacklist`, so the page
 //! and the API never disagree about what is listed.
 
+pub mod console;
 pub mod documents;
+pub mod labels;
 pub mod portal;
+pub mod session;
 
 use std::fmt::Write as _;
 
@@ -40,7 +43,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/entries/{listing_id}", read().to(entry))
         .route("/assets/site.css", read().to(stylesheet))
         .route("/assets/document.css", read().to(document_stylesheet))
-        .configure(portal::routes);
+        .configure(portal::routes)
+        .configure(console::routes);
 }
 
 /// The search form's fields, all optional and taken as text so that no

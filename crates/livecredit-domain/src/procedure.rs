@@ -1016,6 +1016,24 @@ pub fn consent(
     })
 }
 
+/// Who may take the listing decision: an official of the authority (Order 44 art. 13 ¶2) who
+/// is not its first official — the proposer or, for a system proposal, the official who served
+/// the notice (the decision is taken by a second official). `decide` applies it; the console
+/// asks it beforehand, to say who may decide and why the viewer may not.
+pub fn may_decide(
+    authority_id: Option<&str>,
+    first_official: Option<&str>,
+    decider: &Official<'_>,
+) -> Result<(), ProcedureError> {
+    if authority_id.is_some_and(|a| a != decider.organization_id) {
+        return Err(ProcedureError::NotTheAuthority);
+    }
+    if first_official == Some(decider.id) {
+        return Err(ProcedureError::TwoOfficials);
+    }
+    Ok(())
+}
+
 /// The inputs of the listing decision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Decision {
@@ -1041,16 +1059,16 @@ pub fn decide(
     today: NaiveDate,
 ) -> Result<Transition, ProcedureError> {
     let from = require(facts, Action::Decide, today)?;
-    require_authority(facts, decider)?;
     let served_on = present(&facts.served_on, from, "served_on")?;
     let deadline = present(&facts.objection_deadline, from, "objection_deadline")?;
-    let first_official = match &facts.proposed_by {
-        Some(proposer) => proposer.clone(),
-        None => present(&facts.noticed_by, from, "noticed_by")?,
-    };
-    if decider.id == first_official {
-        return Err(ProcedureError::TwoOfficials);
+    if facts.proposed_by.is_none() {
+        present(&facts.noticed_by, from, "noticed_by")?;
     }
+    may_decide(
+        facts.authority_id.as_deref(),
+        facts.proposed_by.as_deref().or(facts.noticed_by.as_deref()),
+        decider,
+    )?;
     let list = decision.outcome == DecisionOutcome::List;
     if list && facts.no_intent_proven {
         return Err(ProcedureError::NoIntentProven);
