@@ -75,6 +75,10 @@ pub fn decoy_hash() -> String {
     hash("decoy password that matches nothing").unwrap_or_default()
 }
 
+/// The decoy password hash, made once at start (see [`decoy_hash`]) and
+/// shared by every door that signs users in.
+pub struct DecoyHash(pub String);
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -94,7 +98,3 @@ mod tests {
         assert!(!super::verify("correct horse battery!", old));
     }
 }
-
-/// The decoy password hash, made once at start (see [`decoy_hash`]) and
-/// shared by every door that signs users in.
-pub struct DecoyHash(pub String);

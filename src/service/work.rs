@@ -135,7 +135,12 @@ pub fn my_work(conn: &mut DbConn, actor: &Actor) -> ServiceResult<Vec<Queue>> {
     let mut subject_ids: Vec<String> = listing_rows
         .iter()
         .flat_map(|(_, rows)| rows.iter().map(|l| l.subject_id.clone()))
-        .chain(to_accept.iter().chain(&to_decide).map(|r| r.subject_id.clone()))
+        .chain(
+            to_accept
+                .iter()
+                .chain(&to_decide)
+                .map(|r| r.subject_id.clone()),
+        )
         .chain(flags.iter().map(|f| f.subject_id.clone()))
         .collect();
     subject_ids.sort_unstable();

@@ -19,7 +19,9 @@ use chrono::{NaiveDate, Utc};
 use serde::Deserialize;
 
 use super::html;
-use super::labels::{category_label, hearing_label, repair_status_label, severity_label, status_label};
+use super::labels::{
+    category_label, hearing_label, repair_status_label, severity_label, status_label,
+};
 use super::session::{
     csrf_refused, form_config, message_page, problem_page, read_form, redirect, render,
     with_cookie, with_retry_after, Ctx, Problem, SubmittedFile, PORTAL,
@@ -309,7 +311,7 @@ async fn home_page(
     done: Option<(&'static str, &'static str)>,
     error: Option<(&str, Problem)>,
 ) -> HttpResponse {
-    let party = match party(&ctx).await {
+    let party = match party(ctx).await {
         Ok(Some(party)) => party,
         Ok(None) => return signed_out(),
         Err(e) => return problem_page(&PORTAL, e.into()),
@@ -504,7 +506,12 @@ async fn apply_for_repair(ctx: Ctx, form: Multipart) -> HttpResponse {
     };
     let calendar = match ctx.req.app_data::<web::Data<Calendar>>().cloned() {
         Some(c) => c,
-        None => return problem_page(&PORTAL, ServiceError::internal("Calendar not registered").into()),
+        None => {
+            return problem_page(
+                &PORTAL,
+                ServiceError::internal("Calendar not registered").into(),
+            )
+        }
     };
     let actor = Actor::Subject(party.clone());
     let result = ctx
@@ -548,7 +555,10 @@ async fn supplement_repair(ctx: Ctx, path: web::Path<String>, form: Multipart) -
         evidence,
     };
     let Some(calendar) = ctx.req.app_data::<web::Data<Calendar>>().cloned() else {
-        return problem_page(&PORTAL, ServiceError::internal("Calendar not registered").into());
+        return problem_page(
+            &PORTAL,
+            ServiceError::internal("Calendar not registered").into(),
+        );
     };
     let result = ctx
         .db
@@ -583,9 +593,10 @@ async fn document(ctx: Ctx, path: web::Path<String>) -> HttpResponse {
         .await;
     match result.map(|d| super::documents::render(&d)) {
         Ok(Ok(page)) => html(StatusCode::OK, page),
-        Ok(Err(e)) => {
-            problem_page(&PORTAL, ServiceError::internal(format!("rendering a document: {e}")).into())
-        }
+        Ok(Err(e)) => problem_page(
+            &PORTAL,
+            ServiceError::internal(format!("rendering a document: {e}")).into(),
+        ),
         Err(e) => problem_page(&PORTAL, e.into()),
     }
 }
@@ -606,9 +617,10 @@ async fn repair_decision(ctx: Ctx, path: web::Path<String>) -> HttpResponse {
         .await;
     match result.map(|d| super::documents::render_repair_decision(&d)) {
         Ok(Ok(page)) => html(StatusCode::OK, page),
-        Ok(Err(e)) => {
-            problem_page(&PORTAL, ServiceError::internal(format!("rendering a document: {e}")).into())
-        }
+        Ok(Err(e)) => problem_page(
+            &PORTAL,
+            ServiceError::internal(format!("rendering a document: {e}")).into(),
+        ),
         Err(e) => problem_page(&PORTAL, e.into()),
     }
 }
@@ -620,11 +632,13 @@ async fn download_evidence(ctx: Ctx, path: web::Path<String>) -> HttpResponse {
         Err(e) => return problem_page(&PORTAL, e.into()),
     };
     let Some(store) = ctx.req.app_data::<web::Data<EvidenceStore>>().cloned() else {
-        return problem_page(&PORTAL, ServiceError::internal("EvidenceStore not registered").into());
+        return problem_page(
+            &PORTAL,
+            ServiceError::internal("EvidenceStore not registered").into(),
+        );
     };
     match evidence::download(&ctx.db, &store, Actor::Subject(party), &path).await {
         Ok(download) => super::attachment(download),
         Err(e) => problem_page(&PORTAL, e.into()),
     }
 }
-

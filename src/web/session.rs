@@ -493,8 +493,7 @@ pub async fn read_form(
                 content: bytes,
             });
         } else {
-            let text = String::from_utf8(bytes)
-                .map_err(|_| unreadable(&"a field is not UTF-8"))?;
+            let text = String::from_utf8(bytes).map_err(|_| unreadable(&"a field is not UTF-8"))?;
             out.fields.push((name, text));
         }
     }

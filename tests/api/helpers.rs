@@ -514,3 +514,111 @@ impl TestApp {
         listing
     }
 }
+
+/// A browser as the portal and the console see it: its cookies, kept by hand.
+#[derive(Default)]
+pub struct Browser {
+    pub cookies: std::collections::BTreeMap<String, String>,
+}
+
+/// One answer of the portal: status, headers, HTML.
+pub struct PageReply {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub html: String,
+}
+
+impl Browser {
+    fn header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    pub async fn send(&mut self, req: reqwest::RequestBuilder) -> PageReply {
+        let res = req
+            .header("cookie", self.header())
+            .send()
+            .await
+            .expect("request");
+        let (status, headers) = (res.status().as_u16(), res.headers().clone());
+        for set in headers.get_all("set-cookie") {
+            let set = set.to_str().unwrap();
+            let pair = set.split(';').next().unwrap();
+            let (name, value) = pair.split_once('=').unwrap();
+            if value.is_empty() || set.contains("Max-Age=0") {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_owned(), value.to_owned());
+            }
+        }
+        PageReply {
+            status,
+            headers,
+            html: res.text().await.unwrap_or_default(),
+        }
+    }
+
+    pub async fn get(&mut self, app: &TestApp, path: &str) -> PageReply {
+        self.send(app.client.get(app.url(path))).await
+    }
+
+    pub async fn post(&mut self, app: &TestApp, path: &str, form: &[(&str, &str)]) -> PageReply {
+        self.send(app.client.post(app.url(path)).form(form)).await
+    }
+
+    /// The CSRF token of the last form served.
+    pub fn csrf(page: &PageReply) -> String {
+        let at = page
+            .html
+            .find("name=\"csrf\" value=\"")
+            .expect("a form with a CSRF token");
+        let rest = &page.html[at + 19..];
+        rest[..rest.find('"').unwrap()].to_owned()
+    }
+}
+
+impl Browser {
+    /// A `multipart/form-data` form, as a browser sends one with files:
+    /// `files` are (field, file name, content type, bytes).
+    pub async fn post_multipart(
+        &mut self,
+        app: &TestApp,
+        path: &str,
+        fields: &[(&str, &str)],
+        files: &[(&str, &str, &str, &[u8])],
+    ) -> PageReply {
+        let boundary = format!("----livecredit{}", uuid::Uuid::now_v7().simple());
+        let mut body = Vec::new();
+        for (name, value) in fields {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+                )
+                .as_bytes(),
+            );
+        }
+        for (name, filename, content_type, bytes) in files {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{filename}\"\r\nContent-Type: {content_type}\r\n\r\n"
+                )
+                .as_bytes(),
+            );
+            body.extend_from_slice(bytes);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        let request = app
+            .client
+            .post(app.url(path))
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(body);
+        self.send(request).await
+    }
+}

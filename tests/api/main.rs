@@ -4,6 +4,7 @@ mod accounts;
 mod attacks;
 mod audit;
 mod auth;
+mod console;
 mod demo;
 mod errors;
 mod guard;

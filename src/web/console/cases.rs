@@ -45,7 +45,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/subjects", web::get().to(search))
         .route("/subjects", web::post().to(create_subject))
         .route("/subjects/{id}", web::get().to(subject))
-        .route("/subjects/{id}/violations", web::post().to(record_violation))
+        .route(
+            "/subjects/{id}/violations",
+            web::post().to(record_violation),
+        )
         .route("/subjects/{id}/listings", web::post().to(propose))
         .route("/listings/{id}", web::get().to(listing))
         .route("/listings/{id}/documents/{kind}", web::get().to(document))
@@ -171,9 +174,7 @@ async fn search_page(
     } else {
         Vec::new()
     };
-    let status = error
-        .as_ref()
-        .map_or(StatusCode::OK, |e| e.problem.status);
+    let status = error.as_ref().map_or(StatusCode::OK, |e| e.problem.status);
     let page = SearchPage {
         chrome: staffer.chrome(&ctx, "subjects"),
         q,
@@ -404,9 +405,7 @@ async fn subject_page(
         Ok(l) => l,
         Err(e) => return staffer.problem(e.into()),
     };
-    let status = error
-        .as_ref()
-        .map_or(StatusCode::OK, |e| e.problem.status);
+    let status = error.as_ref().map_or(StatusCode::OK, |e| e.problem.status);
     let page = SubjectPage {
         chrome: staffer.chrome(&ctx, "subjects"),
         kind: subject.kind.labels(),
@@ -477,7 +476,10 @@ async fn store_files(
     Ok(items)
 }
 
-fn violation_input(form: &Submitted, evidence: Vec<EvidenceItem>) -> Result<RecordViolation, ServiceError> {
+fn violation_input(
+    form: &Submitted,
+    evidence: Vec<EvidenceItem>,
+) -> Result<RecordViolation, ServiceError> {
     let fine_cents = form
         .optional("fine_yuan")
         .map(|raw| {
@@ -666,9 +668,7 @@ async fn listing_page(
         .err()
         .map(|e| e.to_string());
     let own_case = listing.authority_id.as_deref() == Some(staffer.organization_id.as_str());
-    let status = error
-        .as_ref()
-        .map_or(StatusCode::OK, |e| e.problem.status);
+    let status = error.as_ref().map_or(StatusCode::OK, |e| e.problem.status);
     let page = ListingPage {
         chrome: staffer.chrome(&ctx, "subjects"),
         status: listing_status_label(listing.status),

@@ -193,7 +193,6 @@ pub struct Section {
     pub current: bool,
 }
 
-
 /// The signed start of a session: `"<unix seconds>.<hex MAC>"` over the
 /// time and the user.
 fn since_value(ctx: &Ctx, at: i64, user_id: &str) -> String {
@@ -258,7 +257,10 @@ async fn session(ctx: &Ctx) -> Result<Option<Staffer>, ServiceError> {
         cookies.push(ctx.cookie(&CONSOLE, SESSION_COOKIE, fresh, None));
     }
     Ok(Some(Staffer {
-        name: user.display_name.clone().unwrap_or_else(|| user.email.clone()),
+        name: user
+            .display_name
+            .clone()
+            .unwrap_or_else(|| user.email.clone()),
         email: user.email,
         id: staff.id,
         role: staff.role,
@@ -491,12 +493,7 @@ fn queue_labels(kind: QueueKind) -> [&'static str; 4] {
             "申辩期届满",
             "window closes",
         ],
-        QueueKind::Publications => [
-            "待公示",
-            "Publications due",
-            "公示期限",
-            "due by",
-        ],
+        QueueKind::Publications => ["待公示", "Publications due", "公示期限", "due by"],
         QueueKind::RepairsToAccept => [
             "信用修复申请待受理（2个工作日）",
             "Repairs to accept (2 working days)",

@@ -124,9 +124,7 @@ async fn audit_page(
             }),
         ),
     };
-    let status = error
-        .as_ref()
-        .map_or(StatusCode::OK, |e| e.problem.status);
+    let status = error.as_ref().map_or(StatusCode::OK, |e| e.problem.status);
     let page = AuditPage {
         chrome: staffer.chrome(&ctx, "audit"),
         filter: query,
@@ -222,8 +220,10 @@ fn all_of<T>(
 
 /// Organizations in tree order: each parent followed by its children.
 fn tree(orgs: Vec<OrganizationView>) -> Vec<OrgRow> {
-    let names: HashMap<String, String> =
-        orgs.iter().map(|o| (o.id.clone(), o.name.clone())).collect();
+    let names: HashMap<String, String> = orgs
+        .iter()
+        .map(|o| (o.id.clone(), o.name.clone()))
+        .collect();
     let mut children: HashMap<Option<String>, Vec<OrganizationView>> = HashMap::new();
     for org in orgs {
         // A parent not in the list (cut) makes its children roots.
@@ -272,17 +272,21 @@ async fn admin_page(ctx: Ctx, mut staffer: Staffer, error: Option<FormError>) ->
         Ok(found) => found,
         Err(e) => return staffer.problem(e.into()),
     };
-    let status = error
-        .as_ref()
-        .map_or(StatusCode::OK, |e| e.problem.status);
+    let status = error.as_ref().map_or(StatusCode::OK, |e| e.problem.status);
     let page = AdminPage {
         chrome: staffer.chrome(&ctx, "admin"),
         may_change: staffer.role == Role::Admin,
-        names: orgs.iter().map(|o| (o.id.clone(), o.name.clone())).collect(),
+        names: orgs
+            .iter()
+            .map(|o| (o.id.clone(), o.name.clone()))
+            .collect(),
         orgs: tree(orgs),
         users,
         truncated,
-        roles: Role::ALL.iter().map(|r| (r.as_str(), role_label(*r))).collect(),
+        roles: Role::ALL
+            .iter()
+            .map(|r| (r.as_str(), role_label(*r)))
+            .collect(),
         kinds: OrganizationKind::ALL
             .iter()
             .map(|k| (k.as_str(), organization_kind_label(*k)))
@@ -380,8 +384,12 @@ async fn update_user(
             can_approve: Some(form.has("can_approve")),
         })
     };
-    admin_form(ctx, form, "user-change", input, move |conn, actor, change| {
-        accounts::update_user(conn, actor, &id, change).map(drop)
-    })
+    admin_form(
+        ctx,
+        form,
+        "user-change",
+        input,
+        move |conn, actor, change| accounts::update_user(conn, actor, &id, change).map(drop),
+    )
     .await
 }

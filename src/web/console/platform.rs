@@ -49,6 +49,34 @@ struct ResultRow {
     decision: (&'static str, &'static str),
 }
 
+impl ResultRow {
+    fn new(row: usize, mut query: ScreeningRequest, result: ScreeningResult) -> Self {
+        // The page and its download never hold a full ID number, not even
+        // the platform's own: the row number ties a result to the upload.
+        query.id_number = query.id_number.as_deref().map(mask_id);
+        Self {
+            row,
+            decision: decision_label(result.decision),
+            query,
+            result,
+        }
+    }
+}
+
+/// An ID number as shown: the first and last four characters.
+fn mask_id(raw: &str) -> String {
+    let chars: Vec<char> = raw.trim().chars().collect();
+    match chars.len() {
+        n if n > 8 => format!(
+            "{}{}{}",
+            chars[..4].iter().collect::<String>(),
+            "*".repeat(n - 8),
+            chars[n - 4..].iter().collect::<String>()
+        ),
+        n => "*".repeat(n),
+    }
+}
+
 #[derive(Template)]
 #[template(path = "console/screening.html")]
 struct ScreeningPage {
@@ -88,9 +116,7 @@ fn show(
     results: Vec<ResultRow>,
     error: Option<FormError>,
 ) -> HttpResponse {
-    let status = error
-        .as_ref()
-        .map_or(StatusCode::OK, |e| e.problem.status);
+    let status = error.as_ref().map_or(StatusCode::OK, |e| e.problem.status);
     let csv_href = (!results.is_empty()).then(|| results_csv(&results));
     let page = ScreeningPage {
         chrome: staffer.chrome(ctx, "screening"),
@@ -183,9 +209,17 @@ async fn run(
     let limits = ctx.app::<ScreeningLimits>()?;
     let db = ctx.db.reader(None);
     let pepper = ctx.settings.id_pepper.bytes();
-    screening::screen_items(&db, &writer, &limits, &staffer.actor(), pepper, queries, batch)
-        .await
-        .map_err(Problem::from)
+    screening::screen_items(
+        &db,
+        &writer,
+        &limits,
+        &staffer.actor(),
+        pepper,
+        queries,
+        batch,
+    )
+    .await
+    .map_err(Problem::from)
 }
 
 async fn screen_one(ctx: Ctx, form: web::Form<Vec<(String, String)>>) -> HttpResponse {
@@ -199,12 +233,7 @@ async fn screen_one(ctx: Ctx, form: web::Form<Vec<(String, String)>>) -> HttpRes
         Ok(results) => {
             let rows = results
                 .into_iter()
-                .map(|result| ResultRow {
-                    row: 1,
-                    decision: decision_label(result.decision),
-                    query: query.clone(),
-                    result,
-                })
+                .map(|result| ResultRow::new(1, query.clone(), result))
                 .collect();
             show(&ctx, staffer, rows, None)
         }
@@ -306,12 +335,7 @@ async fn screen_csv(ctx: Ctx, form: Multipart) -> HttpResponse {
                 .into_iter()
                 .zip(results)
                 .enumerate()
-                .map(|(i, (query, result))| ResultRow {
-                    row: i + 1,
-                    decision: decision_label(result.decision),
-                    query,
-                    result,
-                })
+                .map(|(i, (query, result))| ResultRow::new(i + 1, query, result))
                 .collect();
             show(&ctx, staffer, rows, None)
         }
@@ -363,9 +387,7 @@ async fn watchlist_page(ctx: Ctx, mut staffer: Staffer, error: Option<FormError>
         Ok(p) => p,
         Err(e) => return staffer.problem(e.into()),
     };
-    let status = error
-        .as_ref()
-        .map_or(StatusCode::OK, |e| e.problem.status);
+    let status = error.as_ref().map_or(StatusCode::OK, |e| e.problem.status);
     let body = WatchlistPage {
         chrome: staffer.chrome(&ctx, "watchlist"),
         more: page.next_cursor.is_some(),
