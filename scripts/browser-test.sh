@@ -6,7 +6,10 @@
 # target/browser/, then checks that the API docs (/docs, Swagger UI) render
 # under their Content-Security-Policy; then tests/browser/portal.mjs, a listed
 # anchor in the subject portal from the printed notice to an approved credit
-# repair (screenshots portal-*.png). Installs Chromium and playwright-core
+# repair (screenshots portal-*.png); then tests/browser/console.mjs, the staff
+# console from the admin's bureau tree through a case taken to publication by
+# three officials, a platform's CSV screening and an auditor's verification
+# (screenshots console-*.png). Installs Chromium and playwright-core
 # when missing.
 #
 #   scripts/browser-test.sh        (as root for the apt-get step, if needed)
@@ -88,6 +91,11 @@ if [ "$status" -eq 0 ]; then
   BASE_URL=$base ADMIN_EMAIL=$admin_email ADMIN_PASSWORD=$admin_password \
     DATABASE_PATH="$work/livecredit.db" SCREENSHOT_DIR="$root/target/browser" \
     timeout 300 node tests/browser/portal.mjs || status=$?
+fi
+if [ "$status" -eq 0 ]; then
+  BASE_URL=$base ADMIN_EMAIL=$admin_email ADMIN_PASSWORD=$admin_password \
+    SCREENSHOT_DIR="$root/target/browser" \
+    timeout 300 node tests/browser/console.mjs || status=$?
 fi
 if [ "$status" -ne 0 ]; then
   log "browser test failed ($status); server log:"
