@@ -9,7 +9,10 @@
 # repair (screenshots portal-*.png); then tests/browser/console.mjs, the staff
 # console from the admin's bureau tree through a case taken to publication by
 # three officials, a platform's CSV screening and an auditor's verification
-# (screenshots console-*.png). Installs Chromium and playwright-core
+# (screenshots console-*.png). With BROWSER_TEST_POSTGRES_URL (a PostgreSQL
+# URL whose user may create databases) the console's test runs once more on a
+# fresh PostgreSQL database (screenshots in target/browser/postgres/).
+# Installs Chromium and playwright-core
 # when missing.
 #
 #   scripts/browser-test.sh        (as root for the apt-get step, if needed)
@@ -40,10 +43,11 @@ bin="$target_dir/debug/livecredit"
 
 work=$(mktemp -d)
 server_pid=
+pg_db=
 cleanup() {
-  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
-    kill "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
+  stop_server
+  if [ -n "$pg_db" ]; then
+    psql "$BROWSER_TEST_POSTGRES_URL" -qc "DROP DATABASE IF EXISTS $pg_db WITH (FORCE)" >/dev/null 2>&1 || true
   fi
   rm -rf "$work"
 }
@@ -51,51 +55,69 @@ trap cleanup EXIT
 
 admin_email=admin@example.cn
 admin_password='browser test admin passphrase'
-log "starting $bin on a fresh database"
-# `timeout` too, so the server cannot outlive the test even if this shell is killed.
-LIVECREDIT_DATABASE_URL="sqlite://$work/livecredit.db" \
-  LIVECREDIT_DATA_DIR="$work/data" \
-  LIVECREDIT_BIND=127.0.0.1:0 \
-  LIVECREDIT_ADMIN_EMAIL=$admin_email \
-  LIVECREDIT_ADMIN_PASSWORD=$admin_password \
-  LIVECREDIT_LOG_FORMAT=text \
-  LIVECREDIT_PUBLIC_RATE_LIMIT=0 LIVECREDIT_PUBLIC_ID_QUERIES_PER_HOUR=0 \
-  LIVECREDIT_COOKIE_SECURE=false \
-  RUST_LOG=info \
-  timeout 660 "$bin" serve 2>"$work/server.log" &
-server_pid=$!
 
-base=
-for _ in $(seq 1 600); do
-  base=$(grep -o 'listening on http://[0-9.:]*' "$work/server.log" | head -n 1 | sed 's/^listening on //') || true
-  [ -n "$base" ] && break
-  kill -0 "$server_pid" 2>/dev/null || break
-  sleep 0.1
-done
-if [ -z "$base" ]; then
-  log "the server did not start:"
-  cat "$work/server.log" >&2
-  exit 1
-fi
-case "$base" in
-  http://127.0.0.1:*) ;;
-  *) log "refusing a non-loopback address: $base"; exit 1 ;;
-esac
-log "server at $base"
+stop_server() {
+  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
+    kill "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+  fi
+  server_pid=
+}
+
+# Starts the server on the database URL $1 (loopback only) and sets $base.
+start_server() {
+  log "starting $bin on a fresh database ($1)"
+  rm -rf "$work/data" "$work/server.log"
+  # `timeout` too, so the server cannot outlive the test even if this shell is killed.
+  LIVECREDIT_DATABASE_URL="$1" \
+    LIVECREDIT_DATA_DIR="$work/data" \
+    LIVECREDIT_BIND=127.0.0.1:0 \
+    LIVECREDIT_ADMIN_EMAIL=$admin_email \
+    LIVECREDIT_ADMIN_PASSWORD=$admin_password \
+    LIVECREDIT_LOG_FORMAT=text \
+    LIVECREDIT_PUBLIC_RATE_LIMIT=0 LIVECREDIT_PUBLIC_ID_QUERIES_PER_HOUR=0 \
+    LIVECREDIT_COOKIE_SECURE=false \
+    RUST_LOG=info \
+    timeout 660 "$bin" serve 2>"$work/server.log" &
+  server_pid=$!
+  base=
+  for _ in $(seq 1 600); do
+    base=$(grep -o 'listening on http://[0-9.:]*' "$work/server.log" | head -n 1 | sed 's/^listening on //') || true
+    [ -n "$base" ] && break
+    kill -0 "$server_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if [ -z "$base" ]; then
+    log "the server did not start:"
+    cat "$work/server.log" >&2
+    exit 1
+  fi
+  case "$base" in
+    http://127.0.0.1:*) ;;
+    *) log "refusing a non-loopback address: $base"; exit 1 ;;
+  esac
+  log "server at $base"
+}
+
+# node tests/browser/$1 against the running server.
+run_test() {
+  BASE_URL=$base ADMIN_EMAIL=$admin_email ADMIN_PASSWORD=$admin_password \
+    DATABASE_PATH="$work/livecredit.db" SCREENSHOT_DIR="$root/target/browser${2:-}" \
+    timeout 300 node "tests/browser/$1"
+}
 
 status=0
-BASE_URL=$base ADMIN_EMAIL=$admin_email ADMIN_PASSWORD=$admin_password \
-  SCREENSHOT_DIR="$root/target/browser" \
-  timeout 300 node tests/browser/search.mjs || status=$?
-if [ "$status" -eq 0 ]; then
-  BASE_URL=$base ADMIN_EMAIL=$admin_email ADMIN_PASSWORD=$admin_password \
-    DATABASE_PATH="$work/livecredit.db" SCREENSHOT_DIR="$root/target/browser" \
-    timeout 300 node tests/browser/portal.mjs || status=$?
-fi
-if [ "$status" -eq 0 ]; then
-  BASE_URL=$base ADMIN_EMAIL=$admin_email ADMIN_PASSWORD=$admin_password \
-    SCREENSHOT_DIR="$root/target/browser" \
-    timeout 300 node tests/browser/console.mjs || status=$?
+start_server "sqlite://$work/livecredit.db"
+for test in search.mjs portal.mjs console.mjs; do
+  run_test "$test" || { status=$?; break; }
+done
+if [ "$status" -eq 0 ] && [ -n "${BROWSER_TEST_POSTGRES_URL:-}" ]; then
+  # The console's flow once more, on PostgreSQL (a database of its own).
+  stop_server
+  pg_db="livecredit_browser_$$"
+  psql "$BROWSER_TEST_POSTGRES_URL" -qc "CREATE DATABASE $pg_db TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8'" >/dev/null
+  start_server "${BROWSER_TEST_POSTGRES_URL%/*}/$pg_db"
+  run_test console.mjs /postgres || status=$?
 fi
 if [ "$status" -ne 0 ]; then
   log "browser test failed ($status); server log:"
