@@ -2,6 +2,7 @@
 //! English beside it.
 
 use crate::domain::accounts::{OrganizationKind, OrganizationLevel, Role};
+use crate::domain::penalties::PenaltyKind;
 use crate::domain::procedure::{HearingStatus, Status};
 use crate::domain::repairs::RepairStatus;
 use crate::domain::scoring::{Category, Severity};
@@ -89,5 +90,93 @@ pub fn role_label(role: Role) -> (&'static str, &'static str) {
         Role::Regulator => ("监管执法人员", "Regulator"),
         Role::Auditor => ("审计人员", "Auditor"),
         Role::Platform => ("平台合规人员", "Platform"),
+    }
+}
+
+/// A penalty as a decision names it, with English beside it.
+pub fn penalty_label(kind: PenaltyKind) -> (&'static str, &'static str) {
+    let en = match kind {
+        PenaltyKind::Warning => "Warning",
+        PenaltyKind::Criticism => "Public criticism",
+        PenaltyKind::Fine => "Fine",
+        PenaltyKind::FineAggravated => "Aggravated fine (heavier)",
+        PenaltyKind::Confiscation => "Confiscation",
+        PenaltyKind::LicenseSuspended => "Licence suspended",
+        PenaltyKind::LicenseDowngrade => "Qualification lowered (heavier)",
+        PenaltyKind::LicenseRevoked => "Licence revoked (heavier)",
+        PenaltyKind::BusinessRestricted => "Business restricted, suspended or closed (heavier)",
+        PenaltyKind::PracticeBan => "Practice ban (heavier)",
+        PenaltyKind::OtherHeavier => "Another heavier penalty",
+    };
+    (kind.label(), en)
+}
+
+/// A step of the listing procedure, as its history names it.
+pub fn step_label(action: &str) -> (&'static str, &'static str) {
+    match action {
+        "propose" => ("拟列入", "Proposed"),
+        "notice" => ("送达告知书", "Notice served"),
+        "objection" => ("陈述申辩", "Statement received"),
+        "hearing" => ("举行听证", "Hearing held"),
+        "hearing_withdrawal" => ("撤回听证申请", "Hearing withdrawn"),
+        "consent" => ("上级局意见", "Parent bureau's answer"),
+        "decision" => ("作出决定", "Decided"),
+        "repair" => ("信用修复申请", "Credit repair applied for"),
+        "repair_decision" => ("信用修复决定", "Credit repair decided"),
+        "reinstate" => ("恢复列入", "Reinstated"),
+        "revoke" => ("撤销", "Revoked"),
+        "expire" => ("公示期届满", "Period ended"),
+        "recorded" => ("登记", "Recorded"),
+        "decided" => ("处罚决定", "Penalty decided"),
+        "revoked" => ("撤销", "Revoked"),
+        _ => ("其他", "Other"),
+    }
+}
+
+/// `第九条第五项`: where an Order 44 ground stands, in the text's own numerals.
+pub fn article_item(article: u32, item: u32) -> String {
+    format!(
+        "第{}条第{}项",
+        chinese_number(article),
+        chinese_number(item)
+    )
+}
+
+/// 1–99 in Chinese numerals, as articles are numbered.
+fn chinese_number(n: u32) -> String {
+    const DIGITS: [&str; 10] = ["零", "一", "二", "三", "四", "五", "六", "七", "八", "九"];
+    match n {
+        0..=9 => DIGITS[n as usize].to_owned(),
+        10..=19 => format!(
+            "十{}",
+            if n == 10 {
+                ""
+            } else {
+                DIGITS[(n % 10) as usize]
+            }
+        ),
+        20..=99 => format!(
+            "{}十{}",
+            DIGITS[(n / 10) as usize],
+            if n % 10 == 0 {
+                ""
+            } else {
+                DIGITS[(n % 10) as usize]
+            }
+        ),
+        _ => n.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn articles_read_as_the_text_numbers_them() {
+        assert_eq!(article_item(9, 5), "第九条第五项");
+        assert_eq!(article_item(10, 1), "第十条第一项");
+        assert_eq!(article_item(12, 10), "第十二条第十项");
+        assert_eq!(article_item(21, 3), "第二十一条第三项");
     }
 }

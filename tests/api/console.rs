@@ -433,6 +433,8 @@ async fn three_officials_take_a_case_to_publication_impl(app: TestApp) {
     assert_eq!(agreed.status, 303, "{}", agreed.html);
 
     let page = b.get(&app, &listing_path).await;
+    // The decision form offers the measures of art. 15, each checked; B keeps one.
+    let first_measure = value_of(&page.html, "measures");
     let decided = b
         .post(
             &app,
@@ -442,6 +444,8 @@ async fn three_officials_take_a_case_to_publication_impl(app: TestApp) {
                 ("outcome", "list"),
                 ("reason", "事实清楚，证据确凿"),
                 ("decided_on", "2026-06-15"),
+                ("measures_shown", "1"),
+                ("measures", &first_measure),
             ],
         )
         .await;
@@ -451,6 +455,7 @@ async fn three_officials_take_a_case_to_publication_impl(app: TestApp) {
         .await;
     assert_eq!(listing.body["status"], "listed", "{:?}", listing.body);
     assert_eq!(listing.body["published_on"], "2026-06-15");
+    assert_eq!(listing.body["measures"], json!([first_measure]));
     assert_eq!(listing.body["proposed_by"], a_id.as_str());
     assert_ne!(listing.body["decided_by"], a_id.as_str());
 
@@ -486,6 +491,32 @@ async fn three_officials_take_a_case_to_publication_impl(app: TestApp) {
     ] {
         assert!(actions.contains(&action), "{action} in {actions:?}");
     }
+
+    // The penalty annulled on review: the bureau revokes, and the public list drops it.
+    let page = a.get(&app, &listing_path).await;
+    assert!(
+        page.html.contains("/revoke\""),
+        "the revoke form is offered"
+    );
+    let revoked = a
+        .post(
+            &app,
+            &format!("{listing_path}/revoke"),
+            &[
+                ("csrf", &Browser::csrf(&page)),
+                ("reason", "处罚决定经行政复议被撤销"),
+            ],
+        )
+        .await;
+    assert_eq!(revoked.status, 303, "{}", revoked.html);
+    let listing = app
+        .get(format!("/v1/listings/{listing_id}"), &app.admin_token)
+        .await;
+    assert_eq!(listing.body["status"], "revoked", "{:?}", listing.body);
+    let public = app
+        .get("/v1/public/blacklist?q=%E7%8E%8B%E6%8E%A7%E5%8F%B0", "")
+        .await;
+    assert_eq!(public.body["items"].as_array().unwrap().len(), 0);
 }
 
 /// The subject's id, found through the API by its ID number.
@@ -726,4 +757,61 @@ async fn auditors_verify_and_admins_keep_the_tree_impl(app: TestApp) {
         .unwrap()
         .iter()
         .any(|u| u["email"] == "new.official@hz.gov.cn" && u["disabled"] == true));
+}
+
+both_backends!(
+    an_anchor_registered_without_an_id_is_flagged_and_completed,
+    an_anchor_registered_without_an_id_is_flagged_and_completed_impl
+);
+
+/// From the first try by a new official: an anchor registered without a
+/// resident ID is flagged on its page (platforms cannot find it by ID), and
+/// the ID is added there; a number failing its check is refused in Chinese,
+/// with what was typed kept.
+async fn an_anchor_registered_without_an_id_is_flagged_and_completed_impl(app: TestApp) {
+    let bureau = app.create_org("补充身份局", "regulator").await;
+    let (_, _, mut a) = app.staffer(&bureau, "regulator", false).await;
+    let page = a.get(&app, "/console/subjects").await;
+    let created = a
+        .post(
+            &app,
+            "/console/subjects",
+            &[
+                ("csrf", &Browser::csrf(&page)),
+                ("kind", "anchor"),
+                ("name", "李无证"),
+            ],
+        )
+        .await;
+    let path = location(&created);
+    let page = follow(&app, &mut a, created).await;
+    assert!(page.html.contains("未登记身份证号"), "{}", page.html);
+
+    let good = resident_id("33010619920307123");
+    let mut bad = good.clone();
+    let last = if bad.ends_with('0') { "1" } else { "0" };
+    bad.replace_range(17.., last);
+    let refused = a
+        .post(
+            &app,
+            &format!("{path}/identity"),
+            &[("csrf", &Browser::csrf(&page)), ("id_number", &bad)],
+        )
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.html);
+    assert!(refused.html.contains("请核对身份证件原件"));
+    assert!(refused.html.contains(&bad), "what was typed is kept");
+
+    let added = a
+        .post(
+            &app,
+            &format!("{path}/identity"),
+            &[("csrf", &Browser::csrf(&refused)), ("id_number", &good)],
+        )
+        .await;
+    let page = follow(&app, &mut a, added).await;
+    assert!(!page.html.contains("未登记身份证号"));
+    assert!(page
+        .html
+        .contains(&format!("{}**********{}", &good[..4], &good[14..])));
 }

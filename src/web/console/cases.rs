@@ -16,7 +16,7 @@ use super::{posted, signed_in, Chrome, Staffer};
 use crate::domain::accounts::Role;
 use crate::domain::calendar::Calendar;
 use crate::domain::evidence::MAX_EVIDENCE_BYTES;
-use crate::domain::grounds::{listing_grounds, ListingGround};
+use crate::domain::grounds::{listing_grounds, measures, ListingGround, Measure};
 use crate::domain::penalties::PenaltyKind;
 use crate::domain::procedure::{may_decide, Considerations, Official, Status};
 use crate::domain::registry::{SubjectKind, ViolationStatus};
@@ -32,11 +32,19 @@ use crate::service::page::PageRequest;
 use crate::service::relations::{self, RelationView};
 use crate::service::repairs::{self, AnswerRepair, DecideRepair, ExtendRepair};
 use crate::service::scores::{self, ScoreView};
-use crate::service::subjects::{self, AccountInput, CreateSubject, SubjectFilter, SubjectView};
+use crate::service::subjects::{
+    self, AccountInput, CreateSubject, SubjectFilter, SubjectView, UpdateSubject,
+};
 use crate::service::violations::{self, EvidenceItem, RecordViolation, ViolationView};
 use crate::service::{roles, ServiceError};
-use crate::web::labels::{category_label, hearing_label, repair_status_label, severity_label};
+use crate::web::labels::{
+    article_item, category_label, hearing_label, penalty_label, repair_status_label,
+    severity_label, step_label,
+};
 use crate::web::session::{read_form, redirect, render, Ctx, Problem, Submitted};
+
+/// How forms and documents name Order 44.
+const ORDER_44: &str = "《市场监督管理严重违法失信名单管理办法》";
 
 /// Evidence files one violation form may carry.
 const MAX_FILES: usize = 5;
@@ -50,6 +58,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(record_violation),
         )
         .route("/subjects/{id}/listings", web::post().to(propose))
+        .route("/subjects/{id}/identity", web::post().to(add_identity))
         .route("/listings/{id}", web::get().to(listing))
         .route("/listings/{id}/documents/{kind}", web::get().to(document))
         .route("/listings/{id}/{step}", web::post().to(listing_step))
@@ -337,8 +346,11 @@ struct SubjectPage {
     regulator: bool,
     categories: Vec<(&'static str, (&'static str, &'static str))>,
     severities: Vec<(&'static str, (&'static str, &'static str))>,
-    penalty_kinds: Vec<(&'static str, &'static str)>,
+    penalty_kinds: Vec<(&'static str, (&'static str, &'static str))>,
     grounds: &'static [ListingGround],
+    /// The proposal's legal basis as the form offers it: the art. of the
+    /// ground the first penalty that may carry a listing names.
+    proposal_basis: String,
     today: NaiveDate,
     max_files: usize,
     error: Option<FormError>,
@@ -347,6 +359,30 @@ struct SubjectPage {
 impl Refusal for SubjectPage {
     fn refusal(&self) -> Option<&FormError> {
         self.error.as_ref()
+    }
+}
+
+impl SubjectPage {
+    fn category_of(&self, c: &Category) -> (&'static str, &'static str) {
+        category_label(*c)
+    }
+
+    fn severity_of(&self, s: &Severity) -> (&'static str, &'static str) {
+        severity_label(*s)
+    }
+
+    fn step_of(&self, action: &str) -> (&'static str, &'static str) {
+        step_label(action)
+    }
+
+    /// An anchor without a resident ID, or a merchant without a USCC:
+    /// platforms cannot find them by identifier, and the notice cannot name one.
+    fn identity_missing(&self) -> bool {
+        match self.subject.kind {
+            SubjectKind::Anchor => self.subject.id_number_masked.is_none(),
+            SubjectKind::Merchant => self.subject.uscc.is_none(),
+            _ => false,
+        }
     }
 }
 
@@ -406,6 +442,15 @@ async fn subject_page(
         Err(e) => return staffer.problem(e.into()),
     };
     let status = error.as_ref().map_or(StatusCode::OK, |e| e.problem.status);
+    let proposal_basis = violations
+        .iter()
+        .filter(|v| v.heavier_penalty && v.status != ViolationStatus::Revoked)
+        .find_map(|v| {
+            let code = v.listing_ground.as_deref()?;
+            listing_grounds().iter().find(|g| g.code == code)
+        })
+        .map(|g| format!("{ORDER_44}{}", article_item(g.article, g.item)))
+        .unwrap_or_default();
     let page = SubjectPage {
         chrome: staffer.chrome(&ctx, "subjects"),
         kind: subject.kind.labels(),
@@ -444,9 +489,10 @@ async fn subject_page(
             .collect(),
         penalty_kinds: PenaltyKind::ALL
             .iter()
-            .map(|k| (k.as_str(), k.label()))
+            .map(|k| (k.as_str(), penalty_label(*k)))
             .collect(),
         grounds: listing_grounds(),
+        proposal_basis,
         today: crate::service::today(),
         max_files: MAX_FILES,
         error,
@@ -588,6 +634,44 @@ async fn propose(
     }
 }
 
+/// Adds the identifier an anchor or merchant was registered without (the
+/// API's subject update: added where there was none, never replaced here).
+async fn add_identity(
+    ctx: Ctx,
+    path: web::Path<String>,
+    form: web::Form<Vec<(String, String)>>,
+) -> HttpResponse {
+    let (id, form) = (path.into_inner(), Submitted::of(form.into_inner()));
+    let staffer = match posted(&ctx, &form.text("csrf"), roles::REGULATORS).await {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    let input = UpdateSubject {
+        name: None,
+        aliases: None,
+        accounts: None,
+        region_code: None,
+        id_number: form.optional("id_number"),
+        uscc: form.optional("uscc"),
+    };
+    let (actor, pepper, subject_id) = (staffer.actor(), ctx.settings.id_pepper.clone(), id.clone());
+    match ctx
+        .db
+        .write(move |conn| subjects::update(conn, &actor, pepper.bytes(), &subject_id, input))
+        .await
+    {
+        Ok(_) => staffer.finish(redirect(&format!("/console/subjects/{id}"))),
+        Err(e) => {
+            let error = FormError {
+                form: "identity",
+                problem: e.into(),
+                values: form,
+            };
+            subject_page(ctx, staffer, id, Some(error)).await
+        }
+    }
+}
+
 // ---- the listing page ----
 
 struct RepairRow {
@@ -609,6 +693,10 @@ struct ListingPage {
     own_case: bool,
     /// Why the viewer may not decide; `None` when they may.
     may_not_decide: Option<String>,
+    /// The measures of Order 44 art. 15 a decision to list may take.
+    measures: &'static [Measure],
+    /// The penalties the listing rests on.
+    basis: Vec<ViolationView>,
     today: NaiveDate,
     error: Option<FormError>,
 }
@@ -626,6 +714,18 @@ impl ListingPage {
 
     fn hearing_requested(&self) -> bool {
         self.listing.hearing_status.map(|h| h.as_str()) == Some("requested")
+    }
+
+    fn step_of(&self, action: &str) -> (&'static str, &'static str) {
+        step_label(action)
+    }
+
+    fn status_of(&self, status: &Status) -> (&'static str, &'static str) {
+        listing_status_label(*status)
+    }
+
+    fn category_of(&self, c: &Category) -> (&'static str, &'static str) {
+        category_label(*c)
     }
 }
 
@@ -649,10 +749,16 @@ async fn listing_page(
         .run(move |conn| {
             let listing = listings::get(conn, &actor, &id)?;
             let subject = subjects::get(conn, &actor, &listing.subject_id)?;
-            Ok::<_, ServiceError>((listing, subject))
+            let page = PageRequest::parse(Some(500), None)?;
+            let basis = violations::list_of_subject(conn, &actor, &listing.subject_id, &page)?
+                .items
+                .into_iter()
+                .filter(|v| listing.violation_ids.contains(&v.id))
+                .collect::<Vec<_>>();
+            Ok::<_, ServiceError>((listing, subject, basis))
         })
         .await;
-    let (listing, subject) = match loaded {
+    let (listing, subject, basis) = match loaded {
         Ok(l) => l,
         Err(e) => return staffer.problem(e.into()),
     };
@@ -686,6 +792,8 @@ async fn listing_page(
         regulator: staffer.role == Role::Regulator,
         own_case,
         may_not_decide,
+        measures: measures(),
+        basis,
         today: crate::service::today(),
         error,
     };
@@ -753,7 +861,8 @@ async fn listing_step(
                 outcome: choice("outcome", &form.text("outcome"))?,
                 reason: form.text("reason"),
                 decided_on: date(&form, "decided_on")?,
-                measures: None,
+                // The form lists every measure, checked: what is sent is the choice.
+                measures: form.has("measures_shown").then(|| form.all("measures")),
                 decision_no: form.optional("decision_no"),
                 penalty_decision_no: form.optional("penalty_decision_no"),
                 penalty_decided_on: date(&form, "penalty_decided_on")?,

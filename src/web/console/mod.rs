@@ -110,17 +110,17 @@ impl Staffer {
         let sections: &[(&str, &str, &str)] = match self.role {
             Role::Regulator => &[
                 ("work", "我的待办", "My work"),
-                ("subjects", "案件", "Cases"),
+                ("subjects", "当事人与案件", "Subjects and cases"),
             ],
             Role::Auditor => &[
                 ("audit", "审计日志", "Audit log"),
                 ("admin", "机构与用户", "Organizations and users"),
-                ("subjects", "案件", "Cases"),
+                ("subjects", "当事人与案件", "Subjects and cases"),
             ],
             Role::Admin => &[
                 ("admin", "机构与用户", "Organizations and users"),
                 ("audit", "审计日志", "Audit log"),
-                ("subjects", "案件", "Cases"),
+                ("subjects", "当事人与案件", "Subjects and cases"),
             ],
             Role::Platform => &[
                 ("screening", "筛查", "Screening"),
