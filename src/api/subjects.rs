@@ -26,7 +26,9 @@ page_type!(SubjectPage, SubjectView);
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct SubjectQuery {
-    /// Text in a name or alias, or a full resident ID, USCC or account handle.
+    /// A name or alias (whole, in Han characters, traditional or simplified, or in pinyin with or
+    /// without spaces and tones; or two characters or more found within one, punctuation and
+    /// spaces ignored), or a full resident ID, USCC or account handle.
     #[param(max_length = 200)]
     pub q: Option<String>,
     pub kind: Option<SubjectKind>,

@@ -411,71 +411,161 @@ pub fn find_subject_record(conn: &mut DbConn, id: &str) -> DbResult<Option<Subje
     }
 }
 
-/// What a subject search matches: text in names and aliases, or exact identifiers.
+/// What a subject search matches: a name or alias (whole, by its text key or
+/// a pinyin spelling; or its text key holding the query's), or exact identifiers.
 #[derive(Debug, Default, Clone)]
 pub struct SubjectSearch {
     pub kind: Option<SubjectKind>,
-    /// Lower-cased text matched anywhere in a name or alias.
+    /// The query's text key (`domain::names`: simplified, case-folded,
+    /// noise stripped): a whole name's, or, two characters or more, found
+    /// within one.
     pub text: Option<String>,
+    /// The query's toneless pinyin spellings, matched whole.
+    pub pinyin: Vec<String>,
     pub id_number_hash: Option<String>,
     pub uscc: Option<String>,
     pub account_handle: Option<String>,
 }
 
+impl SubjectSearch {
+    fn is_empty(&self) -> bool {
+        self.text.is_none()
+            && self.pinyin.is_empty()
+            && self.id_number_hash.is_none()
+            && self.uscc.is_none()
+            && self.account_handle.is_none()
+    }
+}
+
 /// One page of subjects in id order.
+///
+/// Every criterion is an indexed lookup of its own (identifiers, handles,
+/// whole name keys, and text within a name through the name's character
+/// pairs: the names holding the query's first pair, then those whose text key
+/// holds the whole query), each taking the page's first `limit` in id order;
+/// the union, cut to `limit`, is the page. No criterion scans the names.
 pub fn search_subjects(
     conn: &mut DbConn,
     search: &SubjectSearch,
     after: Option<&str>,
     limit: i64,
 ) -> DbResult<Vec<Subject>> {
-    let mut query = subjects::table
-        .select(Subject::as_select())
-        .order(subjects::id)
-        .limit(limit)
-        .into_boxed();
-    if let Some(after) = after {
-        query = query.filter(subjects::id.gt(after.to_owned()));
+    macro_rules! page {
+        () => {{
+            let mut query = subjects::table
+                .select(Subject::as_select())
+                .order(subjects::id)
+                .limit(limit)
+                .into_boxed();
+            if let Some(after) = after {
+                query = query.filter(subjects::id.gt(after.to_owned()));
+            }
+            if let Some(kind) = search.kind {
+                query = query.filter(subjects::kind.eq(kind.as_str()));
+            }
+            query
+        }};
     }
-    if let Some(kind) = search.kind {
-        query = query.filter(subjects::kind.eq(kind.as_str()));
+    if search.is_empty() {
+        let found = page!().load(conn);
+        return name_row(conn, "subjects", found);
     }
-    let searching = search.text.is_some()
-        || search.id_number_hash.is_some()
-        || search.uscc.is_some()
-        || search.account_handle.is_some();
-    if searching {
-        // A criterion left out binds NULL, which matches nothing.
-        let pattern = search
-            .text
-            .as_ref()
-            .map(|t| format!("%{}%", escape_like(t)));
-        let by_name = subject_names::table
+    let mut found: Vec<Subject> = Vec::new();
+    if search.uscc.is_some() || search.id_number_hash.is_some() {
+        let by_identifier = page!()
             .filter(
-                lower(subject_names::name)
-                    .nullable()
-                    .like(pattern)
+                subjects::uscc
+                    .eq(search.uscc.clone())
+                    .or(subjects::id_number_hash.eq(search.id_number_hash.clone())),
+            )
+            .load(conn);
+        found.extend(name_row(conn, "subjects", by_identifier)?);
+    }
+    if let Some(handle) = &search.account_handle {
+        let by_handle = subject_accounts::table
+            .filter(subject_accounts::handle.eq(handle.clone()))
+            .select(subject_accounts::subject_id);
+        let rows = page!().filter(subjects::id.eq_any(by_handle)).load(conn);
+        found.extend(name_row(conn, "subjects", rows)?);
+    }
+    let whole_names = subject_name_keys::table
+        .filter(
+            subject_name_keys::key_kind
+                .eq("text")
+                .and(
+                    subject_name_keys::name_key
+                        .nullable()
+                        .eq(search.text.clone()),
+                )
+                .or(subject_name_keys::key_kind
+                    .eq("pinyin")
+                    .and(subject_name_keys::name_key.eq_any(search.pinyin.clone()))),
+        )
+        .select(subject_name_keys::subject_id);
+    let rows = page!().filter(subjects::id.eq_any(whole_names)).load(conn);
+    found.extend(name_row(conn, "subjects", rows)?);
+    if let Some((text, pair)) = match &search.text {
+        Some(t) => rarest_pair(conn, t)?.map(|p| (t, p)),
+        None => None,
+    } {
+        let pairs = diesel::alias!(subject_name_keys as pair_keys);
+        let with_pair = pairs
+            .filter(pairs.field(subject_name_keys::key_kind).eq("pair"))
+            .filter(pairs.field(subject_name_keys::name_key).eq(pair))
+            .select(pairs.field(subject_name_keys::subject_id));
+        let containing = subject_name_keys::table
+            .filter(subject_name_keys::subject_id.eq_any(with_pair))
+            .filter(subject_name_keys::key_kind.eq("text"))
+            .filter(
+                subject_name_keys::name_key
+                    .like(format!("%{}%", escape_like(text)))
                     .escape('\\'),
             )
-            .select(subject_names::subject_id);
-        let by_account = subject_accounts::table
-            .filter(
-                subject_accounts::handle
-                    .nullable()
-                    .eq(search.account_handle.clone()),
-            )
-            .select(subject_accounts::subject_id);
-        query = query.filter(
-            subjects::id
-                .eq_any(by_name)
-                .or(subjects::id_number_hash.eq(search.id_number_hash.clone()))
-                .or(subjects::uscc.eq(search.uscc.clone()))
-                .or(subjects::id.eq_any(by_account)),
-        );
+            .select(subject_name_keys::subject_id);
+        let rows = page!().filter(subjects::id.eq_any(containing)).load(conn);
+        found.extend(name_row(conn, "subjects", rows)?);
     }
-    let found = query.load(conn);
-    name_row(conn, "subjects", found)
+    found.sort_by(|a, b| a.id.cmp(&b.id));
+    found.dedup_by(|a, b| a.id == b.id);
+    found.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    Ok(found)
 }
+
+/// Of the character pairs of a text key, the one fewest names hold: the pair
+/// a search for text within names narrows by (see `names::pairs`). A
+/// merchant's name starts with its city and ends in 有限公司, pairs held by
+/// tens of thousands of names; the middle ones are rare. Each pair is
+/// counted up to [`PAIR_SAMPLE`] names, by the index alone; the first held
+/// by fewer than 100 ends the count.
+fn rarest_pair(conn: &mut DbConn, text: &str) -> DbResult<Option<String>> {
+    let mut best: Option<(usize, String)> = None;
+    for pair in crate::domain::names::pairs(text)
+        .into_iter()
+        .take(MAX_PAIRS_TRIED)
+    {
+        // The key itself: read from the index alone.
+        let held: Vec<String> = subject_name_keys::table
+            .filter(subject_name_keys::key_kind.eq("pair"))
+            .filter(subject_name_keys::name_key.eq(&pair))
+            .select(subject_name_keys::name_key)
+            .limit(PAIR_SAMPLE)
+            .load(conn)?;
+        if best.as_ref().is_none_or(|(n, _)| held.len() < *n) {
+            let rare = held.len() < 100;
+            best = Some((held.len(), pair));
+            if rare {
+                break;
+            }
+        }
+    }
+    Ok(best.map(|(_, pair)| pair))
+}
+
+/// Names counted per pair when choosing the rarest: in a million names an
+/// ASCII pair such as `an` or `ng` is held by 60,000, `gw` by 2,000.
+const PAIR_SAMPLE: i64 = 5_000;
+/// Pairs of a long query tried when choosing the rarest.
+const MAX_PAIRS_TRIED: usize = 12;
 
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
 

@@ -500,7 +500,9 @@ pub fn search(
         super::check_query_text("q", q, 200)?;
     }
     if let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-        search.text = Some(q.to_lowercase());
+        let keys = names::name_keys(q);
+        search.text = Some(keys.text).filter(|t| !t.is_empty());
+        search.pinyin = keys.pinyin;
         search.id_number_hash = ResidentId::parse(q).ok().map(|id| id.keyed_hash(pepper));
         search.uscc = Uscc::parse(q).ok().map(|u| u.as_str().to_owned());
         search.account_handle = Some(identifiers::handle_search_key(q));

@@ -166,6 +166,10 @@ async fn subjects_are_found_by_name_alias_and_identifier(app: TestApp) {
     assert_eq!(ids(&search("@lijia2026").await), vec![anchor.clone()]);
     assert_eq!(ids(&search(&code).await), vec![merchant.clone()]);
     assert_eq!(ids(&search("优品").await), vec![merchant.clone()]);
+    // A name in pinyin, with or without spaces or capitals, and in traditional characters.
+    assert_eq!(ids(&search("li jia").await), vec![anchor.clone()]);
+    assert_eq!(ids(&search("LiJia").await), vec![anchor.clone()]);
+    assert_eq!(ids(&search("優品").await), vec![merchant.clone()]);
     assert!(ids(&search("100%_").await).is_empty());
     assert_eq!(
         ids(&app.get("/v1/subjects?kind=merchant", &reg).await),
