@@ -53,7 +53,7 @@ if [[ "$BACKEND" == postgres ]]; then
   log "VACUUM (ANALYZE)"
   psql -qAtX "$DB_URL" -c 'VACUUM (ANALYZE)'
 fi
-regulator=$(sed -n 's/^ *regulator logins: //p' "$OUT/demo-data.txt" | cut -d, -f1 | tr -d ' ')
+regulators=$(sed -n 's/^ *regulator logins: //p' "$OUT/demo-data.txt" | tr -d ' ')
 
 LIVECREDIT_BIND=127.0.0.1:0 LIVECREDIT_ADMIN_EMAIL=console-bench-admin@example.com \
   LIVECREDIT_ADMIN_PASSWORD="$PASSWORD" LIVECREDIT_COOKIE_SECURE=false \
@@ -73,4 +73,4 @@ done
   echo "backend: $BACKEND, subjects: $N"
   echo "cpu: $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores"
 } | tee "$OUT/env.txt" >&2
-python3 "$HERE/console.py" "$base" console-bench-admin@example.com "$PASSWORD" "$regulator" | tee "$OUT/console.txt"
+python3 "$HERE/console.py" "$base" console-bench-admin@example.com "$PASSWORD" "$regulators" | tee "$OUT/console.txt"
