@@ -621,15 +621,7 @@ fn issue_pair(
     family_id: Option<String>,
 ) -> ServiceResult<TokenPair> {
     let now = Utc::now();
-    let access_token = tokens
-        .issue(
-            &user.id,
-            user.role.as_str(),
-            &user.organization_id,
-            user.token_epoch,
-            now,
-        )
-        .map_err(ServiceError::Internal)?;
+    let access_token = access_token(tokens, user, now)?;
     let refresh_token = tokens::new_refresh_token();
     store::insert_refresh_token(
         conn,
@@ -860,4 +852,22 @@ pub fn token_holder(
         role: user.role,
     };
     Ok(Some((staff, user)))
+}
+
+/// A fresh access token for `user` as the database knows them now (their
+/// role, organization and token epoch).
+pub fn access_token(
+    tokens: &TokenService,
+    user: &User,
+    now: chrono::DateTime<Utc>,
+) -> ServiceResult<String> {
+    tokens
+        .issue(
+            &user.id,
+            user.role.as_str(),
+            &user.organization_id,
+            user.token_epoch,
+            now,
+        )
+        .map_err(ServiceError::Internal)
 }

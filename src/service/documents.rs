@@ -186,8 +186,8 @@ pub enum Document {
     Decision(DecisionDocument),
 }
 
-/// 第九条第（一）项.
-fn article_text(article: u32, item: u32) -> String {
+/// 第九条第（一）项: where an Order 44 ground stands, in the text's own numerals.
+pub fn article_text(article: u32, item: u32) -> String {
     format!(
         "第{}条第（{}）项",
         chinese_number(article),

@@ -38,7 +38,7 @@ use crate::service::subjects::{
 use crate::service::violations::{self, EvidenceItem, RecordViolation, ViolationView};
 use crate::service::{roles, ServiceError};
 use crate::web::labels::{
-    article_item, category_label, hearing_label, penalty_label, repair_status_label,
+    category_label, hearing_label, penalty_label, repair_status_label,
     severity_label, step_label,
 };
 use crate::web::session::{read_form, redirect, render, Ctx, Problem, Submitted};
@@ -449,7 +449,7 @@ async fn subject_page(
             let code = v.listing_ground.as_deref()?;
             listing_grounds().iter().find(|g| g.code == code)
         })
-        .map(|g| format!("{ORDER_44}{}", article_item(g.article, g.item)))
+        .map(|g| format!("{ORDER_44}{}", documents::article_text(g.article, g.item)))
         .unwrap_or_default();
     let page = SubjectPage {
         chrome: staffer.chrome(&ctx, "subjects"),

@@ -244,16 +244,7 @@ async fn session(ctx: &Ctx) -> Result<Option<Staffer>, ServiceError> {
     };
     let mut cookies = Vec::new();
     if renew {
-        let fresh = ctx
-            .tokens
-            .issue(
-                &user.id,
-                user.role.as_str(),
-                &user.organization_id,
-                user.token_epoch,
-                now,
-            )
-            .map_err(|e| ServiceError::internal(format!("{e:#}")))?;
+        let fresh = accounts::access_token(&ctx.tokens, &user, now)?;
         cookies.push(ctx.cookie(&CONSOLE, SESSION_COOKIE, fresh, None));
     }
     Ok(Some(Staffer {
