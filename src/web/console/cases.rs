@@ -38,8 +38,7 @@ use crate::service::subjects::{
 use crate::service::violations::{self, EvidenceItem, RecordViolation, ViolationView};
 use crate::service::{roles, ServiceError};
 use crate::web::labels::{
-    category_label, hearing_label, penalty_label, repair_status_label,
-    severity_label, step_label,
+    category_label, hearing_label, penalty_label, repair_status_label, severity_label, step_label,
 };
 use crate::web::session::{read_form, redirect, render, Ctx, Problem, Submitted};
 
