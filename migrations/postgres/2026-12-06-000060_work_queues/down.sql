@@ -1,0 +1,4 @@
+DROP INDEX repairs_authority_idx;
+DROP INDEX listings_authority_publication_idx;
+DROP INDEX listings_authority_expiry_idx;
+DROP INDEX listings_authority_window_idx;
