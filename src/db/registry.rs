@@ -632,6 +632,22 @@ pub struct Evidence {
     pub uri: Option<String>,
 }
 
+/// A standing (not revoked) violation of `subject_id` recorded with the
+/// penalty decision `decision_no`, if there is one.
+pub fn violation_with_decision_no(
+    conn: &mut DbConn,
+    subject_id: &str,
+    decision_no: &str,
+) -> DbResult<Option<String>> {
+    Ok(violations::table
+        .filter(violations::subject_id.eq(subject_id))
+        .filter(violations::decision_no.eq(decision_no))
+        .filter(violations::status.ne(ViolationStatus::Revoked.as_str()))
+        .select(violations::id)
+        .first(conn)
+        .optional()?)
+}
+
 pub fn insert_violation(
     conn: &mut DbConn,
     violation: &Violation,

@@ -527,6 +527,17 @@ pub fn record(
     if !score_store::lock_subject(conn, subject_id)? {
         return Err(ServiceError::not_found("no such subject"));
     }
+    // One penalty decision is one violation: recorded twice (a form sent
+    // again, a second official entering the same paper) it would count twice
+    // in the score, as a repeat offence.
+    if let Some(decision_no) = &violation.decision_no {
+        if let Some(existing) = store::violation_with_decision_no(conn, subject_id, decision_no)? {
+            return Err(ServiceError::conflict_with(
+                format!("the penalty decision {decision_no} is already recorded for this subject"),
+                [("violation_id", json!(existing))],
+            ));
+        }
+    }
     store::insert_violation(conn, &violation, &evidence)?;
     audit::append(
         conn,

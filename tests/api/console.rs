@@ -85,6 +85,12 @@ fn location(page: &PageReply) -> String {
         .to_owned()
 }
 
+/// Where a redirect leads, without its query (`?done=…`) or fragment.
+fn path_of(page: &PageReply) -> String {
+    let to = location(page);
+    to.split(['?', '#']).next().unwrap_or_default().to_owned()
+}
+
 /// The value of the first `name="…" value="…"` attribute pair on the page.
 fn value_of(html: &str, name: &str) -> String {
     let needle = format!("name=\"{name}\" value=\"");
@@ -328,6 +334,21 @@ async fn three_officials_take_a_case_to_publication_impl(app: TestApp) {
         .await;
     let subject_page = follow(&app, &mut a, recorded).await;
     assert!(subject_page.html.contains("直播间宣称产品可治疗糖尿病"));
+    assert!(
+        subject_page.html.contains("违法行为已登记"),
+        "says it was done"
+    );
+
+    // The same decision again (the form sent twice): refused, nothing counted twice.
+    let csrf = Browser::csrf(&subject_page);
+    let mut again = base.to_vec();
+    again[0] = ("csrf", csrf.as_str());
+    again.push(("decided_on", "2026-06-01"));
+    let twice = a
+        .post_multipart(&app, &format!("{subject_path}/violations"), &again, &[])
+        .await;
+    assert_eq!(twice.status, 409, "{}", twice.html);
+    assert!(twice.html.contains("already recorded"));
     let violation = value_of(&subject_page.html, "violation_ids");
     let stored = app
         .get(format!("/v1/violations/{violation}"), &app.admin_token)
@@ -351,7 +372,7 @@ async fn three_officials_take_a_case_to_publication_impl(app: TestApp) {
             ],
         )
         .await;
-    let listing_path = location(&proposed);
+    let listing_path = path_of(&proposed);
     assert!(
         listing_path.starts_with("/console/listings/"),
         "{listing_path}"
@@ -381,6 +402,38 @@ async fn three_officials_take_a_case_to_publication_impl(app: TestApp) {
     assert_eq!(listing.body["status"], "noticed", "{:?}", listing.body);
     let notice_no = listing.body["notice_no"].as_str().unwrap().to_owned();
     assert!(served.html.contains(&notice_no));
+    assert!(served.html.contains("王控台"), "the slip names the party");
+    assert!(served.html.contains("/portal</dd>"), "and where to sign in");
+    let first_code = value_between(&served.html, "id=\"access-code\">", "<").unwrap();
+
+    // The party lost it: a new code, the old one no longer signs in.
+    let page = a.get(&app, &listing_path).await;
+    let reissued = a
+        .post(
+            &app,
+            &format!("{listing_path}/access-code"),
+            &[("csrf", &Browser::csrf(&page))],
+        )
+        .await;
+    assert_eq!(reissued.status, 200, "{}", reissued.html);
+    let new_code = value_between(&reissued.html, "id=\"access-code\">", "<").unwrap();
+    assert_ne!(new_code, first_code);
+    let old = app
+        .post(
+            "/v1/portal/session",
+            "",
+            json!({"notice_no": notice_no, "access_code": first_code}),
+        )
+        .await;
+    assert_eq!(old.status, 401);
+    let new = app
+        .post(
+            "/v1/portal/session",
+            "",
+            json!({"notice_no": notice_no, "access_code": new_code}),
+        )
+        .await;
+    assert_eq!(new.status, 200, "{:?}", new.body);
 
     // The queues: the city bureau is asked for its consent; the official who
     // proposed may not decide and is told why.
@@ -783,7 +836,7 @@ async fn an_anchor_registered_without_an_id_is_flagged_and_completed_impl(app: T
             ],
         )
         .await;
-    let path = location(&created);
+    let path = path_of(&created);
     let page = follow(&app, &mut a, created).await;
     assert!(page.html.contains("未登记身份证号"), "{}", page.html);
 
@@ -814,4 +867,36 @@ async fn an_anchor_registered_without_an_id_is_flagged_and_completed_impl(app: T
     assert!(page
         .html
         .contains(&format!("{}**********{}", &good[..4], &good[14..])));
+
+    // A violation recorded by mistake is revoked on the subject's page, with a reason.
+    let recorded = a
+        .post_multipart(
+            &app,
+            &format!("{path}/violations"),
+            &[
+                ("csrf", &Browser::csrf(&page)),
+                ("category", "false_advertising"),
+                ("severity", "minor"),
+                ("decided_on", "2026-11-20"),
+                ("description", "录错了的一条"),
+            ],
+            &[],
+        )
+        .await;
+    let page = follow(&app, &mut a, recorded).await;
+    let violation = value_between(&page.html, "action=\"/console/violations/", "/revoke\"")
+        .expect("a revoke form for the bureau's own violation");
+    let revoked = a
+        .post(
+            &app,
+            &format!("/console/violations/{violation}/revoke"),
+            &[("csrf", &Browser::csrf(&page)), ("reason", "录入错误")],
+        )
+        .await;
+    let page = follow(&app, &mut a, revoked).await;
+    assert!(page.html.contains("违法行为已撤销"));
+    let v = app
+        .get(format!("/v1/violations/{violation}"), &app.admin_token)
+        .await;
+    assert_eq!(v.body["status"], "revoked", "{:?}", v.body);
 }

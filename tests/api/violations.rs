@@ -240,3 +240,53 @@ both_backends!(
     idempotency_keys_replay_the_first_response,
     idempotency_keys_replay_the_first_response
 );
+
+both_backends!(
+    a_penalty_decision_is_recorded_once,
+    a_penalty_decision_is_recorded_once_impl
+);
+
+/// One penalty decision is one violation: the same decision number for the
+/// same subject again (a form sent twice, a colleague entering the same
+/// paper) is a 409 naming the violation on record, and it does not count
+/// twice in the score; once that one is revoked, it may be recorded anew.
+async fn a_penalty_decision_is_recorded_once_impl(app: TestApp) {
+    let (_, reg) = app.user_with_role("regulator").await;
+    let subject = app
+        .create_subject(&reg, json!({"kind": "anchor", "name": "周重复"}))
+        .await;
+    let body = json!({"category": "false_advertising", "severity": "serious",
+        "decided_on": "2026-11-20", "description": "夸大宣传",
+        "decision_no": "西湖市监罚〔2026〕102号"});
+    let first = app.record_violation(&reg, &subject, body.clone()).await;
+    let score = app.get(format!("/v1/subjects/{subject}"), &reg).await.body["score"].clone();
+
+    let again = app
+        .post(
+            format!("/v1/subjects/{subject}/violations"),
+            &reg,
+            body.clone(),
+        )
+        .await;
+    assert_problem(&again, 409);
+    assert_eq!(again.body["violation_id"], first.as_str());
+    assert_eq!(
+        app.get(format!("/v1/subjects/{subject}"), &reg).await.body["score"],
+        score
+    );
+    // Another subject may carry the same number (one decision, two parties).
+    let other = app
+        .create_subject(&reg, json!({"kind": "anchor", "name": "吴同案"}))
+        .await;
+    app.record_violation(&reg, &other, body.clone()).await;
+
+    let revoked = app
+        .post(
+            format!("/v1/violations/{first}/revoke"),
+            &reg,
+            json!({"reason": "录入重复"}),
+        )
+        .await;
+    assert_eq!(revoked.status, 200, "{:?}", revoked.body);
+    app.record_violation(&reg, &subject, body).await;
+}

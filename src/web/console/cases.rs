@@ -12,13 +12,13 @@ use askama::Template;
 use chrono::NaiveDate;
 use serde::de::DeserializeOwned;
 
-use super::{posted, signed_in, Chrome, Staffer};
+use super::{posted, signed_in, Chrome, CsrfForm, Staffer};
 use crate::domain::accounts::Role;
 use crate::domain::calendar::Calendar;
 use crate::domain::evidence::MAX_EVIDENCE_BYTES;
 use crate::domain::grounds::{listing_grounds, measures, ListingGround, Measure};
 use crate::domain::penalties::PenaltyKind;
-use crate::domain::procedure::{may_decide, Considerations, Official, Status};
+use crate::domain::procedure::{may_decide, Considerations, Official, ProcedureError, Status};
 use crate::domain::registry::{SubjectKind, ViolationStatus};
 use crate::domain::scoring::{Category, Severity};
 use crate::infra::evidence::EvidenceStore;
@@ -35,8 +35,10 @@ use crate::service::scores::{self, ScoreView};
 use crate::service::subjects::{
     self, AccountInput, CreateSubject, SubjectFilter, SubjectView, UpdateSubject,
 };
-use crate::service::violations::{self, EvidenceItem, RecordViolation, ViolationView};
-use crate::service::{roles, ServiceError};
+use crate::service::violations::{
+    self, EvidenceItem, RecordViolation, RevokeViolation, ViolationView,
+};
+use crate::service::{portal, roles, ServiceError};
 use crate::web::labels::{
     category_label, hearing_label, penalty_label, repair_status_label, severity_label, step_label,
 };
@@ -58,8 +60,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route("/subjects/{id}/listings", web::post().to(propose))
         .route("/subjects/{id}/identity", web::post().to(add_identity))
+        .route("/violations/{id}/revoke", web::post().to(revoke_violation))
         .route("/listings/{id}", web::get().to(listing))
         .route("/listings/{id}/documents/{kind}", web::get().to(document))
+        .route("/listings/{id}/access-code", web::post().to(reissue_code))
         .route("/listings/{id}/{step}", web::post().to(listing_step))
         .route("/repairs/{id}/{step}", web::post().to(repair_step));
 }
@@ -116,6 +120,30 @@ pub trait Refusal {
             .filter(|e| e.form == form)
             .is_some_and(|e| e.values.all(field).iter().any(|v| v == value))
     }
+}
+
+/// The message after a form's redirect (`?done=<step>`).
+fn done_of(ctx: &Ctx) -> Option<(&'static str, &'static str)> {
+    let query = web::Query::<Vec<(String, String)>>::from_query(ctx.req.query_string()).ok()?;
+    let (_, step) = query.iter().find(|(k, _)| k == "done")?;
+    Some(match step.as_str() {
+        "subject" => ("当事人已登记。", "The subject is registered."),
+        "identity" => ("证件号已补充。", "The identifier is added."),
+        "violation" => ("违法行为已登记。", "The violation is recorded."),
+        "violation-revoked" => ("违法行为已撤销。", "The violation is revoked."),
+        "propose" => (
+            "已拟列入，请送达告知书。",
+            "Proposed; now serve the notice.",
+        ),
+        "objection" => ("陈述申辩已登记。", "The statement is recorded."),
+        "hearing" => ("听证已登记。", "The hearing is recorded."),
+        "hearing-withdrawal" => ("撤回听证申请已登记。", "The withdrawal is recorded."),
+        "consent" => ("意见已提交。", "The answer is given."),
+        "decision" => ("决定已作出。", "The decision is made."),
+        "revoke" => ("列入已撤销。", "The listing is revoked."),
+        "repair" => ("信用修复已办理。", "The repair step is done."),
+        _ => return None,
+    })
 }
 
 // ---- subject search and creation ----
@@ -235,7 +263,10 @@ async fn create_subject(ctx: Ctx, form: web::Form<Vec<(String, String)>>) -> Htt
         Err(e) => Err(e),
     };
     match result {
-        Ok(subject) => staffer.finish(redirect(&format!("/console/subjects/{}", subject.id))),
+        Ok(subject) => staffer.finish(redirect(&format!(
+            "/console/subjects/{}?done=subject",
+            subject.id
+        ))),
         Err(e) => {
             let error = FormError {
                 form: "subject",
@@ -324,6 +355,8 @@ struct ViolationRow {
     status: (&'static str, &'static str),
     /// It may carry a listing proposal (heavier, with a ground, not revoked).
     may_ground: bool,
+    /// The viewer's bureau imposed it and it stands: it may be revoked here.
+    may_revoke: bool,
 }
 
 struct ListingRow {
@@ -335,6 +368,8 @@ struct ListingRow {
 #[template(path = "console/subject.html")]
 struct SubjectPage {
     chrome: Chrome,
+    /// What the last form did (after its redirect), to say so.
+    done: Option<(&'static str, &'static str)>,
     subject: SubjectView,
     kind: (&'static str, &'static str),
     violations: Vec<ViolationRow>,
@@ -451,6 +486,7 @@ async fn subject_page(
         .map(|g| format!("{ORDER_44}{}", documents::article_text(g.article, g.item)))
         .unwrap_or_default();
     let page = SubjectPage {
+        done: done_of(&ctx),
         chrome: staffer.chrome(&ctx, "subjects"),
         kind: subject.kind.labels(),
         subject,
@@ -463,6 +499,9 @@ async fn subject_page(
                 may_ground: v.heavier_penalty
                     && v.listing_ground.is_some()
                     && v.status != ViolationStatus::Revoked,
+                may_revoke: staffer.role == Role::Regulator
+                    && v.status != ViolationStatus::Revoked
+                    && v.authority.id == staffer.organization_id,
                 view: v,
             })
             .collect(),
@@ -585,7 +624,9 @@ async fn record_violation(ctx: Ctx, path: web::Path<String>, form: Multipart) ->
         },
     };
     match result {
-        Ok(_) => staffer.finish(redirect(&format!("/console/subjects/{id}#violations"))),
+        Ok(_) => staffer.finish(redirect(&format!(
+            "/console/subjects/{id}?done=violation#violations"
+        ))),
         Err(problem) => {
             let error = FormError {
                 form: "violation",
@@ -621,7 +662,10 @@ async fn propose(
         .write(move |conn| listings::propose(conn, &actor, input))
         .await
     {
-        Ok(listing) => staffer.finish(redirect(&format!("/console/listings/{}", listing.id))),
+        Ok(listing) => staffer.finish(redirect(&format!(
+            "/console/listings/{}?done=propose",
+            listing.id
+        ))),
         Err(e) => {
             let error = FormError {
                 form: "propose",
@@ -630,6 +674,41 @@ async fn propose(
             };
             subject_page(ctx, staffer, id, Some(error)).await
         }
+    }
+}
+
+/// Revokes a violation of the viewer's bureau: its decision annulled, or
+/// recorded by mistake (the API's violation revocation, Order 44 art. 19:
+/// a listing it alone carried is revoked with it).
+async fn revoke_violation(
+    ctx: Ctx,
+    path: web::Path<String>,
+    form: web::Form<Vec<(String, String)>>,
+) -> HttpResponse {
+    let (id, form) = (path.into_inner(), Submitted::of(form.into_inner()));
+    let staffer = match posted(&ctx, &form.text("csrf"), roles::REGULATORS).await {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    let actor = staffer.actor();
+    let result = match date(&form, "revoked_on") {
+        Ok(revoked_on) => {
+            let input = RevokeViolation {
+                reason: form.text("reason"),
+                revoked_on,
+            };
+            ctx.db
+                .write(move |conn| violations::revoke(conn, &actor, &id, input))
+                .await
+        }
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(v) => staffer.finish(redirect(&format!(
+            "/console/subjects/{}?done=violation-revoked#violation-{}",
+            v.subject_id, v.id
+        ))),
+        Err(e) => staffer.problem(e.into()),
     }
 }
 
@@ -659,7 +738,7 @@ async fn add_identity(
         .write(move |conn| subjects::update(conn, &actor, pepper.bytes(), &subject_id, input))
         .await
     {
-        Ok(_) => staffer.finish(redirect(&format!("/console/subjects/{id}"))),
+        Ok(_) => staffer.finish(redirect(&format!("/console/subjects/{id}?done=identity"))),
         Err(e) => {
             let error = FormError {
                 form: "identity",
@@ -682,6 +761,7 @@ struct RepairRow {
 #[template(path = "console/listing.html")]
 struct ListingPage {
     chrome: Chrome,
+    done: Option<(&'static str, &'static str)>,
     listing: ListingView,
     subject: SubjectView,
     status: (&'static str, &'static str),
@@ -690,8 +770,8 @@ struct ListingPage {
     regulator: bool,
     /// The viewer's bureau is the listing's authority.
     own_case: bool,
-    /// Why the viewer may not decide; `None` when they may.
-    may_not_decide: Option<String>,
+    /// Why the viewer may not decide (Chinese, English); `None` when they may.
+    may_not_decide: Option<(&'static str, String)>,
     /// The measures of Order 44 art. 15 a decision to list may take.
     measures: &'static [Measure],
     /// The penalties the listing rests on.
@@ -771,10 +851,19 @@ async fn listing_page(
         .or(listing.noticed_by.as_deref());
     let may_not_decide = may_decide(listing.authority_id.as_deref(), first, &viewer)
         .err()
-        .map(|e| e.to_string());
+        .map(|e| {
+            let zh = match e {
+                ProcedureError::NotTheAuthority => {
+                    "只有作出行政处罚的本局执法人员可以决定（第十三条）"
+                }
+                _ => "提出列入的执法人员不能作出决定，须由本局另一名执法人员决定",
+            };
+            (zh, e.to_string())
+        });
     let own_case = listing.authority_id.as_deref() == Some(staffer.organization_id.as_str());
     let status = error.as_ref().map_or(StatusCode::OK, |e| e.problem.status);
     let page = ListingPage {
+        done: done_of(&ctx),
         chrome: staffer.chrome(&ctx, "subjects"),
         status: listing_status_label(listing.status),
         hearing: listing.hearing_status.map(hearing_label),
@@ -803,8 +892,77 @@ async fn listing_page(
 #[template(path = "console/notice_served.html")]
 struct NoticeServedPage {
     chrome: Chrome,
+    /// A new code for a notice served before (the old one no longer signs in).
+    reissued: bool,
     listing: ListingView,
     access_code: String,
+    /// The party's name, for the slip.
+    party: String,
+    /// Where the party signs in, as this browser reached the service.
+    portal_url: String,
+}
+
+/// The access code, shown this once, on a page no cache keeps: the slip
+/// that goes to the party with the notice.
+async fn code_page(
+    ctx: &Ctx,
+    mut staffer: Staffer,
+    listing: ListingView,
+    access_code: String,
+    reissued: bool,
+) -> HttpResponse {
+    let (actor, subject_id) = (staffer.actor(), listing.subject_id.clone());
+    let party = ctx
+        .db
+        .run(move |conn| subjects::get(conn, &actor, &subject_id))
+        .await
+        .map(|s| s.name)
+        .unwrap_or_default();
+    let portal_url = {
+        let info = ctx.req.connection_info();
+        format!("{}://{}/portal", info.scheme(), info.host())
+    };
+    let page = NoticeServedPage {
+        chrome: staffer.chrome(ctx, "subjects"),
+        reissued,
+        listing,
+        access_code,
+        party,
+        portal_url,
+    };
+    let mut response = staffer.page(StatusCode::OK, render(page));
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    response
+}
+
+/// A new access code for a served notice (the party lost theirs, or it
+/// leaked): the API's reissue, audited; the old code's sessions end.
+async fn reissue_code(
+    ctx: Ctx,
+    path: web::Path<String>,
+    form: web::Form<CsrfForm>,
+) -> HttpResponse {
+    let id = path.into_inner();
+    let staffer = match posted(&ctx, &form.csrf, roles::REGULATORS).await {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    let actor = staffer.actor();
+    let issued = ctx
+        .db
+        .write(move |conn| {
+            let issued = portal::reissue_code(conn, &actor, &id)?;
+            let listing = listings::get(conn, &actor, &issued.listing_id)?;
+            Ok::<_, ServiceError>((listing, issued.access_code))
+        })
+        .await;
+    match issued {
+        Ok((listing, code)) => code_page(&ctx, staffer, listing, code, true).await,
+        Err(e) => staffer.problem(e.into()),
+    }
 }
 
 /// One step of the procedure on a listing, from its form.
@@ -814,7 +972,7 @@ async fn listing_step(
     form: web::Form<Vec<(String, String)>>,
 ) -> HttpResponse {
     let ((id, step), form) = (path.into_inner(), Submitted::of(form.into_inner()));
-    let mut staffer = match posted(&ctx, &form.text("csrf"), roles::REGULATORS).await {
+    let staffer = match posted(&ctx, &form.text("csrf"), roles::REGULATORS).await {
         Ok(s) => s,
         Err(response) => return response,
     };
@@ -914,19 +1072,9 @@ async fn listing_step(
     match result {
         // The access code is shown this once, on a page no cache keeps.
         Ok(Some(served)) => {
-            let page = NoticeServedPage {
-                chrome: staffer.chrome(&ctx, "subjects"),
-                listing: served.listing,
-                access_code: served.access_code,
-            };
-            let mut response = staffer.page(StatusCode::OK, render(page));
-            response.headers_mut().insert(
-                header::CACHE_CONTROL,
-                header::HeaderValue::from_static("no-store"),
-            );
-            response
+            code_page(&ctx, staffer, served.listing, served.access_code, false).await
         }
-        Ok(None) => staffer.finish(redirect(&format!("/console/listings/{id}"))),
+        Ok(None) => staffer.finish(redirect(&format!("/console/listings/{id}?done={form_key}"))),
         Err(e) => {
             let error = FormError {
                 form: form_key,
@@ -1010,7 +1158,7 @@ async fn repair_step(
         .await;
     match result {
         Ok(repair) => staffer.finish(redirect(&format!(
-            "/console/listings/{}#repair-{}",
+            "/console/listings/{}?done=repair#repair-{}",
             repair.listing_id, repair.id
         ))),
         Err(e) => {
