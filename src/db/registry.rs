@@ -632,16 +632,18 @@ pub struct Evidence {
     pub uri: Option<String>,
 }
 
-/// A standing (not revoked) violation of `subject_id` recorded with the
-/// penalty decision `decision_no`, if there is one.
-pub fn violation_with_decision_no(
-    conn: &mut DbConn,
-    subject_id: &str,
-    decision_no: &str,
-) -> DbResult<Option<String>> {
+/// A standing (not revoked) violation that is `v` recorded again: the same
+/// subject, bureau, penalty decision number and date, and category.
+pub fn same_violation(conn: &mut DbConn, v: &Violation) -> DbResult<Option<String>> {
+    let Some(decision_no) = &v.decision_no else {
+        return Ok(None);
+    };
     Ok(violations::table
-        .filter(violations::subject_id.eq(subject_id))
+        .filter(violations::subject_id.eq(&v.subject_id))
+        .filter(violations::authority_id.eq(&v.authority_id))
         .filter(violations::decision_no.eq(decision_no))
+        .filter(violations::decided_on.eq(v.decided_on))
+        .filter(violations::category.eq(v.category.as_str()))
         .filter(violations::status.ne(ViolationStatus::Revoked.as_str()))
         .select(violations::id)
         .first(conn)

@@ -527,16 +527,19 @@ pub fn record(
     if !score_store::lock_subject(conn, subject_id)? {
         return Err(ServiceError::not_found("no such subject"));
     }
-    // One penalty decision is one violation: recorded twice (a form sent
-    // again, a second official entering the same paper) it would count twice
-    // in the score, as a repeat offence.
-    if let Some(decision_no) = &violation.decision_no {
-        if let Some(existing) = store::violation_with_decision_no(conn, subject_id, decision_no)? {
-            return Err(ServiceError::conflict_with(
-                format!("the penalty decision {decision_no} is already recorded for this subject"),
-                [("violation_id", json!(existing))],
-            ));
-        }
+    // One penalty is one violation: recorded twice (a form sent again, a
+    // second official entering the same paper) it would count twice in the
+    // score, as a repeat offence. One decision may punish several acts, of
+    // other categories: those are violations of their own.
+    if let Some(existing) = store::same_violation(conn, &violation)? {
+        return Err(ServiceError::conflict_with(
+            format!(
+                "this penalty (decision {}, {}) is already recorded for this subject",
+                violation.decision_no.as_deref().unwrap_or_default(),
+                violation.category.as_str()
+            ),
+            [("violation_id", json!(existing))],
+        ));
     }
     store::insert_violation(conn, &violation, &evidence)?;
     audit::append(

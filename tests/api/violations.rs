@@ -246,10 +246,12 @@ both_backends!(
     a_penalty_decision_is_recorded_once_impl
 );
 
-/// One penalty decision is one violation: the same decision number for the
-/// same subject again (a form sent twice, a colleague entering the same
-/// paper) is a 409 naming the violation on record, and it does not count
-/// twice in the score; once that one is revoked, it may be recorded anew.
+/// One penalty is one violation: the same penalty for the same subject
+/// again (same bureau, decision number, date and category: a form sent
+/// twice, a colleague entering the same paper) is a 409 naming the
+/// violation on record, and it does not count twice in the score; another
+/// act punished by the same decision is recorded; once the first is revoked,
+/// it may be recorded anew.
 async fn a_penalty_decision_is_recorded_once_impl(app: TestApp) {
     let (_, reg) = app.user_with_role("regulator").await;
     let subject = app
@@ -274,6 +276,10 @@ async fn a_penalty_decision_is_recorded_once_impl(app: TestApp) {
         app.get(format!("/v1/subjects/{subject}"), &reg).await.body["score"],
         score
     );
+    // Another act punished by the same decision is a violation of its own.
+    let mut other_act = body.clone();
+    other_act["category"] = json!("price_fraud");
+    app.record_violation(&reg, &subject, other_act).await;
     // Another subject may carry the same number (one decision, two parties).
     let other = app
         .create_subject(&reg, json!({"kind": "anchor", "name": "吴同案"}))
