@@ -567,8 +567,6 @@ const PAIR_SAMPLE: i64 = 5_000;
 /// Pairs of a long query tried when choosing the rarest.
 const MAX_PAIRS_TRIED: usize = 12;
 
-diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
-
 fn escape_like(text: &str) -> String {
     text.replace('\\', "\\\\")
         .replace('%', "\\%")

@@ -4,6 +4,7 @@
 use crate::domain::accounts::{OrganizationKind, OrganizationLevel, Role};
 use crate::domain::penalties::PenaltyKind;
 use crate::domain::procedure::{HearingStatus, Status};
+use crate::domain::registry::ViolationStatus;
 use crate::domain::repairs::RepairStatus;
 use crate::domain::scoring::{Category, Severity};
 
@@ -130,5 +131,27 @@ pub fn step_label(action: &str) -> (&'static str, &'static str) {
         "decided" => ("处罚决定", "Penalty decided"),
         "revoked" => ("撤销", "Revoked"),
         _ => ("其他", "Other"),
+    }
+}
+
+/// A penalty's state.
+pub fn violation_status_label(status: ViolationStatus) -> (&'static str, &'static str) {
+    match status {
+        ViolationStatus::Pending => ("处罚待决定", "Penalty pending"),
+        ViolationStatus::Effective => ("已生效", "Effective"),
+        ViolationStatus::Revoked => ("已撤销", "Revoked"),
+    }
+}
+
+/// A listing's state as staff read it (the portal speaks to the party: [`status_label`]).
+pub fn listing_status_label(status: Status) -> (&'static str, &'static str) {
+    match status {
+        Status::Proposed => ("拟列入，待告知", "Proposed; notice to serve"),
+        Status::Noticed => ("已告知", "Noticed"),
+        Status::Listed => ("已列入并公示", "Listed and published"),
+        Status::NotListed => ("决定不予列入", "Decided not to list"),
+        Status::Expired => ("公示期届满", "Expired"),
+        Status::Removed => ("信用修复后移出", "Removed after credit repair"),
+        Status::Revoked => ("已撤销", "Revoked"),
     }
 }

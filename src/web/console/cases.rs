@@ -40,7 +40,8 @@ use crate::service::violations::{
 };
 use crate::service::{portal, roles, ServiceError};
 use crate::web::labels::{
-    category_label, hearing_label, penalty_label, repair_status_label, severity_label, step_label,
+    category_label, hearing_label, listing_status_label, penalty_label, repair_status_label,
+    severity_label, step_label, violation_status_label,
 };
 use crate::web::session::{read_form, redirect, render, Ctx, Problem, Submitted};
 
@@ -417,26 +418,6 @@ impl SubjectPage {
             SubjectKind::Merchant => self.subject.uscc.is_none(),
             _ => false,
         }
-    }
-}
-
-pub fn violation_status_label(status: ViolationStatus) -> (&'static str, &'static str) {
-    match status {
-        ViolationStatus::Pending => ("处罚待决定", "Penalty pending"),
-        ViolationStatus::Effective => ("已生效", "Effective"),
-        ViolationStatus::Revoked => ("已撤销", "Revoked"),
-    }
-}
-
-pub fn listing_status_label(status: Status) -> (&'static str, &'static str) {
-    match status {
-        Status::Proposed => ("拟列入，待告知", "Proposed; notice to serve"),
-        Status::Noticed => ("已告知", "Noticed"),
-        Status::Listed => ("已列入并公示", "Listed and published"),
-        Status::NotListed => ("决定不予列入", "Decided not to list"),
-        Status::Expired => ("公示期届满", "Expired"),
-        Status::Removed => ("信用修复后移出", "Removed after credit repair"),
-        Status::Revoked => ("已撤销", "Revoked"),
     }
 }
 
