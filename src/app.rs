@@ -127,6 +127,9 @@ impl Application {
             service::screening::start_writer(db.get_ref().clone())
                 .context("starting the screening recorder")?,
         );
+        let live = service::index::Live::new(db.get_ref().clone());
+        live.spawn();
+        let live = web::Data::new(live);
         let limiter = web::Data::new(ScreeningLimits::new(settings.rate_limit_per_org));
         let public_limits = web::Data::new(PublicLimits::new(
             settings.public_rate_limit,
@@ -156,6 +159,7 @@ impl Application {
                 .app_data(evidence.clone())
                 .app_data(service_address.clone())
                 .app_data(writer.clone())
+                .app_data(live.clone())
                 .app_data(limiter.clone())
                 .app_data(public_limits.clone())
                 .app_data(json::query_config())

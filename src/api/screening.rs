@@ -11,8 +11,9 @@ use crate::config::Settings;
 use crate::db::{Db, ReadDb};
 use crate::error::{ApiError, ApiResult};
 use crate::page_type;
+use crate::service::index::Live;
 use crate::service::screening::{
-    self, BatchRequest, BatchResult, RecordWriter, ScreeningLimits, ScreeningRecordView,
+    self, BatchRequest, BatchResult, RecordWriter, Screener, ScreeningLimits, ScreeningRecordView,
     ScreeningRequest, ScreeningResult,
 };
 
@@ -35,13 +36,25 @@ pub async fn screen_one(
     body: ApiJson<ScreeningRequest>,
     db: ReadDb,
     writer: web::Data<RecordWriter>,
+    live: web::Data<Live>,
     limiter: web::Data<ScreeningLimits>,
     settings: web::Data<Settings>,
 ) -> ApiResult<web::Json<ScreeningResult>> {
     let (actor, pepper) = (user.actor(), settings.id_pepper.bytes());
     let items = std::slice::from_ref(&body.0);
-    let mut results =
-        screening::screen_items(&db, &writer, &limiter, &actor, pepper, items, false).await?;
+    let mut results = screening::screen_items(
+        &Screener {
+            live: &live,
+            db: &db,
+            writer: &writer,
+        },
+        &limiter,
+        &actor,
+        pepper,
+        items,
+        false,
+    )
+    .await?;
     results
         .pop()
         .map(web::Json)
@@ -65,13 +78,24 @@ pub async fn screen_batch(
     body: ApiJson<BatchRequest>,
     db: ReadDb,
     writer: web::Data<RecordWriter>,
+    live: web::Data<Live>,
     limiter: web::Data<ScreeningLimits>,
     settings: web::Data<Settings>,
 ) -> ApiResult<web::Json<BatchResult>> {
     let (actor, pepper) = (user.actor(), settings.id_pepper.bytes());
-    let results =
-        screening::screen_items(&db, &writer, &limiter, &actor, pepper, &body.0.items, true)
-            .await?;
+    let results = screening::screen_items(
+        &Screener {
+            live: &live,
+            db: &db,
+            writer: &writer,
+        },
+        &limiter,
+        &actor,
+        pepper,
+        &body.0.items,
+        true,
+    )
+    .await?;
     Ok(web::Json(BatchResult { results }))
 }
 

@@ -169,7 +169,7 @@ pub fn update_user_role_and_state(
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
     let step = i64::from(new_epoch);
-    diesel::update(users::table.find(id))
+    let updated = diesel::update(users::table.find(id))
         .set((
             users::role.eq(role.as_str()),
             users::disabled.eq(disabled),
@@ -177,7 +177,9 @@ pub fn update_user_role_and_state(
             users::can_approve.eq(can_approve),
             users::updated_at.eq(now),
         ))
-        .execute(conn)
+        .execute(conn)?;
+    super::changes::touch(conn, super::changes::USER, &[id])?;
+    Ok(updated)
 }
 
 // ---- refresh tokens ----

@@ -242,8 +242,8 @@ pub fn insert(conn: &mut DbConn, listing: &Listing, violation_ids: &[String]) ->
 pub fn save(conn: &mut DbConn, listing: &Listing) -> QueryResult<()> {
     diesel::update(listings::table.find(&listing.id))
         .set(listing.clone())
-        .execute(conn)
-        .map(drop)
+        .execute(conn)?;
+    super::changes::subject(conn, &listing.subject_id)
 }
 
 /// Locks a listing's row for the rest of the transaction; false if there is none.

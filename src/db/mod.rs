@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod bulk;
+pub mod changes;
 pub mod error;
 pub mod events;
 pub mod evidence;
@@ -146,6 +147,7 @@ pub struct Db {
     pool: Pool,
     backend: &'static str,
     replicas: Option<Arc<Replicas>>,
+    commits: changes::LocalCommits,
 }
 
 fn build_pool(url: &DatabaseUrl, max_size: u32) -> Pool {
@@ -184,6 +186,7 @@ impl Db {
             pool: build_pool(url, max_size),
             backend: url.backend_name(),
             replicas: None,
+            commits: changes::LocalCommits::default(),
         })
     }
 
@@ -253,7 +256,21 @@ impl Db {
         T: Send + 'static,
         E: DbFailure,
     {
-        self.run(move |conn| write_tx(conn, f)).await
+        let commits = self.commits.clone();
+        self.run(move |conn| {
+            let result = write_tx(conn, f);
+            if changes::take_committed() {
+                commits.add();
+            }
+            result
+        })
+        .await
+    }
+
+    /// How many of this pool's write transactions committed changes to
+    /// the change stream (see [`changes::LocalCommits`]).
+    pub fn local_commits(&self) -> u64 {
+        self.commits.count()
     }
 
     /// Runs pending migrations; returns how many ran.
@@ -358,21 +375,43 @@ where
     F: FnOnce(&mut DbConn) -> Result<T, E>,
     E: From<DbError>,
 {
-    /// Keeps `f`'s own error apart from the transaction's.
-    enum TxError<E> {
-        Store(diesel::result::Error),
-        Work(E),
-    }
-    impl<E> From<diesel::result::Error> for TxError<E> {
-        fn from(e: diesel::result::Error) -> Self {
-            TxError::Store(e)
-        }
-    }
     let unwrap = |e: TxError<E>| match e {
         TxError::Store(e) => E::from(DbError::from(e)),
         TxError::Work(e) => e,
     };
     let work = |c: &mut DbConn| f(c).map_err(TxError::Work);
+    let outermost = WRITE_DEPTH.with(|d| d.replace(d.get() + 1)) == 0;
+    let result = write_tx_inner(conn, work, unwrap);
+    WRITE_DEPTH.with(|d| d.set(d.get() - 1));
+    if outermost {
+        changes::transaction_ended(result.is_ok());
+    }
+    result
+}
+
+thread_local! {
+    /// How deep in `write_tx` this thread is (an inner one is a savepoint).
+    static WRITE_DEPTH: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// Keeps `f`'s own error apart from the transaction's.
+enum TxError<E> {
+    Store(diesel::result::Error),
+    Work(E),
+}
+
+impl<E> From<diesel::result::Error> for TxError<E> {
+    fn from(e: diesel::result::Error) -> Self {
+        TxError::Store(e)
+    }
+}
+
+fn write_tx_inner<T, E, W, U>(conn: &mut DbConn, work: W, unwrap: U) -> Result<T, E>
+where
+    W: FnOnce(&mut DbConn) -> Result<T, TxError<E>>,
+    U: Fn(TxError<E>) -> E,
+    E: From<DbError>,
+{
     match conn {
         DbConn::Pg(_) => conn.transaction(work).map_err(unwrap),
         DbConn::Sqlite(inner) => {
@@ -391,6 +430,33 @@ where
             result.map_err(unwrap)
         }
     }
+}
+
+/// Runs `f` inside a read-only transaction that sees one snapshot of the
+/// database (`REPEATABLE READ` on PostgreSQL; on SQLite in WAL mode every
+/// read transaction does), so that what `f` reads with several statements
+/// belongs together. `f`'s error ends the transaction and is returned as it is.
+pub fn read_snapshot<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, E>,
+    E: From<DbError>,
+{
+    let begin = match conn {
+        DbConn::Pg(c) => AnsiTransactionManager::begin_transaction_sql(
+            c,
+            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+        ),
+        DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN"),
+    };
+    begin.map_err(|e| E::from(DbError::from(e)))?;
+    let result = f(conn);
+    // Read-only: ending it either way leaves nothing behind.
+    let ended = match conn {
+        DbConn::Pg(c) => AnsiTransactionManager::rollback_transaction(c),
+        DbConn::Sqlite(c) => AnsiTransactionManager::rollback_transaction(c),
+    };
+    ended.map_err(|e| E::from(DbError::from(e)))?;
+    result
 }
 
 /// Writes a consistent copy of a running SQLite database to `to`

@@ -252,6 +252,14 @@ pub fn active_entry(
 /// come but whose expiry is not yet recorded are added, and recording an
 /// expiry bumps the counter as it removes one of those — so the version
 /// grows exactly when the visible list changes, midnight expiries included.
+/// The stored version counter (without the expiries not yet recorded).
+pub fn counter(conn: &mut DbConn) -> QueryResult<i64> {
+    publication_state::table
+        .find(1)
+        .select(publication_state::counter)
+        .first(conn)
+}
+
 pub fn version(conn: &mut DbConn, today: NaiveDate) -> QueryResult<(i64, NaiveDateTime)> {
     let (counter, changed_at): (i64, NaiveDateTime) = publication_state::table
         .find(1)

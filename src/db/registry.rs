@@ -8,7 +8,7 @@ use super::schema::{
     violation_evidence, violations,
 };
 use super::typed::{name_row, Json, Maybe};
-use super::{DbConn, DbResult};
+use super::{changes, DbConn, DbResult};
 use crate::domain::penalties::PenaltyKind;
 use crate::domain::procedure::Status;
 use crate::domain::registry::{today_cst, SubjectKind, ViolationStatus};
@@ -70,8 +70,8 @@ pub struct SubjectRecord {
 pub fn insert_subject(conn: &mut DbConn, subject: &Subject) -> QueryResult<()> {
     diesel::insert_into(subjects::table)
         .values(subject.clone())
-        .execute(conn)
-        .map(drop)
+        .execute(conn)?;
+    changes::subject(conn, &subject.id)
 }
 
 pub fn update_subject(conn: &mut DbConn, subject: &Subject) -> QueryResult<()> {
@@ -84,8 +84,8 @@ pub fn update_subject(conn: &mut DbConn, subject: &Subject) -> QueryResult<()> {
             subjects::uscc.eq(&subject.uscc),
             subjects::updated_at.eq(subject.updated_at),
         ))
-        .execute(conn)
-        .map(drop)
+        .execute(conn)?;
+    changes::subject(conn, &subject.id)
 }
 
 /// Replaces the names (position 0 is the name, then the aliases) and their
@@ -102,7 +102,7 @@ pub fn replace_names(
     diesel::delete(subject_name_keys::table.filter(subject_name_keys::subject_id.eq(subject_id)))
         .execute(conn)?;
     if keys.is_empty() {
-        return Ok(());
+        return changes::subject(conn, subject_id);
     }
     crate::insert_rows!(conn, subject_name_keys::table, keys)?;
     sync_listed_flag(conn, subject_id)
@@ -161,8 +161,8 @@ pub fn sync_listed_flag(conn: &mut DbConn, subject_id: &str) -> QueryResult<()> 
     );
     diesel::update(subject_name_keys::table.filter(subject_name_keys::subject_id.eq(subject_id)))
         .set(subject_name_keys::listed.eq(listed.or(bound)))
-        .execute(conn)
-        .map(drop)
+        .execute(conn)?;
+    changes::subject(conn, subject_id)
 }
 
 /// Sets every flag at once, after a bulk load (`demo-data`).
@@ -177,8 +177,8 @@ pub fn sync_all_listed_flags(conn: &mut DbConn) -> QueryResult<()> {
         subject_name_keys::table.filter(subject_name_keys::subject_id.eq_any(bound_to_listed!())),
     )
     .set(subject_name_keys::listed.eq(true))
-    .execute(conn)
-    .map(drop)
+    .execute(conn)?;
+    changes::touch(conn, changes::EVERYTHING, &["bulk load"])
 }
 
 pub fn replace_accounts(
@@ -188,6 +188,7 @@ pub fn replace_accounts(
 ) -> QueryResult<()> {
     diesel::delete(subject_accounts::table.filter(subject_accounts::subject_id.eq(subject_id)))
         .execute(conn)?;
+    changes::subject(conn, subject_id)?;
     if accounts.is_empty() {
         return Ok(());
     }
@@ -300,8 +301,8 @@ pub fn rekey_account(
         subject_accounts::account_key.eq(&account.account_key),
         subject_accounts::handle.eq(&account.handle),
     ))
-    .execute(conn)
-    .map(drop)
+    .execute(conn)?;
+    changes::subject(conn, &account.subject_id)
 }
 
 /// Removes one account of a subject.
@@ -311,8 +312,8 @@ pub fn delete_account(conn: &mut DbConn, subject_id: &str, account_key: &str) ->
             .filter(subject_accounts::subject_id.eq(subject_id))
             .filter(subject_accounts::account_key.eq(account_key)),
     )
-    .execute(conn)
-    .map(drop)
+    .execute(conn)?;
+    changes::subject(conn, subject_id)
 }
 
 /// How many subjects the registry holds.

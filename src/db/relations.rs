@@ -37,11 +37,23 @@ macro_rules! holding_on {
     };
 }
 
+/// Relations not ended by `day`: those that hold on it, and those that will.
+pub fn not_ended_by(
+    day: NaiveDate,
+) -> diesel::dsl::Or<
+    diesel::dsl::IsNull<subject_relations::valid_to>,
+    diesel::dsl::Gt<subject_relations::valid_to, NaiveDate>,
+> {
+    subject_relations::valid_to
+        .is_null()
+        .or(subject_relations::valid_to.gt(day))
+}
+
 pub fn insert_relation(conn: &mut DbConn, relation: &Relation) -> QueryResult<()> {
     diesel::insert_into(subject_relations::table)
         .values(relation.clone())
-        .execute(conn)
-        .map(drop)
+        .execute(conn)?;
+    super::changes::subject(conn, &relation.subject_id)
 }
 
 /// A subject's relations (as the bound party), oldest first; ended ones too.
@@ -101,8 +113,12 @@ pub fn end_relation(
             subject_relations::ended_by.eq(by),
             subject_relations::ended_at.eq(at),
         ))
-        .execute(conn)
-        .map(drop)
+        .execute(conn)?;
+    let holder: String = subject_relations::table
+        .find(id)
+        .select(subject_relations::subject_id)
+        .first(conn)?;
+    super::changes::subject(conn, &holder)
 }
 
 /// The relations of these subjects (as the bound party) that hold on `day`.
@@ -135,4 +151,39 @@ pub fn holding_to(
         .select(Relation::as_select())
         .load(conn);
     name_row(conn, "subject_relations", found)
+}
+
+/// The relations of these subjects (as the bound party) not ended by `day`:
+/// those that hold on it, and those that will.
+pub fn unended_relations_of(
+    conn: &mut DbConn,
+    subject_ids: &[String],
+    day: NaiveDate,
+) -> DbResult<Vec<Relation>> {
+    if subject_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let found = subject_relations::table
+        .filter(subject_relations::subject_id.eq_any(subject_ids))
+        .filter(not_ended_by(day))
+        .select(Relation::as_select())
+        .load(conn);
+    name_row(conn, "subject_relations", found)
+}
+
+/// The subjects bound by a relation not ended by `day` to any of these parties.
+pub fn holders_of(
+    conn: &mut DbConn,
+    party_ids: &[String],
+    day: NaiveDate,
+) -> QueryResult<Vec<String>> {
+    if party_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    subject_relations::table
+        .filter(subject_relations::related_subject_id.eq_any(party_ids))
+        .filter(not_ended_by(day))
+        .select(subject_relations::subject_id)
+        .distinct()
+        .load(conn)
 }

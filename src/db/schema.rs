@@ -70,6 +70,22 @@ diesel::table! {
 }
 
 diesel::table! {
+    change_head (id) {
+        id -> Integer,
+        seq -> BigInt,
+    }
+}
+
+diesel::table! {
+    changes (seq) {
+        seq -> BigInt,
+        kind -> Text,
+        key -> Text,
+        changed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     audit_head (id) {
         id -> Integer,
         seq -> BigInt,
@@ -495,6 +511,8 @@ diesel::joinable!(violation_evidence -> violations (violation_id));
 diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
     audit_head,
+    change_head,
+    changes,
     idempotency_keys,
     subjects,
     subject_names,

@@ -196,6 +196,15 @@ pub fn refresh(conn: &mut DbConn, subject_id: &str, today: NaiveDate) -> DbResul
             subjects::shared_violations.eq(shared.violations),
         ))
         .execute(conn)?;
+    let shared_now = (shared.score, shared.band, shared.violations);
+    if (
+        subject.shared_score,
+        subject.shared_band.0,
+        subject.shared_violations,
+    ) != shared_now
+    {
+        super::changes::subject(conn, subject_id)?;
+    }
     let band_change = (before != report.band).then_some(BandChange {
         from: before,
         to: report.band,

@@ -4,87 +4,15 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
-use super::listings::in_force_on;
 use super::schema::{
-    listings, screenings, subject_accounts, subject_name_keys, subject_names, subjects,
+    listings, screenings, subject_accounts, subject_names, subject_relations, subjects,
 };
 use super::typed::{name_row, Maybe};
 use super::{DbConn, DbResult};
+use crate::domain::procedure::Status;
 use crate::domain::registry::SubjectKind;
 use crate::domain::scoring::Band;
 use crate::domain::screening::Decision;
-
-/// Subjects holding any of these resident-ID hashes, as (hash, subject id).
-pub fn by_id_number_hashes(
-    conn: &mut DbConn,
-    hashes: &[String],
-) -> QueryResult<Vec<(String, String)>> {
-    if hashes.is_empty() {
-        return Ok(Vec::new());
-    }
-    let rows: Vec<(Option<String>, String)> = subjects::table
-        .filter(subjects::id_number_hash.eq_any(hashes))
-        .select((subjects::id_number_hash, subjects::id))
-        .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(h, id)| h.map(|h| (h, id)))
-        .collect())
-}
-
-/// Subjects holding any of these USCCs, as (uscc, subject id).
-pub fn by_usccs(conn: &mut DbConn, codes: &[String]) -> QueryResult<Vec<(String, String)>> {
-    if codes.is_empty() {
-        return Ok(Vec::new());
-    }
-    let rows: Vec<(Option<String>, String)> = subjects::table
-        .filter(subjects::uscc.eq_any(codes))
-        .select((subjects::uscc, subjects::id))
-        .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(u, id)| u.map(|u| (u, id)))
-        .collect())
-}
-
-/// Subjects owning any of these account keys, as (key, subject id).
-pub fn by_account_keys(conn: &mut DbConn, keys: &[String]) -> QueryResult<Vec<(String, String)>> {
-    if keys.is_empty() {
-        return Ok(Vec::new());
-    }
-    subject_accounts::table
-        .filter(subject_accounts::account_key.eq_any(keys))
-        .select((subject_accounts::account_key, subject_accounts::subject_id))
-        .load(conn)
-}
-
-/// Name-key rows equal to any of the given keys of a kind, of subjects with
-/// a listing in status `listed`: (subject id, kind, key). Only those matter
-/// to a name-only match; of a million subjects, one or two in a hundred.
-pub fn listed_name_key_hits(
-    conn: &mut DbConn,
-    kind: &str,
-    keys: &[String],
-    limit: i64,
-) -> QueryResult<Vec<(String, String, String)>> {
-    if keys.is_empty() {
-        return Ok(Vec::new());
-    }
-    // The bare flag (no bound value) lets both planners use the partial
-    // index of flagged keys; whether a listing is in force today is checked
-    // with the subject's listings afterwards.
-    subject_name_keys::table
-        .filter(subject_name_keys::listed)
-        .filter(subject_name_keys::key_kind.eq(kind))
-        .filter(subject_name_keys::name_key.eq_any(keys))
-        .limit(limit)
-        .select((
-            subject_name_keys::subject_id,
-            subject_name_keys::key_kind,
-            subject_name_keys::name_key,
-        ))
-        .load(conn)
-}
 
 /// Every name and alias of these subjects: (subject id, position, name).
 pub fn names_of(
@@ -119,25 +47,110 @@ pub struct SubjectSummary {
     pub violations: i32,
 }
 
-pub fn summaries(conn: &mut DbConn, subject_ids: &[String]) -> DbResult<Vec<SubjectSummary>> {
+impl SubjectSummary {
+    /// Whether a penalty platforms are shown stands against the subject.
+    pub fn has_shared_penalties(&self) -> bool {
+        self.violations > 0 || self.score.is_some()
+    }
+}
+
+/// A subject's summary with its resident-ID hash and USCC.
+#[derive(Debug, Clone, Queryable)]
+pub struct KeyedSummary {
+    pub summary: SubjectSummary,
+    pub id_number_hash: Option<String>,
+    pub uscc: Option<String>,
+}
+
+macro_rules! keyed_summary {
+    () => {
+        (
+            (
+                subjects::id,
+                subjects::name,
+                subjects::kind,
+                subjects::shared_score,
+                subjects::shared_band,
+                subjects::shared_violations,
+            ),
+            subjects::id_number_hash,
+            subjects::uscc,
+        )
+    };
+}
+
+/// The summaries and identifiers of these subjects.
+pub fn keyed_summaries(conn: &mut DbConn, subject_ids: &[String]) -> DbResult<Vec<KeyedSummary>> {
     if subject_ids.is_empty() {
         return Ok(Vec::new());
     }
     let found = subjects::table
         .filter(subjects::id.eq_any(subject_ids))
-        .select((
-            subjects::id,
-            subjects::name,
-            subjects::kind,
-            subjects::shared_score,
-            subjects::shared_band,
-            subjects::shared_violations,
-        ))
+        .select(keyed_summary!())
         .load(conn);
     name_row(conn, "subjects", found)
 }
 
-/// An active listing as screening shows it.
+/// The subjects holding any of these resident-ID hashes or USCCs.
+pub fn by_identifiers(
+    conn: &mut DbConn,
+    hashes: &[String],
+    codes: &[String],
+) -> DbResult<Vec<KeyedSummary>> {
+    let found = match (hashes.is_empty(), codes.is_empty()) {
+        (true, true) => return Ok(Vec::new()),
+        (false, true) => subjects::table
+            .filter(subjects::id_number_hash.eq_any(hashes))
+            .select(keyed_summary!())
+            .load(conn),
+        (true, false) => subjects::table
+            .filter(subjects::uscc.eq_any(codes))
+            .select(keyed_summary!())
+            .load(conn),
+        (false, false) => subjects::table
+            .filter(
+                subjects::id_number_hash
+                    .eq_any(hashes)
+                    .or(subjects::uscc.eq_any(codes)),
+            )
+            .select(keyed_summary!())
+            .load(conn),
+    };
+    name_row(conn, "subjects", found)
+}
+
+/// The subjects owning any of these account keys, as (key, subject).
+pub fn by_account_keys(
+    conn: &mut DbConn,
+    keys: &[String],
+) -> DbResult<Vec<(String, KeyedSummary)>> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let found = subject_accounts::table
+        .inner_join(subjects::table)
+        .filter(subject_accounts::account_key.eq_any(keys))
+        .select((subject_accounts::account_key, keyed_summary!()))
+        .load(conn);
+    name_row(conn, "subjects", found)
+}
+
+/// The account keys of these subjects, as (subject id, key).
+pub fn account_keys_of(
+    conn: &mut DbConn,
+    subject_ids: &[String],
+) -> QueryResult<Vec<(String, String)>> {
+    if subject_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    subject_accounts::table
+        .filter(subject_accounts::subject_id.eq_any(subject_ids))
+        .select((subject_accounts::subject_id, subject_accounts::account_key))
+        .load(conn)
+}
+
+/// A listing in status `listed` (in force, or ended with its expiry not yet
+/// recorded), as screening shows it.
 #[derive(Debug, Clone, Queryable)]
 pub struct ActiveListing {
     pub subject_id: String,
@@ -147,10 +160,17 @@ pub struct ActiveListing {
     pub reason: String,
 }
 
-pub fn active_listings(
+impl ActiveListing {
+    /// In force through `expires_on` itself (as `listings::in_force_on`).
+    pub fn in_force_on(&self, day: NaiveDate) -> bool {
+        self.expires_on.is_some_and(|last| last >= day)
+    }
+}
+
+/// The listings in status `listed` of these subjects, in listing-id order.
+pub fn listed_listings_of(
     conn: &mut DbConn,
     subject_ids: &[String],
-    today: NaiveDate,
 ) -> QueryResult<Vec<ActiveListing>> {
     if subject_ids.is_empty() {
         return Ok(Vec::new());
@@ -159,7 +179,7 @@ pub fn active_listings(
     // planner into the (status, id) index, which walks every listed row.
     let mut rows: Vec<ActiveListing> = listings::table
         .filter(listings::subject_id.eq_any(subject_ids))
-        .filter(in_force_on(today))
+        .filter(listings::status.eq(Status::Listed.as_str()))
         .select((
             listings::subject_id,
             listings::id,
@@ -170,6 +190,50 @@ pub fn active_listings(
         .load(conn)?;
     rows.sort_by(|a, b| a.listing_id.cmp(&b.listing_id));
     Ok(rows)
+}
+
+/// Which of these subjects hold a listing in status `listed`.
+pub fn with_listed_listing(conn: &mut DbConn, subject_ids: &[String]) -> QueryResult<Vec<String>> {
+    if subject_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    listings::table
+        .filter(listings::subject_id.eq_any(subject_ids))
+        .filter(listings::status.eq(Status::Listed.as_str()))
+        .select(listings::subject_id)
+        .distinct()
+        .load(conn)
+}
+
+/// Every subject whose screening answer holds more than its name and kind:
+/// with a listing in status `listed`, with penalties platforms are shown, or
+/// bound by a relation not ended by `day` to a subject with such a listing.
+/// Ids in order, without repeats.
+pub fn index_members(conn: &mut DbConn, day: NaiveDate) -> QueryResult<Vec<String>> {
+    let listed = listings::table
+        .filter(listings::status.eq(Status::Listed.as_str()))
+        .select(listings::subject_id);
+    let mut ids: Vec<String> = listed.load(conn)?;
+    ids.extend(
+        subjects::table
+            .filter(
+                subjects::shared_violations
+                    .gt(0)
+                    .or(subjects::shared_score.is_not_null()),
+            )
+            .select(subjects::id)
+            .load::<String>(conn)?,
+    );
+    ids.extend(
+        subject_relations::table
+            .filter(subject_relations::related_subject_id.eq_any(listed))
+            .filter(super::relations::not_ended_by(day))
+            .select(subject_relations::subject_id)
+            .load::<String>(conn)?,
+    );
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(ids)
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

@@ -115,6 +115,13 @@ pub async fn run_with(db: &Db, retention: &Retention) -> ServiceResult<()> {
     if purged > 0 {
         tracing::info!(purged, "forgot webhook deliveries ended 30 days ago");
     }
+    let purged = purge_in_batches(db, move |conn| {
+        upkeep::purge_changes(conn, now, PURGE_BATCH)
+    })
+    .await?;
+    if purged > 0 {
+        tracing::info!(purged, "forgot change-stream entries a day old");
+    }
     let retention = *retention;
     let purged = purge_in_batches(db, move |conn| {
         upkeep::purge_screenings(conn, now, &retention, PURGE_BATCH)

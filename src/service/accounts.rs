@@ -839,11 +839,7 @@ pub fn token_holder(
     let Some(user) = store::find_user(conn, &claims.sub)? else {
         return Ok(None);
     };
-    if user.disabled
-        || user.token_epoch != claims.epoch
-        || user.role.as_str() != claims.role
-        || user.organization_id != claims.org
-    {
+    if !holds(&user, claims) {
         return Ok(None);
     }
     let staff = Staff {
@@ -852,6 +848,15 @@ pub fn token_holder(
         role: user.role,
     };
     Ok(Some((staff, user)))
+}
+
+/// Whether `user`, as stored, still holds what the token claims: enabled,
+/// in the token's epoch, with its role and organization.
+pub fn holds(user: &User, claims: &tokens::Claims) -> bool {
+    !user.disabled
+        && user.token_epoch == claims.epoch
+        && user.role.as_str() == claims.role
+        && user.organization_id == claims.org
 }
 
 /// A fresh access token for `user` as the database knows them now (their

@@ -11,6 +11,7 @@ pub mod audit;
 pub mod documents;
 pub mod error;
 pub mod evidence;
+pub mod index;
 pub mod listings;
 pub mod portal;
 pub mod publication;

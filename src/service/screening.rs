@@ -3,6 +3,7 @@
 //! record of every answer, committed before the answer is given.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
 use hmac::{Hmac, KeyInit, Mac};
@@ -11,14 +12,14 @@ use serde_json::json;
 use sha2::Sha256;
 use utoipa::ToSchema;
 
+use super::index::{KeyKind, Live, State};
 use super::page::{Page, PageRequest};
 use super::subjects::AccountInput;
 use super::{new_id, roles, Actor, Problems, ServiceError, ServiceResult, Staff};
 use crate::db::audit::{self, AuditActor, Event};
-use crate::db::relations::{self as relation_store, Relation};
 use crate::db::screening::{self as store, ActiveListing, ScreeningRecord, SubjectSummary};
 use crate::db::watch::{self as watch_store, Watch};
-use crate::db::{events, publication, DbConn, DbError, ReadDb};
+use crate::db::{events, DbConn, DbError, ReadDb};
 use crate::domain::identifiers::{Account, ResidentId, Uscc};
 use crate::domain::names::{self, NameKeys, MATCH_THRESHOLD};
 use crate::domain::registry::SubjectKind;
@@ -33,9 +34,9 @@ pub const MAX_BATCH: usize = 1000;
 /// Most name-only matches shown for one query.
 const MAX_NAME_MATCHES: usize = 20;
 /// Name-key rows fetched per query and key kind (exact keys).
-const CANDIDATES_PER_QUERY: i64 = 500;
+const CANDIDATES_PER_QUERY: usize = 500;
 /// Subjects sharing only the syllable initials compared per query.
-const FUZZY_CANDIDATES_PER_QUERY: i64 = 100;
+const FUZZY_CANDIDATES_PER_QUERY: usize = 100;
 /// Most screening records committed together.
 pub const GROUP_MAX_RECORDS: usize = 5000;
 
@@ -257,296 +258,302 @@ pub struct Outcome {
 /// (query index, subject) → (best confidence, matched names, matched an alias?)
 type NameMatches = HashMap<(usize, String), (f64, Vec<String>, bool)>;
 
-/// Name candidates for every query of a batch: subjects with an active
-/// listing sharing a whole pinyin spelling or the simplified text (one query
-/// for the batch); for the queries that found none, listed subjects with a
-/// pinyin spelling one slip away from a name that does not read as pinyin
-/// (`names::near_spellings`, one more query), then those sharing the
-/// syllable initials (one more query), to catch near misses such as typos;
-/// and the subjects the query's own identifiers matched, whose names are
-/// compared too. Each query is compared only with its own candidates,
-/// each distinct stored name once.
-fn name_stage(
+/// What the database said of the subjects outside the index that the
+/// queries' identifiers name, and which identifiers it was asked about.
+#[derive(Debug, Clone, Default)]
+pub struct Looked {
+    asked: HashSet<(IdentifierKind, String)>,
+    by_key: HashMap<(IdentifierKind, String), String>,
+    subjects: HashMap<String, SubjectSummary>,
+    /// Their names, when a query had a name to compare: (position, name).
+    names: HashMap<String, Vec<(i32, String)>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum IdentifierKind {
+    IdNumber,
+    Uscc,
+    Account,
+}
+
+impl IdentifierKind {
+    fn reason(self) -> &'static str {
+        match self {
+            IdentifierKind::IdNumber => "id_number",
+            IdentifierKind::Uscc => "uscc",
+            IdentifierKind::Account => "account",
+        }
+    }
+}
+
+impl Query {
+    fn identifiers(&self) -> impl Iterator<Item = (IdentifierKind, &String)> {
+        self.id_number_hash
+            .iter()
+            .map(|h| (IdentifierKind::IdNumber, h))
+            .chain(self.uscc.iter().map(|u| (IdentifierKind::Uscc, u)))
+            .chain(
+                self.account_keys
+                    .iter()
+                    .map(|k| (IdentifierKind::Account, k)),
+            )
+    }
+}
+
+fn in_index(index: &State, kind: IdentifierKind, key: &str) -> Option<String> {
+    match kind {
+        IdentifierKind::IdNumber => index.by_id_number_hash(key),
+        IdentifierKind::Uscc => index.by_uscc(key),
+        IdentifierKind::Account => index.by_account(key),
+    }
+    .map(str::to_owned)
+}
+
+/// The identifiers of `queries` that neither the index nor the database
+/// (as far as `looked` has asked it) has placed yet.
+fn unplaced(index: &State, queries: &[Query], looked: &Looked) -> Vec<(IdentifierKind, String)> {
+    let mut keys: Vec<(IdentifierKind, String)> = queries
+        .iter()
+        .flat_map(Query::identifiers)
+        .filter(|(kind, key)| {
+            in_index(index, *kind, key).is_none()
+                && !looked.asked.contains(&(*kind, (*key).clone()))
+        })
+        .map(|(kind, key)| (kind, key.clone()))
+        .collect();
+    keys.sort_by(|a, b| a.1.cmp(&b.1));
+    keys.dedup();
+    keys
+}
+
+/// Asks the database who holds `keys` (one query per kind of identifier
+/// present, and one for the names when a query has a name).
+fn look_up(
     conn: &mut DbConn,
+    keys: &[(IdentifierKind, String)],
+    with_names: bool,
+    looked: &mut Looked,
+) -> Result<(), DbError> {
+    let of = |kind: IdentifierKind| -> Vec<String> {
+        keys.iter()
+            .filter(|(k, _)| *k == kind)
+            .map(|(_, key)| key.clone())
+            .collect()
+    };
+    let (hashes, codes, accounts) = (
+        of(IdentifierKind::IdNumber),
+        of(IdentifierKind::Uscc),
+        of(IdentifierKind::Account),
+    );
+    let mut found: Vec<String> = Vec::new();
+    for s in store::by_identifiers(conn, &hashes, &codes)? {
+        let id = s.summary.id.clone();
+        if let Some(h) = s.id_number_hash.filter(|h| hashes.contains(h)) {
+            looked
+                .by_key
+                .insert((IdentifierKind::IdNumber, h), id.clone());
+        }
+        if let Some(u) = s.uscc.filter(|u| codes.contains(u)) {
+            looked.by_key.insert((IdentifierKind::Uscc, u), id.clone());
+        }
+        found.push(id.clone());
+        looked.subjects.insert(id, s.summary);
+    }
+    for (key, s) in store::by_account_keys(conn, &accounts)? {
+        let id = s.summary.id.clone();
+        looked
+            .by_key
+            .insert((IdentifierKind::Account, key), id.clone());
+        found.push(id.clone());
+        looked.subjects.insert(id, s.summary);
+    }
+    if with_names {
+        found.retain(|id| !looked.names.contains_key(id));
+        found.sort();
+        found.dedup();
+        for id in &found {
+            looked.names.insert(id.clone(), Vec::new());
+        }
+        for (subject, position, name) in store::names_of(conn, &found)? {
+            looked
+                .names
+                .entry(subject)
+                .or_default()
+                .push((position, name));
+        }
+    }
+    looked.asked.extend(keys.iter().cloned());
+    Ok(())
+}
+
+/// The subject an identifier names: the index's, else the database's.
+fn placed(index: &State, looked: &Looked, kind: IdentifierKind, key: &str) -> Option<String> {
+    in_index(index, kind, key).or_else(|| looked.by_key.get(&(kind, key.to_owned())).cloned())
+}
+
+/// Name candidates of one query, from the index: subjects whose name alone
+/// can matter (see `State::name_matters`) sharing a whole pinyin spelling
+/// or the simplified text; if none, those with a pinyin spelling one slip
+/// away from a name that does not read as pinyin (`names::near_spellings`);
+/// if none, those sharing the syllable initials, to catch near misses such
+/// as typos.
+fn name_candidates(index: &State, keys: &NameKeys) -> Vec<String> {
+    let take = |kind: KeyKind, wanted: &[String], cap: usize| -> Vec<String> {
+        wanted
+            .iter()
+            .flat_map(|k| index.with_key(kind, k))
+            .filter(|id| index.entry(id).is_some_and(|e| index.name_matters(e)))
+            .take(cap)
+            .cloned()
+            .collect()
+    };
+    let mut ids = take(KeyKind::Pinyin, &keys.pinyin, CANDIDATES_PER_QUERY);
+    if !keys.text.is_empty() {
+        ids.extend(take(
+            KeyKind::Text,
+            std::slice::from_ref(&keys.text),
+            CANDIDATES_PER_QUERY,
+        ));
+    }
+    if ids.is_empty() {
+        ids = take(
+            KeyKind::Pinyin,
+            &names::near_spellings(keys),
+            FUZZY_CANDIDATES_PER_QUERY,
+        );
+    }
+    if ids.is_empty() {
+        ids = take(
+            KeyKind::Initials,
+            &keys.initials,
+            FUZZY_CANDIDATES_PER_QUERY,
+        );
+    }
+    ids
+}
+
+/// Compares each named query with its candidates and with the subjects its
+/// own identifiers matched, each distinct stored name once.
+fn name_stage(
+    index: &State,
+    looked: &Looked,
     queries: &[Query],
     identified: &[Vec<String>],
-) -> Result<NameMatches, DbError> {
-    let named: Vec<(usize, &NameKeys)> = queries
-        .iter()
-        .enumerate()
-        .filter_map(|(i, q)| q.name.as_ref().map(|n| (i, n)))
-        .collect();
-    if named.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let limit = CANDIDATES_PER_QUERY * named.len() as i64;
-    let mut by_key: HashMap<(String, String), Vec<String>> = HashMap::new();
-    let pinyin: Vec<String> = named
-        .iter()
-        .flat_map(|(_, n)| n.pinyin.iter().cloned())
-        .collect();
-    let text: Vec<String> = named
-        .iter()
-        .map(|(_, n)| n.text.clone())
-        .filter(|t| !t.is_empty())
-        .collect();
-    for (kind, keys) in [("pinyin", &pinyin), ("text", &text)] {
-        for (id, kind, key) in store::listed_name_key_hits(conn, kind, keys, limit)? {
-            by_key.entry((kind, key)).or_default().push(id);
-        }
-    }
-    let exact = |n: &NameKeys| -> Vec<String> {
-        let mut ids: Vec<String> = n
-            .pinyin
-            .iter()
-            .map(|k| ("pinyin", k))
-            .chain(std::iter::once(("text", &n.text)))
-            .filter_map(|(kind, key)| by_key.get(&(kind.to_owned(), key.clone())))
-            .flatten()
-            .cloned()
-            .collect();
-        ids.sort();
-        ids.dedup();
-        ids
-    };
-    let mut candidates: Vec<(usize, Vec<String>)> =
-        named.iter().map(|(i, n)| (*i, exact(n))).collect();
-    // A Latin name that does not read as pinyin (a typo, or a look-alike
-    // letter that stands for another letter) may be one slip away from a
-    // listed spelling: look up those spellings too.
-    let near: Vec<(usize, Vec<String>)> = named
-        .iter()
-        .zip(&candidates)
-        .filter(|(_, (_, ids))| ids.is_empty())
-        .map(|((i, n), _)| (*i, names::near_spellings(n)))
-        .filter(|(_, spellings)| !spellings.is_empty())
-        .collect();
-    if !near.is_empty() {
-        let spellings: Vec<String> = near.iter().flat_map(|(_, s)| s.iter().cloned()).collect();
-        let mut by_spelling: HashMap<String, Vec<String>> = HashMap::new();
-        for (id, _, key) in store::listed_name_key_hits(
-            conn,
-            "pinyin",
-            &spellings,
-            FUZZY_CANDIDATES_PER_QUERY * near.len() as i64,
-        )? {
-            by_spelling.entry(key).or_default().push(id);
-        }
-        for (i, spellings) in &near {
-            if let Some((_, ids)) = candidates.iter_mut().find(|(qi, _)| qi == i) {
-                ids.extend(
-                    spellings
-                        .iter()
-                        .filter_map(|k| by_spelling.get(k))
-                        .flatten()
-                        .take(FUZZY_CANDIDATES_PER_QUERY as usize)
-                        .cloned(),
-                );
-            }
-        }
-    }
-    let fuzzy: Vec<String> = named
-        .iter()
-        .zip(&candidates)
-        .filter(|(_, (_, ids))| ids.is_empty())
-        .flat_map(|((_, n), _)| n.initials.iter().cloned())
-        .collect();
-    if !fuzzy.is_empty() {
-        let mut by_initials: HashMap<String, Vec<String>> = HashMap::new();
-        for (id, _, key) in store::listed_name_key_hits(
-            conn,
-            "initials",
-            &fuzzy,
-            FUZZY_CANDIDATES_PER_QUERY * named.len() as i64,
-        )? {
-            by_initials.entry(key).or_default().push(id);
-        }
-        for ((_, n), (_, ids)) in named.iter().zip(candidates.iter_mut()) {
-            if ids.is_empty() {
-                ids.extend(
-                    n.initials
-                        .iter()
-                        .filter_map(|k| by_initials.get(k))
-                        .flatten()
-                        .take(FUZZY_CANDIDATES_PER_QUERY as usize)
-                        .cloned(),
-                );
-            }
-        }
-    }
-    for (i, ids) in candidates.iter_mut() {
-        ids.extend(identified[*i].iter().cloned());
-        ids.sort();
-        ids.dedup();
-    }
-    let all: Vec<String> = candidates
-        .iter()
-        .flat_map(|(_, ids)| ids.iter().cloned())
-        .collect::<HashSet<_>>()
-        .into_iter()
-        .collect();
-    let mut names_by_subject: HashMap<String, Vec<(i32, String)>> = HashMap::new();
-    for (subject, position, name) in store::names_of(conn, &all)? {
-        names_by_subject
-            .entry(subject)
-            .or_default()
-            .push((position, name));
-    }
-    let mut keys_of_name: HashMap<String, NameKeys> = HashMap::new();
+) -> NameMatches {
     let mut matches: NameMatches = HashMap::new();
-    for ((_, query_keys), (i, ids)) in named.iter().zip(&candidates) {
-        let mut memo: HashMap<&str, f64> = HashMap::new();
-        for subject_id in ids {
-            for (position, name) in names_by_subject
-                .get(subject_id)
-                .map(Vec::as_slice)
-                .unwrap_or_default()
-            {
-                let keys = keys_of_name
-                    .entry(name.clone())
-                    .or_insert_with(|| names::name_keys(name));
-                let confidence = *memo
-                    .entry(name.as_str())
-                    .or_insert_with(|| names::similarity(query_keys, keys));
+    for (i, query) in queries.iter().enumerate() {
+        let Some(query_keys) = &query.name else {
+            continue;
+        };
+        let mut ids = name_candidates(index, query_keys);
+        ids.extend(identified[i].iter().cloned());
+        ids.sort();
+        ids.dedup();
+        let mut memo: HashMap<String, f64> = HashMap::new();
+        for subject_id in &ids {
+            let mut compare = |position: i32, name: &str, keys: Option<&NameKeys>| {
+                let confidence = *memo.entry(name.to_owned()).or_insert_with(|| match keys {
+                    Some(k) => names::similarity(query_keys, k),
+                    None => names::similarity(query_keys, &names::name_keys(name)),
+                });
                 if confidence < MATCH_THRESHOLD {
-                    continue;
+                    return;
                 }
                 let entry =
                     matches
-                        .entry((*i, subject_id.clone()))
+                        .entry((i, subject_id.clone()))
                         .or_insert((0.0, Vec::new(), false));
                 entry.0 = entry.0.max(confidence);
-                entry.1.push(name.clone());
-                entry.2 |= *position > 0;
+                entry.1.push(name.to_owned());
+                entry.2 |= position > 0;
+            };
+            if let Some(entry) = index.entry(subject_id) {
+                for n in &entry.names {
+                    compare(n.position, &n.name, Some(&n.keys));
+                }
+            } else if let Some(found) = looked.names.get(subject_id) {
+                for (position, name) in found {
+                    compare(*position, name, None);
+                }
             }
         }
     }
-    Ok(matches)
+    matches
 }
 
-/// Screens a batch: one database round trip per stage for the whole batch,
-/// not per item. Returns the list version the answers were computed at.
+/// Screens a batch against one version of the index (and what the database
+/// said of the subjects outside it): no query of its own. Returns the list
+/// version the answers were computed at.
 pub fn screen(
-    conn: &mut DbConn,
+    index: &State,
+    looked: &Looked,
     queries: &[Query],
     today: NaiveDate,
-) -> Result<(i64, Vec<Outcome>), DbError> {
-    let (list_version, _) = publication::version(conn, today)?;
-    let hashes: Vec<String> = queries
-        .iter()
-        .filter_map(|q| q.id_number_hash.clone())
-        .collect();
-    let codes: Vec<String> = queries.iter().filter_map(|q| q.uscc.clone()).collect();
-    let accounts: Vec<String> = queries
-        .iter()
-        .flat_map(|q| q.account_keys.iter().cloned())
-        .collect();
-    let by_hash: HashMap<String, String> = store::by_id_number_hashes(conn, &hashes)?
-        .into_iter()
-        .collect();
-    let by_uscc: HashMap<String, String> = store::by_usccs(conn, &codes)?.into_iter().collect();
-    let by_account: HashMap<String, String> = store::by_account_keys(conn, &accounts)?
-        .into_iter()
-        .collect();
-
-    let identified: Vec<Vec<String>> = queries
-        .iter()
-        .map(|q| {
-            let mut ids: Vec<String> = q
-                .id_number_hash
-                .iter()
-                .filter_map(|h| by_hash.get(h))
-                .chain(q.uscc.iter().filter_map(|u| by_uscc.get(u)))
-                .chain(q.account_keys.iter().filter_map(|k| by_account.get(k)))
-                .cloned()
-                .collect();
-            ids.sort();
-            ids.dedup();
-            ids
-        })
-        .collect();
-    let name_matches = name_stage(conn, queries, &identified)?;
-
-    let mut matched_ids: HashSet<String> = by_hash
-        .values()
-        .chain(by_uscc.values())
-        .chain(by_account.values())
-        .cloned()
-        .collect();
-    matched_ids.extend(name_matches.keys().map(|(_, id)| id.clone()));
-    let matched_ids: Vec<String> = matched_ids.into_iter().collect();
-    // The related parties of every matched subject (Order 117), read with them.
-    let mut relations: HashMap<String, Vec<Relation>> = HashMap::new();
-    for r in relation_store::holding_of(conn, &matched_ids, today)? {
-        relations.entry(r.subject_id.clone()).or_default().push(r);
-    }
-    let mut wanted: HashSet<String> = matched_ids.iter().cloned().collect();
-    wanted.extend(
-        relations
-            .values()
-            .flatten()
-            .map(|r| r.related_subject_id.clone()),
-    );
-    let wanted: Vec<String> = wanted.into_iter().collect();
-    let summaries: HashMap<String, SubjectSummary> = store::summaries(conn, &wanted)?
-        .into_iter()
-        .map(|s| (s.id.clone(), s))
-        .collect();
-    let mut listings: HashMap<String, Vec<ActiveListing>> = HashMap::new();
-    for l in store::active_listings(conn, &wanted, today)? {
-        listings.entry(l.subject_id.clone()).or_default().push(l);
-    }
-    let related_listings = |subject_id: &str| -> Vec<RelatedListingView> {
-        let mut found: Vec<RelatedListingView> = relations
-            .get(subject_id)
-            .into_iter()
-            .flatten()
-            .flat_map(|r| {
-                let party = summaries.get(&r.related_subject_id);
-                listings
-                    .get(&r.related_subject_id)
-                    .into_iter()
-                    .flatten()
-                    .filter_map(move |l| {
-                        party.map(|p| RelatedListingView {
-                            subject_id: p.id.clone(),
-                            name: p.name.clone(),
-                            kind: p.kind,
-                            relation: r.relation,
-                            listing_id: l.listing_id.clone(),
-                        })
-                    })
+) -> (i64, Vec<Outcome>) {
+    let list_version = index.list_version(today);
+    let summary = |id: &str| -> Option<SubjectSummary> {
+        index
+            .entry(id)
+            .map(|e| e.summary.clone())
+            .or_else(|| looked.subjects.get(id).cloned())
+    };
+    let active = |id: &str| -> Vec<ActiveListing> {
+        index
+            .entry(id)
+            .map(|e| e.in_force(today).cloned().collect())
+            .unwrap_or_default()
+    };
+    let related_listings = |id: &str| -> Vec<RelatedListingView> {
+        let Some(entry) = index.entry(id) else {
+            return Vec::new();
+        };
+        let mut found: Vec<RelatedListingView> = entry
+            .holding(today)
+            .filter_map(|r| index.entry(&r.related_subject_id).map(|p| (r, p)))
+            .flat_map(|(r, party)| {
+                party.in_force(today).map(move |l| RelatedListingView {
+                    subject_id: party.summary.id.clone(),
+                    name: party.summary.name.clone(),
+                    kind: party.summary.kind,
+                    relation: r.relation,
+                    listing_id: l.listing_id.clone(),
+                })
             })
             .collect();
         found.sort_by(|a, b| a.listing_id.cmp(&b.listing_id));
         found
     };
-
-    let outcomes = queries
+    let by_identifier: Vec<Vec<(String, &'static str)>> = queries
         .iter()
+        .map(|q| {
+            q.identifiers()
+                .filter_map(|(kind, key)| {
+                    placed(index, looked, kind, key).map(|id| (id, kind.reason()))
+                })
+                .collect()
+        })
+        .collect();
+    let identified: Vec<Vec<String>> = by_identifier
+        .iter()
+        .map(|found| found.iter().map(|(id, _)| id.clone()).collect())
+        .collect();
+    let name_matches = name_stage(index, looked, queries, &identified);
+
+    let outcomes = by_identifier
+        .into_iter()
         .enumerate()
-        .map(|(i, q)| {
+        .map(|(i, found)| {
             let mut by_subject: Vec<(String, Vec<&'static str>)> = Vec::new();
-            let mut add = |id: Option<&String>, why: &'static str| {
-                if let Some(id) = id {
-                    match by_subject.iter_mut().find(|(s, _)| s == id) {
-                        Some((_, reasons)) => reasons.push(why),
-                        None => by_subject.push((id.clone(), vec![why])),
-                    }
+            for (id, why) in found {
+                match by_subject.iter_mut().find(|(s, _)| *s == id) {
+                    Some((_, reasons)) => reasons.push(why),
+                    None => by_subject.push((id, vec![why])),
                 }
-            };
-            add(
-                q.id_number_hash.as_ref().and_then(|h| by_hash.get(h)),
-                "id_number",
-            );
-            add(q.uscc.as_ref().and_then(|u| by_uscc.get(u)), "uscc");
-            for key in &q.account_keys {
-                add(by_account.get(key), "account");
             }
             let mut matches: Vec<Match> = Vec::new();
             for (subject_id, mut reasons) in by_subject {
                 reasons.dedup();
-                let Some(subject) = summaries.get(&subject_id).cloned() else {
+                let Some(subject) = summary(&subject_id) else {
                     continue;
                 };
                 let mut matched_names = Vec::new();
@@ -559,7 +566,7 @@ pub fn screen(
                     matched_names = names.clone();
                 }
                 matches.push(Match {
-                    active_listings: listings.get(&subject_id).cloned().unwrap_or_default(),
+                    active_listings: active(&subject_id),
                     related_listings: related_listings(&subject_id),
                     subject,
                     matched_on: reasons,
@@ -572,14 +579,14 @@ pub fn screen(
                 .iter()
                 .filter(|((qi, id), _)| *qi == i && !matches.iter().any(|m| m.subject.id == *id))
                 .filter_map(|((_, id), (confidence, names, alias))| {
-                    let active = listings.get(id).cloned().unwrap_or_default();
+                    let active = active(id);
                     let related = related_listings(id);
                     if !shows_name_only_match(!active.is_empty(), *confidence)
                         && (related.is_empty() || *confidence < MATCH_THRESHOLD)
                     {
                         return None;
                     }
-                    let subject = summaries.get(id)?.clone();
+                    let subject = summary(id)?;
                     let why = if *alias && !names.contains(&subject.name) {
                         "alias"
                     } else {
@@ -619,7 +626,42 @@ pub fn screen(
             }
         })
         .collect();
-    Ok((list_version, outcomes))
+    (list_version, outcomes)
+}
+
+/// Screens parsed queries against the instance's index: the identifiers
+/// the index does not hold are looked up in the database first (one round
+/// trip), then the whole batch is answered under one read of the index.
+pub async fn screen_live(
+    live: &Live,
+    db: &ReadDb,
+    queries: Arc<Vec<Query>>,
+    today: NaiveDate,
+) -> ServiceResult<(i64, Vec<Outcome>)> {
+    let with_names = queries.iter().any(|q| q.name.is_some());
+    let mut looked = Looked::default();
+    // The index may move between the look-up and the answer; an identifier
+    // it dropped meanwhile is looked up again (rarely more than once).
+    for _ in 0..5 {
+        let missing = unplaced(&*live.current().await?, &queries, &looked);
+        if missing.is_empty() {
+            break;
+        }
+        let so_far = Arc::new(std::mem::take(&mut looked));
+        looked = db
+            .run(move |conn| -> ServiceResult<Looked> {
+                let mut more = (*so_far).clone();
+                look_up(conn, &missing, with_names, &mut more)?;
+                Ok(more)
+            })
+            .await?;
+        let index = live.read();
+        if unplaced(&index, &queries, &looked).is_empty() {
+            return Ok(screen(&index, &looked, &queries, today));
+        }
+    }
+    let index = live.read();
+    Ok(screen(&index, &looked, &queries, today))
 }
 
 fn result_view(
@@ -804,11 +846,18 @@ pub fn parse_queries(
     problems.finish(queries)
 }
 
+/// What screening reads and writes with: the instance's index, the
+/// database (for identifiers outside the index) and the record writer.
+pub struct Screener<'a> {
+    pub live: &'a Live,
+    pub db: &'a ReadDb,
+    pub writer: &'a RecordWriter,
+}
+
 /// A platform's screening of `items`, one by one or as a batch (one
 /// `batch_id`): every door's limits, parsing, answers and records.
 pub async fn screen_items(
-    db: &ReadDb,
-    writer: &RecordWriter,
+    with: &Screener<'_>,
     limits: &ScreeningLimits,
     actor: &Actor,
     pepper: &[u8],
@@ -822,14 +871,13 @@ pub async fn screen_items(
     // A batch costs what its items would cost one by one, up to a burst.
     rate_limit(limits, platform, items.len())?;
     let queries = parse_queries(items, batch, pepper)?;
-    screen_and_record(db, writer, actor, pepper, queries, batch.then(new_id)).await
+    screen_and_record(with, actor, pepper, queries, batch.then(new_id)).await
 }
 
 /// Screens parsed queries, records every answer (and watch) and returns
 /// the answers. Nothing is answered before its record has committed.
 pub async fn screen_and_record(
-    db: &ReadDb,
-    writer: &RecordWriter,
+    with: &Screener<'_>,
     actor: &Actor,
     pepper: &[u8],
     queries: Vec<Query>,
@@ -839,10 +887,8 @@ pub async fn screen_and_record(
     let today = super::today();
     let fingerprints: Vec<String> = queries.iter().map(|q| q.fingerprint(pepper)).collect();
     let watch_flags: Vec<bool> = queries.iter().map(|q| q.watch).collect();
-    let queries = std::sync::Arc::new(queries);
-    let (list_version, outcomes) = db
-        .run(move |conn| -> ServiceResult<_> { Ok(screen(conn, &queries, today)?) })
-        .await?;
+    let (list_version, outcomes) =
+        screen_live(with.live, with.db, Arc::new(queries), today).await?;
     let at = Utc::now().trunc_subsecs(6);
     let mut records = Vec::with_capacity(outcomes.len());
     let mut watches: Vec<Watch> = Vec::new();
@@ -881,7 +927,7 @@ pub async fn screen_and_record(
         }
     }
     let ids: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
-    writer
+    with.writer
         .commit(RecordJob {
             actor: actor.audit(),
             records,

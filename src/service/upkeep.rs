@@ -5,7 +5,7 @@ use chrono::{Duration, NaiveDate, NaiveDateTime};
 
 use super::accounts::THROTTLE_WINDOW_SECONDS;
 use super::ServiceResult;
-use crate::db::{accounts, idempotency, listings, scores, screening, watch, DbConn};
+use crate::db::{accounts, changes, idempotency, listings, scores, screening, watch, DbConn};
 use crate::domain::screening::SCREENING_RECORD_DAYS;
 
 /// Ended webhook deliveries are kept this long, for the platform to look
@@ -81,6 +81,15 @@ pub fn purge_webhook_deliveries(
         now - DELIVERY_RETENTION,
         limit,
     )?)
+}
+
+/// The change stream is kept this long: an instance that has not followed
+/// it for a day finds a gap and rebuilds what it keeps in memory.
+pub const CHANGE_RETENTION: Duration = Duration::days(1);
+
+/// Forgets up to `limit` entries of the change stream past their retention.
+pub fn purge_changes(conn: &mut DbConn, now: NaiveDateTime, limit: i64) -> ServiceResult<usize> {
+    Ok(changes::purge_before(conn, now - CHANGE_RETENTION, limit)?)
 }
 
 /// Forgets up to `limit` screening records older than the retention; their

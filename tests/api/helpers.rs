@@ -11,6 +11,12 @@ use serde_json::{json, Value};
 pub const ADMIN_EMAIL: &str = "admin@livecredit.test";
 pub const PASSWORD: &str = "correct horse battery staple";
 
+/// The longest an instance's screening index and token-holder cache may lag
+/// behind a change committed elsewhere — by another instance, or through
+/// another pool such as a test's own `db()` (`index::MAX_STALENESS`), with a
+/// margin for the clock.
+pub const STALENESS: std::time::Duration = std::time::Duration::from_millis(1100);
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
@@ -161,6 +167,27 @@ pub async fn spawn_app_with(
         .unwrap()
         .to_owned();
     Some(app)
+}
+
+impl TestApp {
+    /// A second instance of the service on the same database (its own data
+    /// folder and memory), as when several run behind a load balancer.
+    pub async fn second_instance(&self) -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let settings = settings_for(self.database_url.clone(), dir.path());
+        let app = Application::build(settings).await.expect("build app");
+        let address = format!("http://{}", app.address());
+        actix_web::rt::spawn(app.run_until_stopped());
+        TestApp {
+            address,
+            client: self.client.clone(),
+            backend: self.backend,
+            database_url: self.database_url.clone(),
+            admin_token: self.admin_token.clone(),
+            _dir: dir,
+            _pg: None,
+        }
+    }
 }
 
 pub struct Reply {

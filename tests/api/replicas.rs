@@ -73,10 +73,16 @@ async fn public_reads_and_screening_go_to_a_replica_that_has_the_readers_writes(
     };
     let search = "/v1/public/blacklist?q=%E5%A4%8D%E5%88%B6%E6%B5%8B%E8%AF%95";
 
-    // The platform has written nothing: the replica serves it.
+    // The platform has written nothing: the replica serves it. (A name is
+    // answered from the instance's screening index; an identifier the index
+    // does not hold is looked up in the database, here on the replica.)
     let before = count(served.clone()).await;
     let r = app
-        .post("/v1/screening", &platform, json!({"name": "复制测试"}))
+        .post(
+            "/v1/screening",
+            &platform,
+            json!({"name": "复制测试", "uscc": uscc("91350100M000100Y4")}),
+        )
         .await;
     assert_eq!(r.status, 200, "{:?}", r.body);
     assert_eq!(r.body["matches"][0]["subject_id"], subject.as_str());
@@ -120,9 +126,16 @@ async fn a_replica_that_does_not_answer_costs_no_request_an_error() {
     let (_, platform) = app.user_with_role("platform").await;
     app.publish_listing(&a, &b, json!({"kind": "anchor", "name": "备用测试"}))
         .await;
+    // An identifier the screening index does not hold is looked up in the
+    // database: that read falls back to the primary.
+    let unknown = uscc("91350100M000100Y4");
     for _ in 0..3 {
         let r = app
-            .post("/v1/screening", &platform, json!({"name": "备用测试"}))
+            .post(
+                "/v1/screening",
+                &platform,
+                json!({"name": "备用测试", "uscc": unknown}),
+            )
             .await;
         assert_eq!(r.status, 200, "{:?}", r.body);
         assert_eq!(

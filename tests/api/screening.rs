@@ -606,3 +606,143 @@ both_backends!(
     webhooks_are_signed_retried_and_recorded,
     webhooks_are_signed_retried_and_recorded
 );
+
+/// Two instances on one database: a listing published through one is in the
+/// other's screening answers, and a user disabled through one is cut off by
+/// the other, once the documented interval has passed — and at once on the
+/// instance that made the change.
+async fn a_second_instance_follows_within_a_second(app: TestApp) {
+    let other = app.second_instance().await;
+    let ((_, a), (_, b)) = app.two_officials().await;
+    let (platform_id, platform) = app.user_with_role("platform").await;
+    let query = json!({"name": "双实例测试"});
+    assert_eq!(
+        screen(&other, &platform, query.clone()).await["decision"],
+        "clear"
+    );
+    assert_eq!(other.get("/v1/me", &platform).await.status, 200);
+
+    let (subject, _) = listed(
+        &app,
+        &a,
+        &b,
+        json!({"kind": "anchor", "name": "双实例测试"}),
+    )
+    .await;
+    let here = screen(&app, &platform, query.clone()).await;
+    assert_eq!(
+        here["decision"], "review",
+        "the writing instance at once: {here}"
+    );
+    tokio::time::sleep(STALENESS).await;
+    let there = screen(&other, &platform, query).await;
+    assert_eq!(there["decision"], "review", "{there}");
+    assert_eq!(matched(&there), vec![subject.as_str()]);
+    assert_eq!(there["list_version"], here["list_version"]);
+
+    let r = app
+        .patch(
+            &format!("/v1/users/{platform_id}"),
+            &app.admin_token,
+            json!({"disabled": true}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_problem(&app.get("/v1/me", &platform).await, 401);
+    tokio::time::sleep(STALENESS).await;
+    assert_problem(&other.get("/v1/me", &platform).await, 401);
+    assert_problem(
+        &other
+            .post("/v1/screening", &platform, json!({"name": "双实例测试"}))
+            .await,
+        401,
+    );
+}
+both_backends!(
+    a_second_instance_follows_within_a_second,
+    a_second_instance_follows_within_a_second
+);
+
+/// While listings are published one after another, every answer (on the
+/// instance that publishes and on another) shows exactly the listings of the
+/// list version it names: never a mix of two versions.
+async fn answers_never_mix_list_versions(app: TestApp) {
+    const LISTINGS: usize = 8;
+    let other = app.second_instance().await;
+    let ((_, a), (_, b)) = app.two_officials().await;
+    let (_, platform) = app.user_with_role("platform").await;
+    let query = json!({"name": "版本一致测试"});
+    let start = screen(&app, &platform, query.clone()).await;
+    assert_eq!(start["decision"], "clear");
+    let v0 = start["list_version"].as_i64().unwrap();
+
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let publish = async {
+        for _ in 0..LISTINGS {
+            listed(
+                &app,
+                &a,
+                &b,
+                json!({"kind": "anchor", "name": "版本一致测试"}),
+            )
+            .await;
+        }
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+    };
+    let ((), here, there) = tokio::join!(
+        publish,
+        versions_seen(&app, &platform, &query, &done, v0),
+        versions_seen(&other, &platform, &query, &done, v0)
+    );
+    assert!(here >= 3 && there >= 3);
+    let now = screen(&app, &platform, query.clone()).await;
+    assert_eq!(
+        now["list_version"].as_i64().unwrap(),
+        v0 + LISTINGS as i64,
+        "{now}"
+    );
+    tokio::time::sleep(STALENESS).await;
+    let end = screen(&other, &platform, query).await;
+    assert_eq!(
+        end["list_version"].as_i64().unwrap(),
+        v0 + LISTINGS as i64,
+        "{end}"
+    );
+}
+
+/// Screens `query` on `on` until `done` (and at least three times),
+/// checking that each answer shows as many listings as its version says have
+/// been published since `v0`. Returns how many answers it checked.
+async fn versions_seen(
+    on: &TestApp,
+    platform: &str,
+    query: &Value,
+    done: &std::sync::atomic::AtomicBool,
+    v0: i64,
+) -> usize {
+    let mut answers = 0;
+    while !done.load(std::sync::atomic::Ordering::SeqCst) || answers < 3 {
+        let r = on.post("/v1/screening", platform, query.clone()).await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        let version = r.body["list_version"].as_i64().unwrap();
+        let listed = r.body["matches"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| !m["active_listings"].as_array().unwrap().is_empty())
+            .count() as i64;
+        assert_eq!(
+            listed,
+            version - v0,
+            "{}: an answer at version {version} shows the listings published since {v0}: {:?}",
+            on.address,
+            r.body
+        );
+        answers += 1;
+    }
+    answers
+}
+both_backends!(
+    answers_never_mix_list_versions,
+    answers_never_mix_list_versions
+);

@@ -14,9 +14,10 @@ use super::cases::{FormError, Refusal};
 use super::{posted, signed_in, Chrome, Staffer};
 use crate::domain::screening::Decision;
 use crate::infra::csv;
+use crate::service::index::Live;
 use crate::service::page::PageRequest;
 use crate::service::screening::{
-    self, RecordWriter, ScreeningLimits, ScreeningRequest, ScreeningResult, MAX_BATCH,
+    self, RecordWriter, Screener, ScreeningLimits, ScreeningRequest, ScreeningResult, MAX_BATCH,
 };
 use crate::service::subjects::AccountInput;
 use crate::service::watch::{self, AddWatch, DeliveryView, WatchView, WebhookView};
@@ -206,12 +207,16 @@ async fn run(
     batch: bool,
 ) -> Result<Vec<ScreeningResult>, Problem> {
     let writer = ctx.app::<RecordWriter>()?;
+    let live = ctx.app::<Live>()?;
     let limits = ctx.app::<ScreeningLimits>()?;
     let db = ctx.db.reader(None);
     let pepper = ctx.settings.id_pepper.bytes();
     screening::screen_items(
-        &db,
-        &writer,
+        &Screener {
+            live: &live,
+            db: &db,
+            writer: &writer,
+        },
         &limits,
         &staffer.actor(),
         pepper,

@@ -1,0 +1,626 @@
+//! What every instance keeps in memory so that screening and authorization
+//! need no round trip to the database: the screening index and the cache of
+//! token holders, both kept current by following the change stream
+//! (`db::changes`).
+//!
+//! The screening index holds every subject whose screening answer says more
+//! than its name and kind — with a listing in status `listed`, with
+//! penalties platforms are shown, or bound to a party with such a listing —
+//! with their identifiers, names (and their comparable keys), listings and
+//! relations, and the public list version they belong to. About one subject
+//! in twenty at the scale of docs/BENCHMARKS.md. A subject outside it is
+//! found by its identifiers in the database (one query) and answered as what
+//! it then is: a name and a kind, nothing against it.
+//!
+//! [`Live::refresh`] reads, in one snapshot of the database, the changes
+//! since the index's position, the list-version counter and the rows of
+//! every changed subject (and of the subjects bound to a party whose listed
+//! state changed), and applies them under the write lock. A gap in the
+//! stream, a bulk load, or a delta too large to be worth it rebuilds the
+//! whole index. A request reads the index under the read lock, so an answer
+//! always comes from one version of it; the day itself (a listing's last
+//! day, a relation's end) is applied at answer time.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
+use std::time::{Duration, Instant};
+
+use chrono::NaiveDate;
+
+use super::ServiceResult;
+use crate::db::accounts::User;
+use crate::db::relations::{self as relations_store, Relation};
+use crate::db::screening::{self as store, ActiveListing, KeyedSummary, SubjectSummary};
+use crate::db::{changes, publication, read_snapshot, Db, DbConn, DbError};
+use crate::domain::names::{self, NameKeys};
+
+/// How often each instance looks at the change stream.
+pub const POLL_INTERVAL: Duration = Duration::from_millis(200);
+/// The most an answer may lag behind a change committed on any instance
+/// (docs/ARCHITECTURE.md): older than this, a request brings the index up
+/// to date itself before answering, and the token-holder cache is bypassed.
+pub const MAX_STALENESS: Duration = Duration::from_secs(1);
+/// A delta with more changes than this is applied by rebuilding.
+const MAX_DELTA: i64 = 20_000;
+/// Subjects loaded per round of queries.
+const LOAD_CHUNK: usize = 1000;
+
+/// A name or alias of an indexed subject, with its comparable keys.
+#[derive(Debug)]
+pub struct IndexedName {
+    pub position: i32,
+    pub name: String,
+    pub keys: NameKeys,
+}
+
+/// One indexed subject: what a screening answer shows of it.
+#[derive(Debug)]
+pub struct Entry {
+    pub summary: SubjectSummary,
+    id_number_hash: Option<String>,
+    uscc: Option<String>,
+    accounts: Vec<String>,
+    pub names: Vec<IndexedName>,
+    /// Its listings in status `listed`, in listing-id order (in force, or
+    /// ended with the expiry not yet recorded: see [`ActiveListing::in_force_on`]).
+    pub listings: Vec<ActiveListing>,
+    /// Its relations (as the bound party) not ended when loaded.
+    pub relations: Vec<Relation>,
+}
+
+impl Entry {
+    /// Holds a listing in status `listed`.
+    pub fn listed(&self) -> bool {
+        !self.listings.is_empty()
+    }
+
+    /// Its listings in force on `day`.
+    pub fn in_force(&self, day: NaiveDate) -> impl Iterator<Item = &ActiveListing> {
+        self.listings.iter().filter(move |l| l.in_force_on(day))
+    }
+
+    /// Its relations that hold on `day`.
+    pub fn holding(&self, day: NaiveDate) -> impl Iterator<Item = &Relation> {
+        self.relations
+            .iter()
+            .filter(move |r| r.valid_from <= day && r.valid_to.is_none_or(|to| to > day))
+    }
+}
+
+/// The kinds of name key the index looks names up by.
+#[derive(Debug, Clone, Copy)]
+pub enum KeyKind {
+    Pinyin,
+    Text,
+    Initials,
+}
+
+/// One version of the index.
+#[derive(Debug, Default)]
+pub struct State {
+    /// The change-stream position it reflects.
+    seq: i64,
+    /// The public list version counter at that position.
+    counter: i64,
+    built: bool,
+    entries: HashMap<String, Entry>,
+    by_hash: HashMap<String, String>,
+    by_uscc: HashMap<String, String>,
+    by_account: HashMap<String, String>,
+    pinyin: HashMap<String, Vec<String>>,
+    text: HashMap<String, Vec<String>>,
+    initials: HashMap<String, Vec<String>>,
+    /// Listings in status `listed` by their last day: those whose last day
+    /// has passed are expiries not yet recorded, which the version counts.
+    last_days: BTreeMap<NaiveDate, usize>,
+}
+
+impl State {
+    /// The public list version on `day` (as `db::publication::version`).
+    pub fn list_version(&self, day: NaiveDate) -> i64 {
+        let pending: usize = self.last_days.range(..day).map(|(_, n)| n).sum();
+        self.counter + pending as i64
+    }
+
+    pub fn entry(&self, subject_id: &str) -> Option<&Entry> {
+        self.entries.get(subject_id)
+    }
+
+    /// How many subjects it holds.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub fn by_id_number_hash(&self, hash: &str) -> Option<&str> {
+        self.by_hash.get(hash).map(String::as_str)
+    }
+
+    pub fn by_uscc(&self, uscc: &str) -> Option<&str> {
+        self.by_uscc.get(uscc).map(String::as_str)
+    }
+
+    pub fn by_account(&self, key: &str) -> Option<&str> {
+        self.by_account.get(key).map(String::as_str)
+    }
+
+    /// Subjects with a name key of `kind` equal to `key`.
+    pub fn with_key(&self, kind: KeyKind, key: &str) -> &[String] {
+        let map = match kind {
+            KeyKind::Pinyin => &self.pinyin,
+            KeyKind::Text => &self.text,
+            KeyKind::Initials => &self.initials,
+        };
+        map.get(key).map(Vec::as_slice).unwrap_or_default()
+    }
+
+    /// Whether a subject's name alone can matter to a screening: it holds a
+    /// listing in status `listed`, or a party it is bound to does (as the
+    /// registry's `listed` flag on name keys).
+    pub fn name_matters(&self, entry: &Entry) -> bool {
+        entry.listed()
+            || entry.relations.iter().any(|r| {
+                self.entries
+                    .get(&r.related_subject_id)
+                    .is_some_and(Entry::listed)
+            })
+    }
+
+    fn insert(&mut self, entry: Entry) {
+        let id = entry.summary.id.clone();
+        self.remove(&id);
+        if let Some(h) = &entry.id_number_hash {
+            self.by_hash.insert(h.clone(), id.clone());
+        }
+        if let Some(u) = &entry.uscc {
+            self.by_uscc.insert(u.clone(), id.clone());
+        }
+        for a in &entry.accounts {
+            self.by_account.insert(a.clone(), id.clone());
+        }
+        for (kind, key) in name_keys_of(&entry) {
+            let map = match kind {
+                KeyKind::Pinyin => &mut self.pinyin,
+                KeyKind::Text => &mut self.text,
+                KeyKind::Initials => &mut self.initials,
+            };
+            let ids = map.entry(key.to_owned()).or_default();
+            if !ids.contains(&id) {
+                ids.push(id.clone());
+            }
+        }
+        for day in entry.listings.iter().filter_map(|l| l.expires_on) {
+            *self.last_days.entry(day).or_default() += 1;
+        }
+        self.entries.insert(id, entry);
+    }
+
+    fn remove(&mut self, subject_id: &str) {
+        let Some(entry) = self.entries.remove(subject_id) else {
+            return;
+        };
+        let owned = |map: &mut HashMap<String, String>, key: &str| {
+            if map.get(key).is_some_and(|id| id == subject_id) {
+                map.remove(key);
+            }
+        };
+        if let Some(h) = &entry.id_number_hash {
+            owned(&mut self.by_hash, h);
+        }
+        if let Some(u) = &entry.uscc {
+            owned(&mut self.by_uscc, u);
+        }
+        for a in &entry.accounts {
+            owned(&mut self.by_account, a);
+        }
+        for (kind, key) in name_keys_of(&entry) {
+            let map = match kind {
+                KeyKind::Pinyin => &mut self.pinyin,
+                KeyKind::Text => &mut self.text,
+                KeyKind::Initials => &mut self.initials,
+            };
+            if let Some(ids) = map.get_mut(key) {
+                ids.retain(|id| id != subject_id);
+                if ids.is_empty() {
+                    map.remove(key);
+                }
+            }
+        }
+        for day in entry.listings.iter().filter_map(|l| l.expires_on) {
+            if let Some(n) = self.last_days.get_mut(&day) {
+                *n -= 1;
+                if *n == 0 {
+                    self.last_days.remove(&day);
+                }
+            }
+        }
+    }
+}
+
+fn name_keys_of(entry: &Entry) -> impl Iterator<Item = (KeyKind, &str)> {
+    entry.names.iter().flat_map(|n| {
+        n.keys
+            .pinyin
+            .iter()
+            .map(|k| (KeyKind::Pinyin, k.as_str()))
+            .chain((!n.keys.text.is_empty()).then_some((KeyKind::Text, n.keys.text.as_str())))
+            .chain(
+                n.keys
+                    .initials
+                    .iter()
+                    .map(|k| (KeyKind::Initials, k.as_str())),
+            )
+    })
+}
+
+/// Loads the entries of `ids` that belong in the index (see the module's
+/// comment), in rounds of [`LOAD_CHUNK`] subjects.
+fn load(conn: &mut DbConn, ids: &[String], today: NaiveDate) -> Result<Vec<Entry>, DbError> {
+    let mut entries = Vec::new();
+    for chunk in ids.chunks(LOAD_CHUNK) {
+        entries.extend(load_chunk(conn, chunk, today)?);
+    }
+    Ok(entries)
+}
+
+fn load_chunk(conn: &mut DbConn, ids: &[String], today: NaiveDate) -> Result<Vec<Entry>, DbError> {
+    let mut names: HashMap<String, Vec<IndexedName>> = HashMap::new();
+    for (subject, position, name) in store::names_of(conn, ids)? {
+        names.entry(subject).or_default().push(IndexedName {
+            position,
+            keys: names::name_keys(&name),
+            name,
+        });
+    }
+    let mut accounts: HashMap<String, Vec<String>> = HashMap::new();
+    for (subject, key) in store::account_keys_of(conn, ids)? {
+        accounts.entry(subject).or_default().push(key);
+    }
+    let mut listings: HashMap<String, Vec<ActiveListing>> = HashMap::new();
+    for l in store::listed_listings_of(conn, ids)? {
+        listings.entry(l.subject_id.clone()).or_default().push(l);
+    }
+    let mut relations: HashMap<String, Vec<Relation>> = HashMap::new();
+    for r in relations_store::unended_relations_of(conn, ids, today)? {
+        relations.entry(r.subject_id.clone()).or_default().push(r);
+    }
+    let parties: Vec<String> = relations
+        .values()
+        .flatten()
+        .map(|r| r.related_subject_id.clone())
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let listed_parties: HashSet<String> = store::with_listed_listing(conn, &parties)?
+        .into_iter()
+        .collect();
+    let mut entries = Vec::with_capacity(ids.len());
+    for KeyedSummary {
+        summary,
+        id_number_hash,
+        uscc,
+    } in store::keyed_summaries(conn, ids)?
+    {
+        let id = summary.id.clone();
+        let listings = listings.remove(&id).unwrap_or_default();
+        let relations = relations.remove(&id).unwrap_or_default();
+        let bound = relations
+            .iter()
+            .any(|r| listed_parties.contains(&r.related_subject_id));
+        if !(summary.has_shared_penalties() || !listings.is_empty() || bound) {
+            continue;
+        }
+        let mut own_names = names.remove(&id).unwrap_or_default();
+        own_names.sort_by_key(|n| n.position);
+        entries.push(Entry {
+            accounts: accounts.remove(&id).unwrap_or_default(),
+            names: own_names,
+            summary,
+            id_number_hash,
+            uscc,
+            listings,
+            relations,
+        });
+    }
+    Ok(entries)
+}
+
+/// Builds the whole index from one snapshot of the database, logging its progress.
+fn build(conn: &mut DbConn, today: NaiveDate) -> Result<State, DbError> {
+    read_snapshot(conn, |conn| {
+        let started = Instant::now();
+        let seq = changes::head(conn)?;
+        let counter = publication::counter(conn)?;
+        let members = store::index_members(conn, today)?;
+        let mut state = State {
+            seq,
+            counter,
+            built: true,
+            ..Default::default()
+        };
+        let step = (members.len() / 10).max(LOAD_CHUNK);
+        let mut next_report = step;
+        for (n, chunk) in members.chunks(LOAD_CHUNK).enumerate() {
+            for entry in load_chunk(conn, chunk, today)? {
+                state.insert(entry);
+            }
+            let done = (n + 1) * LOAD_CHUNK;
+            if done >= next_report && done < members.len() {
+                tracing::info!(
+                    loaded = done,
+                    of = members.len(),
+                    "building the screening index"
+                );
+                next_report += step;
+            }
+        }
+        tracing::info!(
+            subjects = state.len(),
+            change_seq = seq,
+            list_counter = counter,
+            ms = started.elapsed().as_millis() as u64,
+            "built the screening index"
+        );
+        Ok(state)
+    })
+}
+
+/// What one look at the change stream found.
+enum Delta {
+    /// Nothing new.
+    None,
+    /// Too much, a gap, or a bulk load: start again.
+    Rebuild,
+    Apply {
+        seq: i64,
+        counter: i64,
+        /// Subjects whose entries are replaced by `entries` (or dropped).
+        reload: Vec<String>,
+        entries: Vec<Entry>,
+        users: Vec<String>,
+    },
+}
+
+/// Reads what changed after the state's position, in one snapshot.
+fn delta(conn: &mut DbConn, live: &Live, today: NaiveDate) -> Result<Delta, DbError> {
+    let (seq, counter) = {
+        let state = live.read();
+        (state.seq, state.counter)
+    };
+    read_snapshot(conn, |conn| {
+        let head = changes::head(conn)?;
+        let now_counter = publication::counter(conn)?;
+        if head == seq && now_counter == counter {
+            return Ok(Delta::None);
+        }
+        if head - seq > MAX_DELTA || head < seq {
+            return Ok(Delta::Rebuild);
+        }
+        let rows = changes::after(conn, seq, MAX_DELTA)?;
+        let contiguous = rows
+            .iter()
+            .enumerate()
+            .all(|(i, c)| c.seq == seq + 1 + i as i64);
+        if !contiguous
+            || rows.len() as i64 != head - seq
+            || rows.iter().any(|c| c.kind == changes::EVERYTHING)
+        {
+            return Ok(Delta::Rebuild);
+        }
+        let mut subjects: Vec<String> = Vec::new();
+        let mut users: Vec<String> = Vec::new();
+        for c in rows {
+            match c.kind.as_str() {
+                changes::SUBJECT => subjects.push(c.key),
+                changes::USER => users.push(c.key),
+                _ => {}
+            }
+        }
+        subjects.sort_unstable();
+        subjects.dedup();
+        users.sort_unstable();
+        users.dedup();
+        let mut entries = load(conn, &subjects, today)?;
+        // A party whose listed state changed changes what the subjects bound
+        // to it answer: reload those too.
+        let flipped: Vec<String> = {
+            let state = live.read();
+            let now_listed: HashSet<&str> = entries
+                .iter()
+                .filter(|e| e.listed())
+                .map(|e| e.summary.id.as_str())
+                .collect();
+            subjects
+                .iter()
+                .filter(|id| {
+                    state.entry(id).is_some_and(Entry::listed) != now_listed.contains(id.as_str())
+                })
+                .cloned()
+                .collect()
+        };
+        let mut reload = subjects;
+        if !flipped.is_empty() {
+            let holders: Vec<String> = relations_store::holders_of(conn, &flipped, today)?
+                .into_iter()
+                .filter(|id| reload.binary_search(id).is_err())
+                .collect();
+            entries.extend(load(conn, &holders, today)?);
+            reload.extend(holders);
+        }
+        Ok(Delta::Apply {
+            seq: head,
+            counter: now_counter,
+            reload,
+            entries,
+            users,
+        })
+    })
+}
+
+/// A user as an access token's check needs them.
+pub type TokenHolder = (super::Staff, User);
+
+/// The instance's followers of the change stream: the screening index and
+/// the token-holder cache. Cloning shares them.
+#[derive(Clone)]
+pub struct Live(Arc<Inner>);
+
+struct Inner {
+    db: Db,
+    state: RwLock<State>,
+    holders: Mutex<HashMap<String, TokenHolder>>,
+    /// When the state last matched the database's head, and this process's
+    /// committed changes then (`changes::local_commits`).
+    checked: Mutex<Option<(Instant, u64)>>,
+    /// One follower at a time.
+    following: tokio::sync::Mutex<()>,
+}
+
+impl Live {
+    /// An empty follower of `db`'s change stream; the index is built by the
+    /// first [`Live::refresh`] (or the first request that needs it).
+    pub fn new(db: Db) -> Self {
+        Self(Arc::new(Inner {
+            db,
+            state: RwLock::new(State::default()),
+            holders: Mutex::new(HashMap::new()),
+            checked: Mutex::new(None),
+            following: tokio::sync::Mutex::new(()),
+        }))
+    }
+
+    /// The index as it is now; hold the guard only while computing an answer.
+    pub fn read(&self) -> RwLockReadGuard<'_, State> {
+        self.0.state.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether the index (and the cache) matched the database's head less
+    /// than [`MAX_STALENESS`] ago, and this instance has committed no change
+    /// since: an instance answers its own writes at once.
+    pub fn fresh(&self) -> bool {
+        self.0
+            .checked
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some_and(|(at, commits)| {
+                at.elapsed() < MAX_STALENESS && commits == self.0.db.local_commits()
+            })
+    }
+
+    /// The index, brought up to date first unless it is fresh.
+    pub async fn current(&self) -> ServiceResult<RwLockReadGuard<'_, State>> {
+        if !self.fresh() {
+            self.refresh().await?;
+        }
+        Ok(self.read())
+    }
+
+    /// Follows the change stream up to the database's head.
+    pub async fn refresh(&self) -> ServiceResult<()> {
+        let _one = self.0.following.lock().await;
+        let started = (Instant::now(), self.0.db.local_commits());
+        let today = super::today();
+        let built = self.read().built;
+        let this = self.clone();
+        let delta = if built {
+            self.0
+                .db
+                .run(move |conn| -> ServiceResult<_> { Ok(delta(conn, &this, today)?) })
+                .await?
+        } else {
+            Delta::Rebuild
+        };
+        match delta {
+            Delta::None => {}
+            Delta::Rebuild => {
+                let state = self
+                    .0
+                    .db
+                    .run(move |conn| -> ServiceResult<_> { Ok(build(conn, today)?) })
+                    .await?;
+                *self.0.state.write().unwrap_or_else(|e| e.into_inner()) = state;
+                self.0
+                    .holders
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .clear();
+            }
+            Delta::Apply {
+                seq,
+                counter,
+                reload,
+                entries,
+                users,
+            } => {
+                {
+                    let mut state = self.0.state.write().unwrap_or_else(|e| e.into_inner());
+                    for id in &reload {
+                        state.remove(id);
+                    }
+                    for entry in entries {
+                        state.insert(entry);
+                    }
+                    state.seq = seq;
+                    state.counter = counter;
+                }
+                let mut holders = self.0.holders.lock().unwrap_or_else(|e| e.into_inner());
+                for user in users {
+                    holders.remove(&user);
+                }
+            }
+        }
+        *self.0.checked.lock().unwrap_or_else(|e| e.into_inner()) = Some(started);
+        Ok(())
+    }
+
+    /// A cached token holder, when the cache is fresh.
+    pub fn token_holder(&self, user_id: &str) -> Option<TokenHolder> {
+        if !self.fresh() {
+            return None;
+        }
+        self.0
+            .holders
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(user_id)
+            .cloned()
+    }
+
+    /// Remembers a token holder read from the database.
+    pub fn remember_token_holder(&self, holder: TokenHolder) {
+        self.0
+            .holders
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(holder.0.id.clone(), holder);
+    }
+
+    /// Follows the change stream every [`POLL_INTERVAL`] on the current runtime.
+    pub fn spawn(&self) {
+        let live = self.clone();
+        actix_web::rt::spawn(async move {
+            let mut tick = actix_web::rt::time::interval(POLL_INTERVAL);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut failing = false;
+            loop {
+                tick.tick().await;
+                match live.refresh().await {
+                    Ok(()) if failing => {
+                        tracing::info!("following the change stream again");
+                        failing = false;
+                    }
+                    Ok(()) => {}
+                    Err(e) => {
+                        if !failing {
+                            tracing::warn!(error = %super::chain(&e), "could not follow the change stream; screening will retry on each request");
+                        }
+                        failing = true;
+                    }
+                }
+            }
+        });
+    }
+}
