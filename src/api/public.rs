@@ -19,6 +19,7 @@ use crate::domain::registry::SubjectKind;
 use crate::error::{ApiError, ApiResult};
 use crate::infra::csv;
 use crate::page_type;
+use crate::service::index::Live;
 use crate::service::page::{decode_seq_cursor, encode_cursor};
 use crate::service::publication::{self, PublicChange, PublicEntry, PublicLimits, Snapshot};
 use crate::service::{self, ServiceResult};
@@ -59,7 +60,7 @@ pub struct BlacklistQuery {
 pub async fn blacklist(
     req: HttpRequest,
     query: Query<BlacklistQuery>,
-    db: ReadDb,
+    live: web::Data<Live>,
     settings: web::Data<Settings>,
     limits: web::Data<PublicLimits>,
 ) -> ApiResult<web::Json<PublicPage>> {
@@ -71,9 +72,7 @@ pub async fn blacklist(
     }
     .request()?;
     limits.admit_search(client_ip(&req, &settings.trusted_proxies), &search)?;
-    let page = db
-        .run(move |conn| publication::search(conn, &search, &page))
-        .await?;
+    let page = publication::search(&live, &search, &page).await?;
     Ok(web::Json(page.into()))
 }
 

@@ -4,9 +4,7 @@ use chrono::{NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use diesel::prelude::*;
 
 use super::listings::{ended_unrecorded_on, in_force_on};
-use super::schema::{
-    listings, organizations, publication_state, subject_accounts, subject_name_keys, subjects,
-};
+use super::schema::{listings, organizations, publication_state, subject_accounts, subjects};
 use super::typed::name_row;
 use super::{DbConn, DbResult};
 use crate::domain::registry::{cst, SubjectKind};
@@ -39,8 +37,6 @@ pub struct Entry {
 /// What a public search matches (any of these).
 #[derive(Debug, Clone, Default)]
 pub struct PublicSearch {
-    /// Only this listing.
-    pub listing_id: Option<String>,
     pub kind: Option<SubjectKind>,
     /// Simplified, case-folded text: a whole name's text key, or (two
     /// characters or more) found anywhere in one.
@@ -53,7 +49,7 @@ pub struct PublicSearch {
 }
 
 impl PublicSearch {
-    fn is_empty(&self) -> bool {
+    pub fn is_empty(&self) -> bool {
         self.simplified.is_none()
             && self.pinyin.is_empty()
             && self.uscc.is_none()
@@ -63,33 +59,24 @@ impl PublicSearch {
 }
 
 impl PublicSearch {
-    /// The first two characters of the simplified text, when it has two
-    /// and is not plain ASCII. Latin text is a pinyin or foreign name,
-    /// matched whole through the pinyin and text keys; its letter pairs
-    /// ("zh" in 18,000 names of a million) would narrow nothing down.
-    fn first_pair(&self) -> Option<String> {
-        let text = self.simplified.as_deref().filter(|t| !t.is_ascii())?;
-        let pair: String = text.chars().take(2).collect();
-        (pair.chars().count() == 2).then_some(pair)
+    /// The text to find within names, when the search looks there: two
+    /// characters or more, not plain ASCII. Latin text is a pinyin or
+    /// foreign name, matched whole through the pinyin and text keys.
+    pub fn within_names(&self) -> Option<&str> {
+        self.simplified
+            .as_deref()
+            .filter(|t| !t.is_ascii() && t.chars().nth(1).is_some())
     }
 }
 
-fn escape_like(text: &str) -> String {
-    text.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
-}
-
-/// One page of active entries (listed, and `expires_on` after `today`), in listing-id order.
-///
-/// A search runs one query per kind of criterion, each led by its own index
-/// (identifiers, whole-name keys, account handles, text within a name via
-/// its character pairs), and merges the pages: one query with every
-/// criterion OR-ed together would walk every active listing.
+/// One page of active entries (listed, and `expires_on` on or after
+/// `today`), in listing-id order: the export's pages, or (`listing_id`) one
+/// entry. Searches are answered from memory (`State::public_entries` in
+/// `service::index`).
 pub fn active_entries(
     conn: &mut DbConn,
     today: NaiveDate,
-    search: &PublicSearch,
+    listing_id: Option<&str>,
     after: Option<&str>,
     limit: i64,
 ) -> DbResult<Vec<Entry>> {
@@ -123,93 +110,14 @@ pub fn active_entries(
             if let Some(after) = after {
                 query = query.filter(listings::id.gt(after.to_owned()));
             }
-            if let Some(kind) = search.kind {
-                query = query.filter(subjects::kind.eq(kind.as_str()));
-            }
-            if let Some(id) = &search.listing_id {
-                query = query.filter(listings::id.eq(id.clone()));
+            if let Some(id) = listing_id {
+                query = query.filter(listings::id.eq(id.to_owned()));
             }
             query
         }};
     }
-    let rows: Vec<EntryRow> = if search.is_empty() {
-        let found = page!().load(conn);
-        name_row(conn, "subjects", found)?
-    } else {
-        let mut rows: Vec<EntryRow> = Vec::new();
-        if search.uscc.is_some() || search.id_number_hash.is_some() {
-            rows.extend(
-                page!()
-                    .filter(
-                        subjects::uscc
-                            .eq(search.uscc.clone())
-                            .or(subjects::id_number_hash.eq(search.id_number_hash.clone())),
-                    )
-                    .load::<EntryRow>(conn)?,
-            );
-        }
-        // Only listed subjects can be on the page: their name keys are
-        // flagged, and indexed apart (see `listed_name_key_hits`).
-        // Whole names: the simplified text key, or a pinyin spelling.
-        let whole_names = subject_name_keys::table
-            .filter(subject_name_keys::listed)
-            .filter(
-                subject_name_keys::key_kind
-                    .eq("text")
-                    .and(
-                        subject_name_keys::name_key
-                            .nullable()
-                            .eq(search.simplified.clone()),
-                    )
-                    .or(subject_name_keys::key_kind
-                        .eq("pinyin")
-                        .and(subject_name_keys::name_key.eq_any(search.pinyin.clone()))),
-            )
-            .select(subject_name_keys::subject_id);
-        rows.extend(
-            page!()
-                .filter(listings::subject_id.eq_any(whole_names))
-                .load::<EntryRow>(conn)?,
-        );
-        if let Some(handle) = &search.account_handle {
-            let by_handle = subject_accounts::table
-                .filter(subject_accounts::handle.eq(handle.clone()))
-                .select(subject_accounts::subject_id);
-            rows.extend(
-                page!()
-                    .filter(listings::subject_id.eq_any(by_handle))
-                    .load::<EntryRow>(conn)?,
-            );
-        }
-        // Text within a name: the listed names holding the query's first
-        // character pair, then those whose text key holds the whole query.
-        if let (Some(text), Some(pair)) = (&search.simplified, search.first_pair()) {
-            let pairs = diesel::alias!(subject_name_keys as pair_keys);
-            let with_pair = pairs
-                .filter(pairs.field(subject_name_keys::listed))
-                .filter(pairs.field(subject_name_keys::key_kind).eq("pair"))
-                .filter(pairs.field(subject_name_keys::name_key).eq(pair))
-                .select(pairs.field(subject_name_keys::subject_id));
-            let containing = subject_name_keys::table
-                .filter(subject_name_keys::subject_id.eq_any(with_pair))
-                .filter(subject_name_keys::key_kind.eq("text"))
-                .filter(
-                    subject_name_keys::name_key
-                        .like(format!("%{}%", escape_like(text)))
-                        .escape('\\'),
-                )
-                .select(subject_name_keys::subject_id);
-            rows.extend(
-                page!()
-                    .filter(listings::subject_id.eq_any(containing))
-                    .load::<EntryRow>(conn)?,
-            );
-        }
-        rows.sort_by(|a, b| a.listing_id.cmp(&b.listing_id));
-        rows.dedup_by(|a, b| a.listing_id == b.listing_id);
-        rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-        rows
-    };
+    let found = page!().load(conn);
+    let rows: Vec<EntryRow> = name_row(conn, "subjects", found)?;
     let ids: Vec<&str> = rows.iter().map(|r| r.subject_id.as_str()).collect();
     let accounts: Vec<(String, String, String)> = subject_accounts::table
         .filter(subject_accounts::subject_id.eq_any(&ids))
@@ -239,19 +147,9 @@ pub fn active_entry(
     today: NaiveDate,
     listing_id: &str,
 ) -> DbResult<Option<Entry>> {
-    let search = PublicSearch {
-        listing_id: Some(listing_id.to_owned()),
-        ..Default::default()
-    };
-    Ok(active_entries(conn, today, &search, None, 1)?.pop())
+    Ok(active_entries(conn, today, Some(listing_id), None, 1)?.pop())
 }
 
-/// The list's version and when it last changed, as of `today`.
-///
-/// `counter` counts recorded visible changes; listings whose `expires_on` has
-/// come but whose expiry is not yet recorded are added, and recording an
-/// expiry bumps the counter as it removes one of those — so the version
-/// grows exactly when the visible list changes, midnight expiries included.
 /// The stored version counter (without the expiries not yet recorded).
 pub fn counter(conn: &mut DbConn) -> QueryResult<i64> {
     publication_state::table
@@ -260,6 +158,12 @@ pub fn counter(conn: &mut DbConn) -> QueryResult<i64> {
         .first(conn)
 }
 
+/// The list's version and when it last changed, as of `today`.
+///
+/// `counter` counts recorded visible changes; listings whose `expires_on` has
+/// come but whose expiry is not yet recorded are added, and recording an
+/// expiry bumps the counter as it removes one of those — so the version
+/// grows exactly when the visible list changes, midnight expiries included.
 pub fn version(conn: &mut DbConn, today: NaiveDate) -> QueryResult<(i64, NaiveDateTime)> {
     let (counter, changed_at): (i64, NaiveDateTime) = publication_state::table
         .find(1)

@@ -5,7 +5,8 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::schema::{
-    listings, screenings, subject_accounts, subject_names, subject_relations, subjects,
+    listings, organizations, screenings, subject_accounts, subject_names, subject_relations,
+    subjects,
 };
 use super::typed::{name_row, Maybe};
 use super::{DbConn, DbResult};
@@ -60,6 +61,7 @@ pub struct KeyedSummary {
     pub summary: SubjectSummary,
     pub id_number_hash: Option<String>,
     pub uscc: Option<String>,
+    pub id_number_masked: Option<String>,
 }
 
 macro_rules! keyed_summary {
@@ -75,6 +77,7 @@ macro_rules! keyed_summary {
             ),
             subjects::id_number_hash,
             subjects::uscc,
+            subjects::id_number_masked,
         )
     };
 }
@@ -135,17 +138,29 @@ pub fn by_account_keys(
     name_row(conn, "subjects", found)
 }
 
-/// The account keys of these subjects, as (subject id, key).
-pub fn account_keys_of(
-    conn: &mut DbConn,
-    subject_ids: &[String],
-) -> QueryResult<Vec<(String, String)>> {
+/// An account of a subject: its key, and its platform and handle as published.
+#[derive(Debug, Clone, Queryable)]
+pub struct AccountRow {
+    pub subject_id: String,
+    pub key: String,
+    pub platform: String,
+    pub handle: String,
+}
+
+/// The accounts of these subjects, by subject and key.
+pub fn accounts_of(conn: &mut DbConn, subject_ids: &[String]) -> QueryResult<Vec<AccountRow>> {
     if subject_ids.is_empty() {
         return Ok(Vec::new());
     }
     subject_accounts::table
         .filter(subject_accounts::subject_id.eq_any(subject_ids))
-        .select((subject_accounts::subject_id, subject_accounts::account_key))
+        .order((subject_accounts::subject_id, subject_accounts::account_key))
+        .select((
+            subject_accounts::subject_id,
+            subject_accounts::account_key,
+            subject_accounts::platform,
+            subject_accounts::handle,
+        ))
         .load(conn)
 }
 
@@ -158,6 +173,10 @@ pub struct ActiveListing {
     pub listed_on: Option<NaiveDate>,
     pub expires_on: Option<NaiveDate>,
     pub reason: String,
+    pub decision_no: Option<String>,
+    pub legal_basis: String,
+    /// The name of the deciding authority.
+    pub authority: Option<String>,
 }
 
 impl ActiveListing {
@@ -178,6 +197,7 @@ pub fn listed_listings_of(
     // Sorted here, not in SQL: an ORDER BY on the listing id tempts SQLite's
     // planner into the (status, id) index, which walks every listed row.
     let mut rows: Vec<ActiveListing> = listings::table
+        .left_join(organizations::table.on(listings::authority_id.eq(organizations::id.nullable())))
         .filter(listings::subject_id.eq_any(subject_ids))
         .filter(listings::status.eq(Status::Listed.as_str()))
         .select((
@@ -186,6 +206,9 @@ pub fn listed_listings_of(
             listings::listed_on,
             listings::expires_on,
             listings::reason,
+            listings::decision_no,
+            listings::legal_basis,
+            organizations::name.nullable(),
         ))
         .load(conn)?;
     rows.sort_by(|a, b| a.listing_id.cmp(&b.listing_id));

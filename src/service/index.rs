@@ -29,8 +29,11 @@ use chrono::NaiveDate;
 
 use super::ServiceResult;
 use crate::db::accounts::User;
+use crate::db::publication::{Entry as PublicRow, EntryRow, PublicSearch};
 use crate::db::relations::{self as relations_store, Relation};
-use crate::db::screening::{self as store, ActiveListing, KeyedSummary, SubjectSummary};
+use crate::db::screening::{
+    self as store, AccountRow, ActiveListing, KeyedSummary, SubjectSummary,
+};
 use crate::db::{changes, publication, read_snapshot, Db, DbConn, DbError};
 use crate::domain::names::{self, NameKeys};
 
@@ -59,7 +62,9 @@ pub struct Entry {
     pub summary: SubjectSummary,
     id_number_hash: Option<String>,
     uscc: Option<String>,
-    accounts: Vec<String>,
+    id_number_masked: Option<String>,
+    /// In account-key order.
+    accounts: Vec<AccountRow>,
     pub names: Vec<IndexedName>,
     /// Its listings in status `listed`, in listing-id order (in force, or
     /// ended with the expiry not yet recorded: see [`ActiveListing::in_force_on`]).
@@ -113,6 +118,8 @@ pub struct State {
     /// Listings in status `listed` by their last day: those whose last day
     /// has passed are expiries not yet recorded, which the version counts.
     last_days: BTreeMap<NaiveDate, usize>,
+    /// Listings in status `listed`, by listing id: their subjects.
+    listed: BTreeMap<String, String>,
 }
 
 impl State {
@@ -169,6 +176,36 @@ impl State {
             })
     }
 
+    /// Up to `limit` entries in force on `day` that match `search`, after
+    /// the listing id `after`, in listing-id order: the public list is the
+    /// listings in status `listed`, all of them here (as
+    /// `db::publication::active_entries` reads them from the database).
+    pub fn public_entries(
+        &self,
+        day: NaiveDate,
+        search: &PublicSearch,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Vec<PublicRow> {
+        use std::ops::Bound;
+        let from = after.map_or(Bound::Unbounded, |a| Bound::Excluded(a.to_owned()));
+        self.listed
+            .range((from, Bound::Unbounded))
+            .filter_map(|(listing_id, subject_id)| {
+                let entry = self.entries.get(subject_id)?;
+                let listing = entry
+                    .listings
+                    .iter()
+                    .find(|l| &l.listing_id == listing_id)?;
+                (listing.in_force_on(day)
+                    && search.kind.is_none_or(|k| k == entry.summary.kind)
+                    && public_match(entry, search))
+                .then(|| public_row(entry, listing))
+            })
+            .take(limit)
+            .collect()
+    }
+
     fn insert(&mut self, entry: Entry) {
         let id = entry.summary.id.clone();
         self.remove(&id);
@@ -179,7 +216,7 @@ impl State {
             self.by_uscc.insert(u.clone(), id.clone());
         }
         for a in &entry.accounts {
-            self.by_account.insert(a.clone(), id.clone());
+            self.by_account.insert(a.key.clone(), id.clone());
         }
         for (kind, key) in name_keys_of(&entry) {
             let map = match kind {
@@ -192,8 +229,11 @@ impl State {
                 ids.push(id.clone());
             }
         }
-        for day in entry.listings.iter().filter_map(|l| l.expires_on) {
-            *self.last_days.entry(day).or_default() += 1;
+        for l in &entry.listings {
+            if let Some(day) = l.expires_on {
+                *self.last_days.entry(day).or_default() += 1;
+            }
+            self.listed.insert(l.listing_id.clone(), id.clone());
         }
         self.entries.insert(id, entry);
     }
@@ -214,7 +254,7 @@ impl State {
             owned(&mut self.by_uscc, u);
         }
         for a in &entry.accounts {
-            owned(&mut self.by_account, a);
+            owned(&mut self.by_account, &a.key);
         }
         for (kind, key) in name_keys_of(&entry) {
             let map = match kind {
@@ -229,7 +269,9 @@ impl State {
                 }
             }
         }
-        for day in entry.listings.iter().filter_map(|l| l.expires_on) {
+        for l in &entry.listings {
+            self.listed.remove(&l.listing_id);
+            let Some(day) = l.expires_on else { continue };
             if let Some(n) = self.last_days.get_mut(&day) {
                 *n -= 1;
                 if *n == 0 {
@@ -237,6 +279,50 @@ impl State {
                 }
             }
         }
+    }
+}
+
+/// Whether an entry matches a public search (any criterion; all when none).
+fn public_match(entry: &Entry, search: &PublicSearch) -> bool {
+    if search.is_empty() {
+        return true;
+    }
+    let by_identifier = search.uscc.is_some() && entry.uscc == search.uscc
+        || search.id_number_hash.is_some() && entry.id_number_hash == search.id_number_hash;
+    let within = search.within_names();
+    by_identifier
+        || entry.names.iter().any(|n| {
+            search.simplified.as_deref() == Some(n.keys.text.as_str())
+                || n.keys.pinyin.iter().any(|p| search.pinyin.contains(p))
+                || within.is_some_and(|text| n.keys.text.contains(text))
+        })
+        || search
+            .account_handle
+            .as_ref()
+            .is_some_and(|h| entry.accounts.iter().any(|a| &a.handle == h))
+}
+
+fn public_row(entry: &Entry, listing: &ActiveListing) -> PublicRow {
+    PublicRow {
+        row: EntryRow {
+            listing_id: listing.listing_id.clone(),
+            decision_no: listing.decision_no.clone(),
+            reason: listing.reason.clone(),
+            legal_basis: listing.legal_basis.clone(),
+            listed_on: listing.listed_on,
+            expires_on: listing.expires_on,
+            authority: listing.authority.clone(),
+            subject_id: entry.summary.id.clone(),
+            name: entry.summary.name.clone(),
+            kind: entry.summary.kind,
+            id_number_masked: entry.id_number_masked.clone(),
+            uscc: entry.uscc.clone(),
+        },
+        accounts: entry
+            .accounts
+            .iter()
+            .map(|a| (a.platform.clone(), a.handle.clone()))
+            .collect(),
     }
 }
 
@@ -275,9 +361,9 @@ fn load_chunk(conn: &mut DbConn, ids: &[String], today: NaiveDate) -> Result<Vec
             name,
         });
     }
-    let mut accounts: HashMap<String, Vec<String>> = HashMap::new();
-    for (subject, key) in store::account_keys_of(conn, ids)? {
-        accounts.entry(subject).or_default().push(key);
+    let mut accounts: HashMap<String, Vec<AccountRow>> = HashMap::new();
+    for a in store::accounts_of(conn, ids)? {
+        accounts.entry(a.subject_id.clone()).or_default().push(a);
     }
     let mut listings: HashMap<String, Vec<ActiveListing>> = HashMap::new();
     for l in store::listed_listings_of(conn, ids)? {
@@ -302,6 +388,7 @@ fn load_chunk(conn: &mut DbConn, ids: &[String], today: NaiveDate) -> Result<Vec
         summary,
         id_number_hash,
         uscc,
+        id_number_masked,
     } in store::keyed_summaries(conn, ids)?
     {
         let id = summary.id.clone();
@@ -321,6 +408,7 @@ fn load_chunk(conn: &mut DbConn, ids: &[String], today: NaiveDate) -> Result<Vec
             summary,
             id_number_hash,
             uscc,
+            id_number_masked,
             listings,
             relations,
         });

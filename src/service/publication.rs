@@ -10,6 +10,7 @@ use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
+use super::index::Live;
 use super::page::{Page, PageRequest};
 use super::{ServiceError, ServiceResult};
 use crate::db::events::{self, StoredEvent};
@@ -169,18 +170,22 @@ pub fn criteria(
 }
 
 /// One page of entries in force today that match `search`, in listing-id order.
-pub fn search(
-    conn: &mut DbConn,
+///
+/// Answered from the instance's screening index (`service::index`), which
+/// holds every listing in status `listed`: no query to the database.
+pub async fn search(
+    live: &Live,
     search: &PublicSearch,
     page: &PageRequest,
 ) -> ServiceResult<Page<PublicEntry>> {
-    let rows = store::active_entries(
-        conn,
+    let index = live.current().await?;
+    let rows = index.public_entries(
         super::today(),
         search,
         page.after.as_deref(),
-        page.fetch(),
-    )?;
+        usize::try_from(page.fetch()).unwrap_or(usize::MAX),
+    );
+    drop(index);
     Ok(page
         .page(rows, |e| e.row.listing_id.clone())
         .map(PublicEntry::from))
@@ -204,12 +209,10 @@ pub fn export_page(
     after: Option<&str>,
     limit: i64,
 ) -> Result<Vec<PublicEntry>, DbError> {
-    Ok(
-        store::active_entries(conn, today, &PublicSearch::default(), after, limit)?
-            .into_iter()
-            .map(PublicEntry::from)
-            .collect(),
-    )
+    Ok(store::active_entries(conn, today, None, after, limit)?
+        .into_iter()
+        .map(PublicEntry::from)
+        .collect())
 }
 
 /// The signed snapshot document.

@@ -26,6 +26,7 @@ use crate::db::ReadDb;
 use crate::domain::identifiers::ResidentId;
 use crate::domain::registry::SubjectKind;
 use crate::error::ApiError;
+use crate::service::index::Live;
 use crate::service::page::{Page, PageRequest};
 use crate::service::publication::{self, PublicEntry, PublicLimits};
 
@@ -79,7 +80,7 @@ impl SearchForm {
 
 async fn search(
     req: HttpRequest,
-    db: ReadDb,
+    live: web::Data<Live>,
     settings: web::Data<Settings>,
     limits: web::Data<PublicLimits>,
 ) -> HttpResponse {
@@ -91,7 +92,7 @@ async fn search(
         }
     };
     let client = client_ip(&req, &settings.trusted_proxies);
-    match search_results(&db, &settings, &limits, client, &form).await {
+    match search_results(&live, &settings, &limits, client, &form).await {
         Ok(page) => html(StatusCode::OK, render_search(&form, &page)),
         Err(e) => error_page(&e, &form),
     }
@@ -100,7 +101,7 @@ async fn search(
 type PublicPage = Page<PublicEntry>;
 
 async fn search_results(
-    db: &ReadDb,
+    live: &Live,
     settings: &Settings,
     limits: &PublicLimits,
     client: Option<std::net::IpAddr>,
@@ -109,9 +110,7 @@ async fn search_results(
     let criteria = publication::criteria(Some(form.q()), form.kind()?, settings.id_pepper.bytes())?;
     let page = PageRequest::parse(Some(PAGE_SIZE), form.cursor().as_deref())?;
     limits.admit_search(client, &criteria)?;
-    Ok(db
-        .run(move |conn| publication::search(conn, &criteria, &page))
-        .await?)
+    Ok(publication::search(live, &criteria, &page).await?)
 }
 
 async fn entry(req: HttpRequest, db: ReadDb) -> HttpResponse {

@@ -485,6 +485,18 @@ impl TestApp {
 
 impl TestApp {
     /// A handle on the test's database, for calling library functions directly.
+    /// Records in the change stream that these subjects changed, as the
+    /// services do with every write, after a test changed their rows with
+    /// SQL; then waits until every instance's screening index has followed.
+    pub async fn touch_subjects(&self, subject_ids: &[&str]) {
+        let db = self.db();
+        let mut conn = db.conn().unwrap();
+        livecredit::db::changes::touch(&mut conn, livecredit::db::changes::SUBJECT, subject_ids)
+            .unwrap();
+        drop(conn);
+        tokio::time::sleep(STALENESS).await;
+    }
+
     pub fn db(&self) -> livecredit::db::Db {
         livecredit::db::Db::open(&self.database_url, 2).expect("open the test database")
     }

@@ -79,7 +79,7 @@ async fn entries_appear_and_disappear_everywhere(app: TestApp) {
     let (_, cursor0) = changes_after(&app, "").await;
 
     let id_number = resident_id("33010619920202567");
-    let (_, listed) = publish(
+    let (listed_subject, listed) = publish(
         &app,
         &a,
         &b,
@@ -159,6 +159,7 @@ async fn entries_appear_and_disappear_everywhere(app: TestApp) {
     app.execute_sql(&format!(
         "UPDATE listings SET expires_on = '2026-06-10' WHERE id = '{listed}'"
     ));
+    app.touch_subjects(&[&listed_subject]).await;
     assert!(listing_ids(&public_get(&app, "/v1/public/blacklist").await.body).is_empty());
     assert!(export_lines(&app, "ndjson").await.is_empty());
     let v2 = snapshot_version(&app).await;
