@@ -12,13 +12,19 @@
 #   screen-id       POST /v1/screening by USCC or account at 64 connections,
 #                   paired with the baseline run by run (ratio per pair)
 #   screen-name     POST /v1/screening by name, one client (p50, p99)
+#   screen-mix      the same with names as platforms send them: traditional
+#                   characters, pinyin with a tone mark, evasion characters
+#                   between the characters (张*伟, 张 伟), near misses
 #   batch-ids       POST /v1/screening/batch, 1,000 identifiers (time)
+#   batch-residents POST /v1/screening/batch, 1,000 resident IDs, half unknown
 #   batch-names     POST /v1/screening/batch, 1,000 names (time)
 #   public-search   GET /v1/public/blacklist?q= names and pinyin, 64 connections
 #   export-csv      GET /v1/public/blacklist/export?format=csv (time, RSS growth)
 #   export-ndjson   the same as NDJSON
 #   violations      POST /v1/subjects/{id}/violations as a regulator, 8 connections
 #   login           POST /v1/auth/login, 8 connections
+#   staleness       a second instance on the same database: how long after a
+#                   listing is decided on the first its screening answers show it
 # and the server's peak resident memory over the whole run. Every test runs
 # RUNS times after a short warm-up; the table gives median (min–max).
 # Raw outputs and the table go to bench/results/<UTC time>-<backend>-<N>/.
@@ -88,11 +94,11 @@ log() { printf '\n== %s\n' "$*" >&2; }
 die() { printf 'bench/run.sh: %s\n' "$*" >&2; exit 1; }
 
 # ---- clean-up of everything this script starts ----------------------------
-WORK=""; SERVER_PID=""; BASELINE_PID=""; PGDB=""; SAMPLER_PID=""
+WORK=""; SERVER_PID=""; SERVER2_PID=""; BASELINE_PID=""; PGDB=""; SAMPLER_PID=""
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
-  for p in "$SAMPLER_PID" "$SERVER_PID" "$BASELINE_PID"; do
+  for p in "$SAMPLER_PID" "$SERVER_PID" "$SERVER2_PID" "$BASELINE_PID"; do
     if [[ -n "$p" ]] && kill -0 "$p" 2>/dev/null; then
       kill -TERM "$p" 2>/dev/null || true
       for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
@@ -145,6 +151,8 @@ case "$BACKEND" in
     sql() { psql -qAtX -v ON_ERROR_STOP=1 "$DB_URL" -c "$1"; } ;;
 esac
 export LIVECREDIT_DATABASE_URL="$DB_URL" LIVECREDIT_DATA_DIR="$WORK/data"
+# The pepper is set here so that the bench can hash the resident IDs it plants.
+export LIVECREDIT_ID_PEPPER="bench-pepper-$STAMP-$$-of-at-least-32-bytes"
 
 {
   echo "date: $(date -u +%FT%TZ)"
@@ -193,6 +201,28 @@ if ((need > 0)); then
   # listing transition keeps them): flag the new ones.
   sql "UPDATE subject_name_keys SET listed = true WHERE subject_id IN (SELECT subject_id FROM listings WHERE id LIKE 'bench-%')"
 fi
+# Resident IDs as platforms send them: 500 planted on random anchors (demo
+# data stores only keyed hashes, which cannot be turned back into numbers)
+# and 500 that no subject holds.
+python3 - "$WORK" "$LIVECREDIT_ID_PEPPER" <<'PY'
+import hashlib, hmac, os, random, sys
+work, pepper = sys.argv[1], sys.argv[2].encode()
+rng = random.Random(7)
+weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+def resident(n):
+    body = "110105%04d%02d%02d%03d" % (1931 + n % 10, 1 + n % 12, 1 + n % 28, n % 1000)
+    return body + "10X98765432"[sum(int(c) * w for c, w in zip(body, weights)) % 11]
+numbers = list(dict.fromkeys(resident(n) for n in rng.sample(range(21000), 1000)))
+with open(os.path.join(work, "residents-known.txt"), "w") as f:
+    f.writelines(f"{n}\t{hmac.new(pepper, n.encode(), hashlib.sha256).hexdigest()}\n" for n in numbers[:500])
+with open(os.path.join(work, "residents-unknown.txt"), "w") as f:
+    f.writelines(n + "\n" for n in numbers[500:])
+PY
+while IFS=$'\t' read -r _ hash; do
+  printf "UPDATE subjects SET id_number_hash = '%s' WHERE id = (SELECT id FROM subjects WHERE kind = 'anchor' ORDER BY random() LIMIT 1);\n" "$hash"
+done <"$WORK/residents-known.txt" >"$WORK/plant.sql"
+if [[ "$BACKEND" == postgres ]]; then psql -qAtX -v ON_ERROR_STOP=1 "$DB_URL" -f "$WORK/plant.sql" >/dev/null
+else sqlite3 -batch -bail "$WORK/bench.db" <"$WORK/plant.sql"; fi
 if [[ "$BACKEND" == postgres ]]; then
   # What autovacuum does shortly after a bulk load: planner statistics and the
   # visibility map, so the first test does not run on a cold, unanalysed table.
@@ -248,8 +278,38 @@ write("violations.tsv", [
     })
     for i, s in enumerate(lines("subject-ids"))
 ])
+# Names as platforms send them.
+TRADITIONAL = dict(zip(
+    "张刘陈杨黄赵吴孙马许郑谢韩冯邓萧丽华军红伟强东兰凤龙云飞涛鹏辉宁国庆亚学宝贵荣权义贤达远乐欢顺嘉颖玲倩静梦琳凯鸿",
+    "張劉陳楊黃趙吳孫馬許鄭謝韓馮鄧蕭麗華軍紅偉強東蘭鳳龍雲飛濤鵬輝寧國慶亞學寶貴榮權義賢達遠樂歡順嘉穎玲倩靜夢琳凱鴻"))
+TONES = {"a": "ā", "e": "é", "i": "ǐ", "o": "ò", "u": "ū"}
+def traditional(n):
+    return "".join(TRADITIONAL.get(c, c) for c in n)
+def toned(p):
+    for i, c in enumerate(p):
+        if c in TONES:
+            return p[:i] + TONES[c] + p[i + 1:]
+    return p
+def evaded(n, sep):
+    return sep.join(n) if len(n) <= 6 else n
+def near_miss(n):
+    chars = list(n)
+    if len(chars) >= 3:
+        i = len(chars) // 2
+        chars[i], chars[i - 1] = chars[i - 1], chars[i]
+    return "".join(chars)
+mix_names = []
+for i, (n, p) in enumerate(zip(lines("names"), lines("pinyin"))):
+    mix_names += [traditional(n), toned(p), evaded(n, "*" if i % 2 else " "), near_miss(p if i % 2 else n)]
+mix = [{"name": n} for n in mix_names]
+write("screen-mix.tsv", ["POST\t/v1/screening\t" + dump(q) for q in mix])
+known = [l.split("\t")[0] for l in lines("residents-known")]
+unknown = lines("residents-unknown")
+residents = [{"id_number": n} for pair in zip(known, unknown) for n in pair]
 def batch(queries):
     return dump({"items": [queries[i % len(queries)] for i in range(1000)]})
+with open(os.path.join(work, "batch-residents.json"), "w", encoding="utf-8") as f:
+    f.write(batch(residents))
 with open(os.path.join(work, "batch-ids.json"), "w", encoding="utf-8") as f:
     f.write(batch(ids))
 with open(os.path.join(work, "batch-names.json"), "w", encoding="utf-8") as f:
@@ -401,7 +461,7 @@ login_run() {
   parse_wrk "$RAW"
 }
 
-batch_run() { # KIND (ids|names)
+batch_run() { # KIND (ids|residents|names)
   local tok code secs items
   tok=$(token bench-platform@example.com)
   read -r code secs < <(curl -sS -o "$RAW" -w '%{http_code} %{time_total}\n' "$BASE/v1/screening/batch" \
@@ -460,10 +520,16 @@ log "name screening, one client"
 wrk_warmup "$BASE" 1 1 "$WORK/screen-name.tsv" "$PLATFORM"
 repeat screen-name wrk_run "$BASE" 1 1 "$WORK/screen-name.tsv" "$PLATFORM"
 
-log "batches of 1,000 identifiers and of 1,000 names"
+log "name screening as platforms send names, one client"
+wrk_warmup "$BASE" 1 1 "$WORK/screen-mix.tsv" "$PLATFORM"
+repeat screen-mix wrk_run "$BASE" 1 1 "$WORK/screen-mix.tsv" "$PLATFORM"
+
+log "batches of 1,000 identifiers, of 1,000 resident IDs (half unknown) and of 1,000 names"
 RAW=/dev/null batch_run ids >/dev/null
+RAW=/dev/null batch_run residents >/dev/null
 RAW=/dev/null batch_run names >/dev/null
 repeat batch-ids batch_run ids
+repeat batch-residents batch_run residents
 repeat batch-names batch_run names
 
 log "public blacklist search, 64 connections"
@@ -484,6 +550,36 @@ PEAK_BEFORE_LOGIN_KIB=$SERVER_PEAK_KIB # Argon2id's 19 MiB per login can dominat
 log "login, 8 connections"
 wrk -t2 -c8 -d"$WARMUP" -s "$HERE/login.lua" "$BASE" >/dev/null 2>&1 || true
 repeat login login_run
+
+note_peak
+log "a second instance: how long until a listing decided on the first shows in its screening"
+start server2 "$BIN" serve
+SERVER2_PID=$STARTED_PID; BASE2=$STARTED_URL
+for _ in $(seq 300); do curl -fsS "$BASE2/readyz" >/dev/null 2>&1 && break; sleep 0.2; done
+api POST /v1/users "{\"email\":\"bench-regulator2@example.com\",\"password\":\"$LC_PASSWORD\",\"role\":\"regulator\",\"organization_id\":\"$regulator_org\"}" "$ADMIN_TOKEN" >/dev/null
+staleness_run() { # lists a new subject through the first instance; polls the second
+  local a b p name subject violation listing t0 ms answer
+  a=$(token "$REGULATOR"); b=$(token bench-regulator2@example.com); p=$(token "$PLATFORM")
+  name="时效测试$RANDOM$RANDOM"
+  subject=$(api POST /v1/subjects "{\"kind\":\"anchor\",\"name\":\"$name\"}" "$a" | jq -er .id)
+  violation=$(api POST "/v1/subjects/$subject/violations" '{"category":"false_advertising","severity":"serious","decided_on":"2026-06-01","description":"夸大宣传","penalty_kinds":["fine_aggravated"],"listing_ground":"art9.5"}' "$a" | jq -er .id)
+  listing=$(api POST /v1/listings "{\"subject_id\":\"$subject\",\"violation_ids\":[\"$violation\"],\"reason\":\"直播间虚假宣传\",\"legal_basis\":\"《反不正当竞争法》第八条\"}" "$a" | jq -er .id)
+  api POST "/v1/listings/$listing/notice" '{"served_on":"2026-06-01"}' "$a" >/dev/null
+  api POST "/v1/listings/$listing/decision" '{"outcome":"list","reason":"r","decided_on":"2026-06-09"}' "$b" | jq -e '.status == "listed"' >/dev/null
+  t0=$(date +%s%N)
+  for _ in $(seq 500); do
+    answer=$(curl -fsS -X POST "$BASE2/v1/screening" -H 'content-type: application/json' -H "authorization: Bearer $p" -d "{\"name\":\"$name\"}" | jq -r .decision)
+    [[ "$answer" == review ]] && break
+    sleep 0.01
+  done
+  ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+  echo "visible_ms=$ms decision=$answer" >"$RAW"
+  echo "visible_ms=$ms non2xx=$([[ "$answer" == review ]] && echo 0 || echo 1)"
+}
+RUNS_SAVED=$RUNS; RUNS=$((RUNS < 5 ? 5 : RUNS))
+repeat staleness staleness_run
+RUNS=$RUNS_SAVED
+kill "$SERVER2_PID" 2>/dev/null || true
 
 note_peak
 BASELINE_PEAK_KIB=$(status_kib "$BASELINE_PID" VmHWM)
@@ -542,7 +638,10 @@ table = [
     ("name screening, 1 client", "p50 ms", fmt(values("screen-name", "p50_ms"), 3), ""),
     ("name screening, 1 client", "p99 ms", fmt(values("screen-name", "p99_ms"), 3), ""),
     ("name screening, 1 client", "req/s", fmt(values("screen-name", "rps"), 0), ""),
+    ("name screening as platforms send names, 1 client", "p50 ms", fmt(values("screen-mix", "p50_ms"), 3), ""),
+    ("name screening as platforms send names, 1 client", "p99 ms", fmt(values("screen-mix", "p99_ms"), 3), ""),
     ("batch of 1,000 identifiers", "time ms", fmt(values("batch-ids", "time_ms"), 1), ""),
+    ("batch of 1,000 resident IDs, half unknown", "time ms", fmt(values("batch-residents", "time_ms"), 1), ""),
     ("batch of 1,000 names", "time ms", fmt(values("batch-names", "time_ms"), 1), ""),
     ("public blacklist search, 64 connections", "req/s", fmt(values("public-search", "rps"), 0), ratio_vs_median("public-search")),
     ("public blacklist search, 64 connections", "p50 ms", fmt(values("public-search", "p50_ms"), 2), ""),
@@ -557,6 +656,7 @@ table = [
     ("login, 8 connections", "req/s", fmt(values("login", "rps"), 0), ratio_vs_median("login")),
     ("login, 8 connections", "p50 ms", fmt(values("login", "p50_ms"), 2), ""),
     ("login, 8 connections", "p99 ms", fmt(values("login", "p99_ms"), 2), ""),
+    ("a second instance: listing visible in its screening", "ms", fmt(values("staleness", "visible_ms"), 0), ""),
     ("server, whole run", "peak RSS MiB", fmt(values("server-rss", "peak_mib"), 1), ""),
     ("server, all tests before login", "peak RSS MiB", fmt(values("server-rss", "peak_before_login_mib"), 1), ""),
     ("baseline, whole run", "peak RSS MiB", fmt(values("server-rss", "baseline_peak_mib"), 1), ""),
@@ -569,8 +669,9 @@ lines += ["| test | metric | median (min–max) | ratio to baseline |", "|---|--
 lines += [f"| {t} | {m} | {v} | {r} |" for t, m, v, r in table]
 lines += ["", "Ratio for identifier screening: livecredit req/s ÷ baseline req/s of the same run pair, "
           "median (min–max) over the pairs. ¹ req/s ÷ the baseline's median req/s.", ""]
-expected = ["baseline", "screen-id", "screen-name", "batch-ids", "batch-names", "public-search",
-            "export-csv", "export-ndjson", "violations", "login"]
+expected = ["baseline", "screen-id", "screen-name", "screen-mix", "batch-ids", "batch-residents",
+            "batch-names", "public-search", "export-csv", "export-ndjson", "violations", "login",
+            "staleness"]
 lines += ["| test | runs | non-2xx | socket errors | max foreign CPU | rejected attempts | noisy runs accepted |",
           "|---|---|---|---|---|---|---|"]
 failures = []
@@ -588,7 +689,8 @@ for test in expected:
         failures.append(f"{test}: {non2xx} non-2xx answers (or a wrong result count)")
     if sock:
         failures.append(f"{test}: {sock} socket errors")
-    key = {"batch-ids": "time_ms", "batch-names": "time_ms", "export-csv": "time_ms", "export-ndjson": "time_ms"}.get(test, "rps")
+    key = {"batch-ids": "time_ms", "batch-residents": "time_ms", "batch-names": "time_ms", "export-csv": "time_ms",
+           "export-ndjson": "time_ms", "staleness": "visible_ms"}.get(test, "rps")
     if runs and not values(test, key):
         failures.append(f"{test}: no measurement")
 lines += ["", f"Server log lines with ERROR or panicked: {server_errors}."]

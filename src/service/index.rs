@@ -30,12 +30,13 @@ use chrono::NaiveDate;
 use super::ServiceResult;
 use crate::db::accounts::User;
 use crate::db::publication::{Entry as PublicRow, EntryRow, PublicSearch};
-use crate::db::relations::{self as relations_store, Relation};
+use crate::db::relations as relations_store;
 use crate::db::screening::{
-    self as store, AccountRow, ActiveListing, KeyedSummary, SubjectSummary,
+    self as store, ActiveListing, KeyedSummary, SubjectSummary,
 };
 use crate::db::{changes, publication, read_snapshot, Db, DbConn, DbError};
 use crate::domain::names::{self, NameKeys};
+use crate::domain::relations::RelationKind;
 
 /// How often each instance looks at the change stream.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(200);
@@ -47,6 +48,88 @@ pub const MAX_STALENESS: Duration = Duration::from_secs(1);
 const MAX_DELTA: i64 = 20_000;
 /// Subjects loaded per round of queries.
 const LOAD_CHUNK: usize = 1000;
+
+/// A subject id, kept once and shared by the maps that point to it.
+type Id = Arc<str>;
+/// Text that many entries share (a reason, a legal basis, an authority, a
+/// platform), kept once.
+type Shared = Arc<str>;
+
+/// Keeps one copy of each shared text.
+#[derive(Debug, Default)]
+struct Interner(HashSet<Shared>);
+
+impl Interner {
+    fn text(&mut self, text: &str) -> Shared {
+        if let Some(kept) = self.0.get(text) {
+            return kept.clone();
+        }
+        let kept: Shared = Arc::from(text);
+        self.0.insert(kept.clone());
+        kept
+    }
+
+    fn entry(&mut self, entry: &mut Entry) {
+        for l in &mut entry.listings {
+            l.reason = self.text(&l.reason);
+            l.legal_basis = self.text(&l.legal_basis);
+            l.authority = l.authority.as_deref().map(|a| self.text(a));
+        }
+        for a in &mut entry.accounts {
+            a.platform = self.text(&a.platform);
+        }
+    }
+}
+
+/// A listing in status `listed` of an indexed subject, with its public fields.
+#[derive(Debug)]
+pub struct Listing {
+    pub id: Box<str>,
+    pub listed_on: Option<NaiveDate>,
+    pub expires_on: Option<NaiveDate>,
+    pub reason: Shared,
+    pub decision_no: Option<Box<str>>,
+    pub legal_basis: Shared,
+    /// The name of the deciding authority.
+    pub authority: Option<Shared>,
+}
+
+impl Listing {
+    fn of(l: ActiveListing, texts: &mut Interner) -> Self {
+        Self {
+            id: l.listing_id.into(),
+            listed_on: l.listed_on,
+            expires_on: l.expires_on,
+            reason: texts.text(&l.reason),
+            decision_no: l.decision_no.map(Into::into),
+            legal_basis: texts.text(&l.legal_basis),
+            authority: l.authority.as_deref().map(|a| texts.text(a)),
+        }
+    }
+
+    /// In force through `expires_on` itself (as `listings::in_force_on`).
+    pub fn in_force_on(&self, day: NaiveDate) -> bool {
+        self.expires_on.is_some_and(|last| last >= day)
+    }
+}
+
+/// A relation of an indexed subject (as the bound party).
+#[derive(Debug)]
+pub struct Bond {
+    pub party: Box<str>,
+    pub relation: RelationKind,
+    pub valid_from: NaiveDate,
+    /// The day it ended (it no longer holds on that day).
+    pub valid_to: Option<NaiveDate>,
+}
+
+/// An account of an indexed subject.
+#[derive(Debug)]
+struct Account {
+    key: Box<str>,
+    platform: Shared,
+    handle: Box<str>,
+}
 
 /// A name or alias of an indexed subject, with its comparable keys.
 #[derive(Debug)]
@@ -60,17 +143,26 @@ pub struct IndexedName {
 #[derive(Debug)]
 pub struct Entry {
     pub summary: SubjectSummary,
-    id_number_hash: Option<String>,
-    uscc: Option<String>,
-    id_number_masked: Option<String>,
+    id_number_hash: Option<HashKey>,
+    uscc: Option<Box<str>>,
+    id_number_masked: Option<Box<str>>,
     /// In account-key order.
-    accounts: Vec<AccountRow>,
+    accounts: Vec<Account>,
     pub names: Vec<IndexedName>,
     /// Its listings in status `listed`, in listing-id order (in force, or
-    /// ended with the expiry not yet recorded: see [`ActiveListing::in_force_on`]).
-    pub listings: Vec<ActiveListing>,
+    /// ended with the expiry not yet recorded: see [`Listing::in_force_on`]).
+    pub listings: Vec<Listing>,
     /// Its relations (as the bound party) not ended when loaded.
-    pub relations: Vec<Relation>,
+    pub relations: Vec<Bond>,
+}
+
+/// A resident-ID hash (64 hex digits) as its 32 bytes.
+type HashKey = [u8; 32];
+
+fn hash_key(hex_digits: &str) -> Option<HashKey> {
+    let mut key = [0u8; 32];
+    hex::decode_to_slice(hex_digits, &mut key).ok()?;
+    Some(key)
 }
 
 impl Entry {
@@ -80,12 +172,12 @@ impl Entry {
     }
 
     /// Its listings in force on `day`.
-    pub fn in_force(&self, day: NaiveDate) -> impl Iterator<Item = &ActiveListing> {
+    pub fn in_force(&self, day: NaiveDate) -> impl Iterator<Item = &Listing> {
         self.listings.iter().filter(move |l| l.in_force_on(day))
     }
 
     /// Its relations that hold on `day`.
-    pub fn holding(&self, day: NaiveDate) -> impl Iterator<Item = &Relation> {
+    pub fn holding(&self, day: NaiveDate) -> impl Iterator<Item = &Bond> {
         self.relations
             .iter()
             .filter(move |r| r.valid_from <= day && r.valid_to.is_none_or(|to| to > day))
@@ -108,18 +200,19 @@ pub struct State {
     /// The public list version counter at that position.
     counter: i64,
     built: bool,
-    entries: HashMap<String, Entry>,
-    by_hash: HashMap<String, String>,
-    by_uscc: HashMap<String, String>,
-    by_account: HashMap<String, String>,
-    pinyin: HashMap<String, Vec<String>>,
-    text: HashMap<String, Vec<String>>,
-    initials: HashMap<String, Vec<String>>,
+    entries: HashMap<Id, Entry>,
+    by_hash: HashMap<HashKey, Id>,
+    by_uscc: HashMap<Box<str>, Id>,
+    by_account: HashMap<Box<str>, Id>,
+    pinyin: HashMap<Box<str>, Vec<Id>>,
+    text: HashMap<Box<str>, Vec<Id>>,
+    initials: HashMap<Box<str>, Vec<Id>>,
     /// Listings in status `listed` by their last day: those whose last day
     /// has passed are expiries not yet recorded, which the version counts.
     last_days: BTreeMap<NaiveDate, usize>,
     /// Listings in status `listed`, by listing id: their subjects.
-    listed: BTreeMap<String, String>,
+    listed: BTreeMap<Box<str>, Id>,
+    texts: Interner,
 }
 
 impl State {
@@ -143,19 +236,19 @@ impl State {
     }
 
     pub fn by_id_number_hash(&self, hash: &str) -> Option<&str> {
-        self.by_hash.get(hash).map(String::as_str)
+        self.by_hash.get(&hash_key(hash)?).map(|id| &**id)
     }
 
     pub fn by_uscc(&self, uscc: &str) -> Option<&str> {
-        self.by_uscc.get(uscc).map(String::as_str)
+        self.by_uscc.get(uscc).map(|id| &**id)
     }
 
     pub fn by_account(&self, key: &str) -> Option<&str> {
-        self.by_account.get(key).map(String::as_str)
+        self.by_account.get(key).map(|id| &**id)
     }
 
     /// Subjects with a name key of `kind` equal to `key`.
-    pub fn with_key(&self, kind: KeyKind, key: &str) -> &[String] {
+    pub fn with_key(&self, kind: KeyKind, key: &str) -> &[Id] {
         let map = match kind {
             KeyKind::Pinyin => &self.pinyin,
             KeyKind::Text => &self.text,
@@ -171,7 +264,7 @@ impl State {
         entry.listed()
             || entry.relations.iter().any(|r| {
                 self.entries
-                    .get(&r.related_subject_id)
+                    .get(&*r.party)
                     .is_some_and(Entry::listed)
             })
     }
@@ -188,15 +281,12 @@ impl State {
         limit: usize,
     ) -> Vec<PublicRow> {
         use std::ops::Bound;
-        let from = after.map_or(Bound::Unbounded, |a| Bound::Excluded(a.to_owned()));
+        let from = after.map_or(Bound::Unbounded, Bound::Excluded);
         self.listed
-            .range((from, Bound::Unbounded))
+            .range::<str, _>((from, Bound::Unbounded))
             .filter_map(|(listing_id, subject_id)| {
                 let entry = self.entries.get(subject_id)?;
-                let listing = entry
-                    .listings
-                    .iter()
-                    .find(|l| &l.listing_id == listing_id)?;
+                let listing = entry.listings.iter().find(|l| l.id == *listing_id)?;
                 (listing.in_force_on(day)
                     && search.kind.is_none_or(|k| k == entry.summary.kind)
                     && public_match(entry, search))
@@ -206,11 +296,12 @@ impl State {
             .collect()
     }
 
-    fn insert(&mut self, entry: Entry) {
-        let id = entry.summary.id.clone();
+    fn insert(&mut self, mut entry: Entry) {
+        let id: Id = Arc::from(entry.summary.id.as_str());
         self.remove(&id);
-        if let Some(h) = &entry.id_number_hash {
-            self.by_hash.insert(h.clone(), id.clone());
+        self.texts.entry(&mut entry);
+        if let Some(h) = entry.id_number_hash {
+            self.by_hash.insert(h, id.clone());
         }
         if let Some(u) = &entry.uscc {
             self.by_uscc.insert(u.clone(), id.clone());
@@ -224,7 +315,7 @@ impl State {
                 KeyKind::Text => &mut self.text,
                 KeyKind::Initials => &mut self.initials,
             };
-            let ids = map.entry(key.to_owned()).or_default();
+            let ids = map.entry(key.into()).or_default();
             if !ids.contains(&id) {
                 ids.push(id.clone());
             }
@@ -233,7 +324,7 @@ impl State {
             if let Some(day) = l.expires_on {
                 *self.last_days.entry(day).or_default() += 1;
             }
-            self.listed.insert(l.listing_id.clone(), id.clone());
+            self.listed.insert(l.id.clone(), id.clone());
         }
         self.entries.insert(id, entry);
     }
@@ -242,13 +333,15 @@ impl State {
         let Some(entry) = self.entries.remove(subject_id) else {
             return;
         };
-        let owned = |map: &mut HashMap<String, String>, key: &str| {
-            if map.get(key).is_some_and(|id| id == subject_id) {
+        let owned = |map: &mut HashMap<Box<str>, Id>, key: &str| {
+            if map.get(key).is_some_and(|id| &**id == subject_id) {
                 map.remove(key);
             }
         };
         if let Some(h) = &entry.id_number_hash {
-            owned(&mut self.by_hash, h);
+            if self.by_hash.get(h).is_some_and(|id| &**id == subject_id) {
+                self.by_hash.remove(h);
+            }
         }
         if let Some(u) = &entry.uscc {
             owned(&mut self.by_uscc, u);
@@ -263,14 +356,14 @@ impl State {
                 KeyKind::Initials => &mut self.initials,
             };
             if let Some(ids) = map.get_mut(key) {
-                ids.retain(|id| id != subject_id);
+                ids.retain(|id| &**id != subject_id);
                 if ids.is_empty() {
                     map.remove(key);
                 }
             }
         }
         for l in &entry.listings {
-            self.listed.remove(&l.listing_id);
+            self.listed.remove(&l.id);
             let Some(day) = l.expires_on else { continue };
             if let Some(n) = self.last_days.get_mut(&day) {
                 *n -= 1;
@@ -287,8 +380,15 @@ fn public_match(entry: &Entry, search: &PublicSearch) -> bool {
     if search.is_empty() {
         return true;
     }
-    let by_identifier = search.uscc.is_some() && entry.uscc == search.uscc
-        || search.id_number_hash.is_some() && entry.id_number_hash == search.id_number_hash;
+    let by_identifier = search
+        .uscc
+        .as_deref()
+        .is_some_and(|u| entry.uscc.as_deref() == Some(u))
+        || search
+            .id_number_hash
+            .as_deref()
+            .and_then(hash_key)
+            .is_some_and(|h| entry.id_number_hash == Some(h));
     let within = search.within_names();
     by_identifier
         || entry.names.iter().any(|n| {
@@ -299,29 +399,29 @@ fn public_match(entry: &Entry, search: &PublicSearch) -> bool {
         || search
             .account_handle
             .as_ref()
-            .is_some_and(|h| entry.accounts.iter().any(|a| &a.handle == h))
+            .is_some_and(|h| entry.accounts.iter().any(|a| *a.handle == **h))
 }
 
-fn public_row(entry: &Entry, listing: &ActiveListing) -> PublicRow {
+fn public_row(entry: &Entry, listing: &Listing) -> PublicRow {
     PublicRow {
         row: EntryRow {
-            listing_id: listing.listing_id.clone(),
-            decision_no: listing.decision_no.clone(),
-            reason: listing.reason.clone(),
-            legal_basis: listing.legal_basis.clone(),
+            listing_id: listing.id.to_string(),
+            decision_no: listing.decision_no.as_deref().map(str::to_owned),
+            reason: listing.reason.to_string(),
+            legal_basis: listing.legal_basis.to_string(),
             listed_on: listing.listed_on,
             expires_on: listing.expires_on,
-            authority: listing.authority.clone(),
+            authority: listing.authority.as_deref().map(str::to_owned),
             subject_id: entry.summary.id.clone(),
             name: entry.summary.name.clone(),
             kind: entry.summary.kind,
-            id_number_masked: entry.id_number_masked.clone(),
-            uscc: entry.uscc.clone(),
+            id_number_masked: entry.id_number_masked.as_deref().map(str::to_owned),
+            uscc: entry.uscc.as_deref().map(str::to_owned),
         },
         accounts: entry
             .accounts
             .iter()
-            .map(|a| (a.platform.clone(), a.handle.clone()))
+            .map(|a| (a.platform.to_string(), a.handle.to_string()))
             .collect(),
     }
 }
@@ -346,13 +446,19 @@ fn name_keys_of(entry: &Entry) -> impl Iterator<Item = (KeyKind, &str)> {
 /// comment), in rounds of [`LOAD_CHUNK`] subjects.
 fn load(conn: &mut DbConn, ids: &[String], today: NaiveDate) -> Result<Vec<Entry>, DbError> {
     let mut entries = Vec::new();
+    let mut texts = Interner::default();
     for chunk in ids.chunks(LOAD_CHUNK) {
-        entries.extend(load_chunk(conn, chunk, today)?);
+        entries.extend(load_chunk(conn, chunk, today, &mut texts)?);
     }
     Ok(entries)
 }
 
-fn load_chunk(conn: &mut DbConn, ids: &[String], today: NaiveDate) -> Result<Vec<Entry>, DbError> {
+fn load_chunk(
+    conn: &mut DbConn,
+    ids: &[String],
+    today: NaiveDate,
+    texts: &mut Interner,
+) -> Result<Vec<Entry>, DbError> {
     let mut names: HashMap<String, Vec<IndexedName>> = HashMap::new();
     for (subject, position, name) in store::names_of(conn, ids)? {
         names.entry(subject).or_default().push(IndexedName {
@@ -361,22 +467,35 @@ fn load_chunk(conn: &mut DbConn, ids: &[String], today: NaiveDate) -> Result<Vec
             name,
         });
     }
-    let mut accounts: HashMap<String, Vec<AccountRow>> = HashMap::new();
+    let mut accounts: HashMap<String, Vec<Account>> = HashMap::new();
     for a in store::accounts_of(conn, ids)? {
-        accounts.entry(a.subject_id.clone()).or_default().push(a);
+        accounts.entry(a.subject_id).or_default().push(Account {
+            key: a.key.into(),
+            platform: texts.text(&a.platform),
+            handle: a.handle.into(),
+        });
     }
-    let mut listings: HashMap<String, Vec<ActiveListing>> = HashMap::new();
+    let mut listings: HashMap<String, Vec<Listing>> = HashMap::new();
     for l in store::listed_listings_of(conn, ids)? {
-        listings.entry(l.subject_id.clone()).or_default().push(l);
+        let subject = l.subject_id.clone();
+        listings
+            .entry(subject)
+            .or_default()
+            .push(Listing::of(l, texts));
     }
-    let mut relations: HashMap<String, Vec<Relation>> = HashMap::new();
+    let mut relations: HashMap<String, Vec<Bond>> = HashMap::new();
     for r in relations_store::unended_relations_of(conn, ids, today)? {
-        relations.entry(r.subject_id.clone()).or_default().push(r);
+        relations.entry(r.subject_id).or_default().push(Bond {
+            party: r.related_subject_id.into(),
+            relation: r.relation,
+            valid_from: r.valid_from,
+            valid_to: r.valid_to,
+        });
     }
     let parties: Vec<String> = relations
         .values()
         .flatten()
-        .map(|r| r.related_subject_id.clone())
+        .map(|r| r.party.to_string())
         .collect::<HashSet<_>>()
         .into_iter()
         .collect();
@@ -396,7 +515,7 @@ fn load_chunk(conn: &mut DbConn, ids: &[String], today: NaiveDate) -> Result<Vec
         let relations = relations.remove(&id).unwrap_or_default();
         let bound = relations
             .iter()
-            .any(|r| listed_parties.contains(&r.related_subject_id));
+            .any(|r| listed_parties.contains(&*r.party));
         if !(summary.has_shared_penalties() || !listings.is_empty() || bound) {
             continue;
         }
@@ -406,9 +525,9 @@ fn load_chunk(conn: &mut DbConn, ids: &[String], today: NaiveDate) -> Result<Vec
             accounts: accounts.remove(&id).unwrap_or_default(),
             names: own_names,
             summary,
-            id_number_hash,
-            uscc,
-            id_number_masked,
+            id_number_hash: id_number_hash.as_deref().and_then(hash_key),
+            uscc: uscc.map(Into::into),
+            id_number_masked: id_number_masked.map(Into::into),
             listings,
             relations,
         });
@@ -432,7 +551,10 @@ fn build(conn: &mut DbConn, today: NaiveDate) -> Result<State, DbError> {
         let step = (members.len() / 10).max(LOAD_CHUNK);
         let mut next_report = step;
         for (n, chunk) in members.chunks(LOAD_CHUNK).enumerate() {
-            for entry in load_chunk(conn, chunk, today)? {
+            let mut texts = std::mem::take(&mut state.texts);
+            let loaded = load_chunk(conn, chunk, today, &mut texts)?;
+            state.texts = texts;
+            for entry in loaded {
                 state.insert(entry);
             }
             let done = (n + 1) * LOAD_CHUNK;
@@ -601,7 +723,11 @@ impl Live {
     /// The index, brought up to date first unless it is fresh.
     pub async fn current(&self) -> ServiceResult<RwLockReadGuard<'_, State>> {
         if !self.fresh() {
-            self.refresh().await?;
+            let _one = self.0.following.lock().await;
+            // Requests that waited here behind another's look need not look again.
+            if !self.fresh() {
+                self.follow().await?;
+            }
         }
         Ok(self.read())
     }
@@ -609,6 +735,11 @@ impl Live {
     /// Follows the change stream up to the database's head.
     pub async fn refresh(&self) -> ServiceResult<()> {
         let _one = self.0.following.lock().await;
+        self.follow().await
+    }
+
+    /// [`Self::refresh`], with `following` held by the caller.
+    async fn follow(&self) -> ServiceResult<()> {
         let started = (Instant::now(), self.0.db.local_commits());
         let today = super::today();
         let built = self.read().built;

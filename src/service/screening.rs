@@ -17,7 +17,7 @@ use super::page::{Page, PageRequest};
 use super::subjects::AccountInput;
 use super::{new_id, roles, Actor, Problems, ServiceError, ServiceResult, Staff};
 use crate::db::audit::{self, AuditActor, Event};
-use crate::db::screening::{self as store, ActiveListing, ScreeningRecord, SubjectSummary};
+use crate::db::screening::{self as store, ScreeningRecord, SubjectSummary};
 use crate::db::watch::{self as watch_store, Watch};
 use crate::db::{events, DbConn, DbError, ReadDb};
 use crate::domain::identifiers::{Account, ResidentId, Uscc};
@@ -245,7 +245,7 @@ pub struct Match {
     /// The stored names or aliases the query's name matched.
     pub matched_names: Vec<String>,
     pub confidence: f64,
-    pub active_listings: Vec<ActiveListing>,
+    pub active_listings: Vec<ActiveListingView>,
     pub related_listings: Vec<RelatedListingView>,
 }
 
@@ -404,7 +404,7 @@ fn name_candidates(index: &State, keys: &NameKeys) -> Vec<String> {
             .flat_map(|k| index.with_key(kind, k))
             .filter(|id| index.entry(id).is_some_and(|e| index.name_matters(e)))
             .take(cap)
-            .cloned()
+            .map(|id| id.to_string())
             .collect()
     };
     let mut ids = take(KeyKind::Pinyin, &keys.pinyin, CANDIDATES_PER_QUERY);
@@ -497,10 +497,19 @@ pub fn screen(
             .map(|e| e.summary.clone())
             .or_else(|| looked.subjects.get(id).cloned())
     };
-    let active = |id: &str| -> Vec<ActiveListing> {
+    let active = |id: &str| -> Vec<ActiveListingView> {
         index
             .entry(id)
-            .map(|e| e.in_force(today).cloned().collect())
+            .map(|e| {
+                e.in_force(today)
+                    .map(|l| ActiveListingView {
+                        listing_id: l.id.to_string(),
+                        listed_on: l.listed_on,
+                        expires_on: l.expires_on,
+                        reason: l.reason.to_string(),
+                    })
+                    .collect()
+            })
             .unwrap_or_default()
     };
     let related_listings = |id: &str| -> Vec<RelatedListingView> {
@@ -509,14 +518,14 @@ pub fn screen(
         };
         let mut found: Vec<RelatedListingView> = entry
             .holding(today)
-            .filter_map(|r| index.entry(&r.related_subject_id).map(|p| (r, p)))
+            .filter_map(|r| index.entry(&r.party).map(|p| (r, p)))
             .flat_map(|(r, party)| {
                 party.in_force(today).map(move |l| RelatedListingView {
                     subject_id: party.summary.id.clone(),
                     name: party.summary.name.clone(),
                     kind: party.summary.kind,
                     relation: r.relation,
-                    listing_id: l.listing_id.clone(),
+                    listing_id: l.id.to_string(),
                 })
             })
             .collect();
@@ -688,16 +697,7 @@ fn result_view(
                 score: m.subject.score.map(|s| round_half_away_from_zero(s, 1)),
                 band: m.subject.band.0,
                 violations: m.subject.violations,
-                active_listings: m
-                    .active_listings
-                    .into_iter()
-                    .map(|l| ActiveListingView {
-                        listing_id: l.listing_id,
-                        listed_on: l.listed_on,
-                        expires_on: l.expires_on,
-                        reason: l.reason,
-                    })
-                    .collect(),
+                active_listings: m.active_listings,
                 related_listings: m.related_listings,
             })
             .collect(),
