@@ -31,9 +31,7 @@ use super::ServiceResult;
 use crate::db::accounts::User;
 use crate::db::publication::{Entry as PublicRow, EntryRow, PublicSearch};
 use crate::db::relations as relations_store;
-use crate::db::screening::{
-    self as store, ActiveListing, KeyedSummary, SubjectSummary,
-};
+use crate::db::screening::{self as store, ActiveListing, KeyedSummary, SubjectSummary};
 use crate::db::{changes, publication, read_snapshot, Db, DbConn, DbError};
 use crate::domain::names::{self, NameKeys};
 use crate::domain::relations::RelationKind;
@@ -262,11 +260,10 @@ impl State {
     /// registry's `listed` flag on name keys).
     pub fn name_matters(&self, entry: &Entry) -> bool {
         entry.listed()
-            || entry.relations.iter().any(|r| {
-                self.entries
-                    .get(&*r.party)
-                    .is_some_and(Entry::listed)
-            })
+            || entry
+                .relations
+                .iter()
+                .any(|r| self.entries.get(&*r.party).is_some_and(Entry::listed))
     }
 
     /// Up to `limit` entries in force on `day` that match `search`, after
@@ -513,9 +510,7 @@ fn load_chunk(
         let id = summary.id.clone();
         let listings = listings.remove(&id).unwrap_or_default();
         let relations = relations.remove(&id).unwrap_or_default();
-        let bound = relations
-            .iter()
-            .any(|r| listed_parties.contains(&*r.party));
+        let bound = relations.iter().any(|r| listed_parties.contains(&*r.party));
         if !(summary.has_shared_penalties() || !listings.is_empty() || bound) {
             continue;
         }
@@ -841,5 +836,105 @@ impl Live {
                 }
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::typed::Maybe;
+    use crate::domain::registry::SubjectKind;
+
+    fn day(d: &str) -> NaiveDate {
+        d.parse().unwrap()
+    }
+
+    fn entry(id: &str, name: &str, listing: Option<(&str, &str)>) -> Entry {
+        Entry {
+            summary: SubjectSummary {
+                id: id.into(),
+                name: name.into(),
+                kind: SubjectKind::Anchor,
+                score: None,
+                band: Maybe(None),
+                violations: 0,
+            },
+            id_number_hash: hash_key(&format!("{:0>64}", id.len())),
+            uscc: None,
+            id_number_masked: None,
+            accounts: vec![Account {
+                key: format!("douyin:{id}").into(),
+                platform: "douyin".into(),
+                handle: id.into(),
+            }],
+            names: vec![IndexedName {
+                position: 0,
+                name: name.into(),
+                keys: names::name_keys(name),
+            }],
+            listings: listing
+                .map(|(listing_id, last_day)| Listing {
+                    id: listing_id.into(),
+                    listed_on: Some(day("2026-01-01")),
+                    expires_on: Some(day(last_day)),
+                    reason: "虚假宣传".into(),
+                    decision_no: None,
+                    legal_basis: "第八条".into(),
+                    authority: Some("市场监督管理局".into()),
+                })
+                .into_iter()
+                .collect(),
+            relations: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn entries_come_and_go_with_every_key_and_count() {
+        let mut state = State {
+            counter: 7,
+            ..Default::default()
+        };
+        state.insert(entry("s1", "张伟", Some(("l1", "2026-12-31"))));
+        state.insert(entry("s22", "張偉", Some(("l2", "2026-06-30"))));
+        assert_eq!(state.len(), 2);
+        assert_eq!(state.by_account("douyin:s1"), Some("s1"));
+        assert_eq!(state.by_id_number_hash(&format!("{:0>64}", 3)), Some("s22"));
+        // Traditional and simplified share their keys.
+        assert_eq!(state.with_key(KeyKind::Text, "张伟").len(), 2);
+        // The version counts the expiry not yet recorded once its last day has passed.
+        assert_eq!(state.list_version(day("2026-06-30")), 7);
+        assert_eq!(state.list_version(day("2026-07-01")), 8);
+        let search = PublicSearch {
+            simplified: Some("张伟".into()),
+            ..Default::default()
+        };
+        let found = |state: &State, on: &str| -> Vec<String> {
+            state
+                .public_entries(day(on), &search, None, 10)
+                .into_iter()
+                .map(|e| e.row.listing_id)
+                .collect()
+        };
+        assert_eq!(found(&state, "2026-06-30"), ["l1", "l2"]);
+        assert_eq!(found(&state, "2026-07-01"), ["l1"]);
+        // The shared texts are kept once.
+        let reasons: HashSet<*const u8> = state
+            .entries
+            .values()
+            .flat_map(|e| e.listings.iter().map(|l| l.reason.as_ptr()))
+            .collect();
+        assert_eq!(reasons.len(), 1);
+
+        // Replacing an entry drops what it no longer holds.
+        state.insert(entry("s22", "李娜", None));
+        assert_eq!(state.with_key(KeyKind::Text, "张伟").len(), 1);
+        assert_eq!(state.list_version(day("2026-07-01")), 7);
+        assert_eq!(found(&state, "2026-06-30"), ["l1"]);
+        state.remove("s1");
+        state.remove("s22");
+        assert!(state.is_empty());
+        assert!(state.by_hash.is_empty() && state.by_account.is_empty());
+        assert!(state.pinyin.is_empty() && state.text.is_empty() && state.initials.is_empty());
+        assert!(state.listed.is_empty() && state.last_days.is_empty());
     }
 }
