@@ -150,11 +150,12 @@ pub fn active_entry(
     Ok(active_entries(conn, today, Some(listing_id), None, 1)?.pop())
 }
 
-/// The stored version counter (without the expiries not yet recorded).
-pub fn counter(conn: &mut DbConn) -> QueryResult<i64> {
+/// The stored version counter and when it last moved (without the expiries
+/// not yet recorded: see [`version_with`]).
+pub fn stored_version(conn: &mut DbConn) -> QueryResult<(i64, NaiveDateTime)> {
     publication_state::table
         .find(1)
-        .select(publication_state::counter)
+        .select((publication_state::counter, publication_state::changed_at))
         .first(conn)
 }
 
@@ -165,26 +166,31 @@ pub fn counter(conn: &mut DbConn) -> QueryResult<i64> {
 /// expiry bumps the counter as it removes one of those — so the version
 /// grows exactly when the visible list changes, midnight expiries included.
 pub fn version(conn: &mut DbConn, today: NaiveDate) -> QueryResult<(i64, NaiveDateTime)> {
-    let (counter, changed_at): (i64, NaiveDateTime) = publication_state::table
-        .find(1)
-        .select((publication_state::counter, publication_state::changed_at))
-        .first(conn)?;
+    let stored = stored_version(conn)?;
     let pending: Vec<Option<NaiveDate>> = listings::table
         .filter(ended_unrecorded_on(today))
         .select(listings::expires_on)
         .load(conn)?;
-    // An unrecorded expiry changed the list at the start of the day after
-    // the entry's last day (CST).
-    let latest_expiry = pending
-        .iter()
-        .flatten()
-        .max()
-        .map(|d| d.succ_opt().unwrap_or(*d).and_time(NaiveTime::MIN) - cst_offset())
-        .unwrap_or(NaiveDateTime::MIN);
-    Ok((
-        counter + pending.len() as i64,
-        changed_at.max(latest_expiry),
+    Ok(version_with(
+        stored,
+        pending.len(),
+        pending.iter().flatten().max().copied(),
     ))
+}
+
+/// The version from the stored counter and when it moved, and the listings
+/// whose period has ended without their expiry recorded: how many, and the
+/// latest last day among them. Such an expiry changed the list at the start
+/// of the day after the entry's last day (CST).
+pub fn version_with(
+    (counter, changed_at): (i64, NaiveDateTime),
+    pending: usize,
+    latest_last_day: Option<NaiveDate>,
+) -> (i64, NaiveDateTime) {
+    let latest_expiry = latest_last_day
+        .map(|d| d.succ_opt().unwrap_or(d).and_time(NaiveTime::MIN) - cst_offset())
+        .unwrap_or(NaiveDateTime::MIN);
+    (counter + pending as i64, changed_at.max(latest_expiry))
 }
 
 fn cst_offset() -> chrono::Duration {

@@ -25,7 +25,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
 use std::time::{Duration, Instant};
 
-use chrono::NaiveDate;
+use chrono::{NaiveDate, NaiveDateTime};
 
 use super::ServiceResult;
 use crate::db::accounts::User;
@@ -129,12 +129,14 @@ struct Account {
     handle: Box<str>,
 }
 
-/// A name or alias of an indexed subject, with its comparable keys.
+/// A name or alias of an indexed subject, with its comparable keys when
+/// its name alone can matter to a screening (see [`Entry::name_matters`]);
+/// otherwise they are computed when a query's identifiers lead to it.
 #[derive(Debug)]
 pub struct IndexedName {
     pub position: i32,
-    pub name: String,
-    pub keys: NameKeys,
+    pub name: Box<str>,
+    pub keys: Option<NameKeys>,
 }
 
 /// One indexed subject: what a screening answer shows of it.
@@ -152,6 +154,10 @@ pub struct Entry {
     pub listings: Vec<Listing>,
     /// Its relations (as the bound party) not ended when loaded.
     pub relations: Vec<Bond>,
+    /// It holds a listing in status `listed`, or a party it is bound to
+    /// does (as the registry's `listed` flag on name keys), as loaded: a
+    /// party whose listed state changes has its bound subjects reloaded.
+    name_matters: bool,
 }
 
 /// A resident-ID hash (64 hex digits) as its 32 bytes.
@@ -195,10 +201,12 @@ pub enum KeyKind {
 pub struct State {
     /// The change-stream position it reflects.
     seq: i64,
-    /// The public list version counter at that position.
+    /// The public list version counter at that position, and when it moved.
     counter: i64,
+    changed_at: NaiveDateTime,
     built: bool,
-    entries: HashMap<Id, Entry>,
+    /// Boxed: a map's spare capacity then costs a pointer, not an entry.
+    entries: HashMap<Id, Box<Entry>>,
     by_hash: HashMap<HashKey, Id>,
     by_uscc: HashMap<Box<str>, Id>,
     by_account: HashMap<Box<str>, Id>,
@@ -210,18 +218,31 @@ pub struct State {
     last_days: BTreeMap<NaiveDate, usize>,
     /// Listings in status `listed`, by listing id: their subjects.
     listed: BTreeMap<Box<str>, Id>,
+    /// Pairs of adjacent characters of the names of listed subjects: the
+    /// public search for text within a name looks its first pair up.
+    pairs: HashMap<Box<str>, Vec<Id>>,
+    /// Every platform an indexed account is on.
+    platforms: HashSet<Shared>,
     texts: Interner,
 }
 
 impl State {
     /// The public list version on `day` (as `db::publication::version`).
     pub fn list_version(&self, day: NaiveDate) -> i64 {
-        let pending: usize = self.last_days.range(..day).map(|(_, n)| n).sum();
-        self.counter + pending as i64
+        self.version(day).0
+    }
+
+    /// The public list version on `day` and when the list last changed (as
+    /// `db::publication::version`).
+    pub fn version(&self, day: NaiveDate) -> (i64, NaiveDateTime) {
+        let ended = self.last_days.range(..day);
+        let pending: usize = ended.clone().map(|(_, n)| n).sum();
+        let latest = ended.map(|(d, _)| *d).next_back();
+        publication::version_with((self.counter, self.changed_at), pending, latest)
     }
 
     pub fn entry(&self, subject_id: &str) -> Option<&Entry> {
-        self.entries.get(subject_id)
+        self.entries.get(subject_id).map(|e| &**e)
     }
 
     /// How many subjects it holds.
@@ -259,17 +280,18 @@ impl State {
     /// listing in status `listed`, or a party it is bound to does (as the
     /// registry's `listed` flag on name keys).
     pub fn name_matters(&self, entry: &Entry) -> bool {
-        entry.listed()
-            || entry
-                .relations
-                .iter()
-                .any(|r| self.entries.get(&*r.party).is_some_and(Entry::listed))
+        entry.name_matters
     }
 
     /// Up to `limit` entries in force on `day` that match `search`, after
     /// the listing id `after`, in listing-id order: the public list is the
     /// listings in status `listed`, all of them here (as
     /// `db::publication::active_entries` reads them from the database).
+    ///
+    /// Without criteria it walks the listings in id order from `after`;
+    /// with criteria it looks the candidates up in the key maps (whole
+    /// names, identifiers, handles on every platform, and the pairs of
+    /// characters for text within a name) and checks each.
     pub fn public_entries(
         &self,
         day: NaiveDate,
@@ -278,18 +300,68 @@ impl State {
         limit: usize,
     ) -> Vec<PublicRow> {
         use std::ops::Bound;
-        let from = after.map_or(Bound::Unbounded, Bound::Excluded);
-        self.listed
-            .range::<str, _>((from, Bound::Unbounded))
-            .filter_map(|(listing_id, subject_id)| {
-                let entry = self.entries.get(subject_id)?;
-                let listing = entry.listings.iter().find(|l| l.id == *listing_id)?;
-                (listing.in_force_on(day)
-                    && search.kind.is_none_or(|k| k == entry.summary.kind)
-                    && public_match(entry, search))
-                .then(|| public_row(entry, listing))
+        let shown = |entry: &Entry, listing: &Listing| {
+            listing.in_force_on(day)
+                && after.is_none_or(|a| &*listing.id > a)
+                && search.kind.is_none_or(|k| k == entry.summary.kind)
+        };
+        if search.is_empty() {
+            let from = after.map_or(Bound::Unbounded, Bound::Excluded);
+            return self
+                .listed
+                .range::<str, _>((from, Bound::Unbounded))
+                .filter_map(|(listing_id, subject_id)| {
+                    let entry = self.entries.get(subject_id)?;
+                    let listing = entry.listings.iter().find(|l| l.id == *listing_id)?;
+                    shown(entry, listing).then(|| public_row(entry, listing))
+                })
+                .take(limit)
+                .collect();
+        }
+        let mut candidates: Vec<&Id> = Vec::new();
+        candidates.extend(search.uscc.as_deref().and_then(|u| self.by_uscc.get(u)));
+        candidates.extend(
+            search
+                .id_number_hash
+                .as_deref()
+                .and_then(hash_key)
+                .and_then(|h| self.by_hash.get(&h)),
+        );
+        if let Some(text) = &search.simplified {
+            candidates.extend(self.text.get(text.as_str()).into_iter().flatten());
+        }
+        for p in &search.pinyin {
+            candidates.extend(self.pinyin.get(p.as_str()).into_iter().flatten());
+        }
+        if let Some(handle) = &search.account_handle {
+            for platform in &self.platforms {
+                candidates.extend(self.by_account.get(format!("{platform}:{handle}").as_str()));
+            }
+        }
+        if let Some(pair) = search
+            .within_names()
+            .and_then(|t| names::pairs(t).into_iter().next())
+        {
+            candidates.extend(self.pairs.get(pair.as_str()).into_iter().flatten());
+        }
+        candidates.sort_unstable();
+        candidates.dedup();
+        let mut rows: Vec<(&Entry, &Listing)> = candidates
+            .into_iter()
+            .filter_map(|id| self.entries.get(id))
+            .filter(|entry| public_match(entry, search))
+            .flat_map(|entry| {
+                entry
+                    .listings
+                    .iter()
+                    .filter(|l| shown(entry, l))
+                    .map(move |l| (&**entry, l))
             })
+            .collect();
+        rows.sort_by(|a, b| a.1.id.cmp(&b.1.id));
+        rows.into_iter()
             .take(limit)
+            .map(|(entry, listing)| public_row(entry, listing))
             .collect()
     }
 
@@ -317,13 +389,19 @@ impl State {
                 ids.push(id.clone());
             }
         }
+        for pair in pair_keys(&entry) {
+            self.pairs.entry(pair.into()).or_default().push(id.clone());
+        }
+        for a in &entry.accounts {
+            self.platforms.insert(a.platform.clone());
+        }
         for l in &entry.listings {
             if let Some(day) = l.expires_on {
                 *self.last_days.entry(day).or_default() += 1;
             }
             self.listed.insert(l.id.clone(), id.clone());
         }
-        self.entries.insert(id, entry);
+        self.entries.insert(id, Box::new(entry));
     }
 
     fn remove(&mut self, subject_id: &str) {
@@ -359,6 +437,14 @@ impl State {
                 }
             }
         }
+        for pair in pair_keys(&entry) {
+            if let Some(ids) = self.pairs.get_mut(pair.as_str()) {
+                ids.retain(|id| &**id != subject_id);
+                if ids.is_empty() {
+                    self.pairs.remove(pair.as_str());
+                }
+            }
+        }
         for l in &entry.listings {
             self.listed.remove(&l.id);
             let Some(day) = l.expires_on else { continue };
@@ -388,10 +474,11 @@ fn public_match(entry: &Entry, search: &PublicSearch) -> bool {
             .is_some_and(|h| entry.id_number_hash == Some(h));
     let within = search.within_names();
     by_identifier
-        || entry.names.iter().any(|n| {
-            search.simplified.as_deref() == Some(n.keys.text.as_str())
-                || n.keys.pinyin.iter().any(|p| search.pinyin.contains(p))
-                || within.is_some_and(|text| n.keys.text.contains(text))
+        // A listed subject's names have their keys (it matters by name).
+        || entry.names.iter().filter_map(|n| n.keys.as_ref()).any(|keys| {
+            search.simplified.as_deref() == Some(keys.text.as_str())
+                || keys.pinyin.iter().any(|p| search.pinyin.contains(p))
+                || within.is_some_and(|text| keys.text.contains(text))
         })
         || search
             .account_handle
@@ -423,20 +510,38 @@ fn public_row(entry: &Entry, listing: &Listing) -> PublicRow {
     }
 }
 
+/// The distinct character pairs of a listed subject's names (none for others).
+fn pair_keys(entry: &Entry) -> Vec<String> {
+    if !entry.listed() {
+        return Vec::new();
+    }
+    let mut pairs: Vec<String> = entry
+        .names
+        .iter()
+        .filter_map(|n| n.keys.as_ref())
+        .flat_map(|k| names::pairs(&k.text))
+        .collect();
+    pairs.sort_unstable();
+    pairs.dedup();
+    pairs
+}
+
 fn name_keys_of(entry: &Entry) -> impl Iterator<Item = (KeyKind, &str)> {
-    entry.names.iter().flat_map(|n| {
-        n.keys
-            .pinyin
-            .iter()
-            .map(|k| (KeyKind::Pinyin, k.as_str()))
-            .chain((!n.keys.text.is_empty()).then_some((KeyKind::Text, n.keys.text.as_str())))
-            .chain(
-                n.keys
-                    .initials
-                    .iter()
-                    .map(|k| (KeyKind::Initials, k.as_str())),
-            )
-    })
+    entry
+        .names
+        .iter()
+        .filter_map(|n| n.keys.as_ref())
+        .flat_map(|keys| {
+            keys.pinyin
+                .iter()
+                .map(|k| (KeyKind::Pinyin, k.as_str()))
+                .chain((!keys.text.is_empty()).then_some((KeyKind::Text, keys.text.as_str())))
+                .chain(
+                    keys.initials
+                        .iter()
+                        .map(|k| (KeyKind::Initials, k.as_str())),
+                )
+        })
 }
 
 /// Loads the entries of `ids` that belong in the index (see the module's
@@ -456,13 +561,9 @@ fn load_chunk(
     today: NaiveDate,
     texts: &mut Interner,
 ) -> Result<Vec<Entry>, DbError> {
-    let mut names: HashMap<String, Vec<IndexedName>> = HashMap::new();
+    let mut names: HashMap<String, Vec<(i32, String)>> = HashMap::new();
     for (subject, position, name) in store::names_of(conn, ids)? {
-        names.entry(subject).or_default().push(IndexedName {
-            position,
-            keys: names::name_keys(&name),
-            name,
-        });
+        names.entry(subject).or_default().push((position, name));
     }
     let mut accounts: HashMap<String, Vec<Account>> = HashMap::new();
     for a in store::accounts_of(conn, ids)? {
@@ -514,9 +615,20 @@ fn load_chunk(
         if !(summary.has_shared_penalties() || !listings.is_empty() || bound) {
             continue;
         }
-        let mut own_names = names.remove(&id).unwrap_or_default();
+        let name_matters = !listings.is_empty() || bound;
+        let mut own_names: Vec<IndexedName> = names
+            .remove(&id)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(position, name)| IndexedName {
+                position,
+                keys: name_matters.then(|| names::name_keys(&name)),
+                name: name.into(),
+            })
+            .collect();
         own_names.sort_by_key(|n| n.position);
         entries.push(Entry {
+            name_matters,
             accounts: accounts.remove(&id).unwrap_or_default(),
             names: own_names,
             summary,
@@ -535,11 +647,12 @@ fn build(conn: &mut DbConn, today: NaiveDate) -> Result<State, DbError> {
     read_snapshot(conn, |conn| {
         let started = Instant::now();
         let seq = changes::head(conn)?;
-        let counter = publication::counter(conn)?;
+        let (counter, changed_at) = publication::stored_version(conn)?;
         let members = store::index_members(conn, today)?;
         let mut state = State {
             seq,
             counter,
+            changed_at,
             built: true,
             ..Default::default()
         };
@@ -581,7 +694,7 @@ enum Delta {
     Rebuild,
     Apply {
         seq: i64,
-        counter: i64,
+        counter: (i64, NaiveDateTime),
         /// Subjects whose entries are replaced by `entries` (or dropped).
         reload: Vec<String>,
         entries: Vec<Entry>,
@@ -593,11 +706,11 @@ enum Delta {
 fn delta(conn: &mut DbConn, live: &Live, today: NaiveDate) -> Result<Delta, DbError> {
     let (seq, counter) = {
         let state = live.read();
-        (state.seq, state.counter)
+        (state.seq, (state.counter, state.changed_at))
     };
     read_snapshot(conn, |conn| {
         let head = changes::head(conn)?;
-        let now_counter = publication::counter(conn)?;
+        let now_counter = publication::stored_version(conn)?;
         if head == seq && now_counter == counter {
             return Ok(Delta::None);
         }
@@ -778,7 +891,7 @@ impl Live {
                         state.insert(entry);
                     }
                     state.seq = seq;
-                    state.counter = counter;
+                    (state.counter, state.changed_at) = counter;
                 }
                 let mut holders = self.0.holders.lock().unwrap_or_else(|e| e.into_inner());
                 for user in users {
@@ -870,8 +983,9 @@ mod tests {
             names: vec![IndexedName {
                 position: 0,
                 name: name.into(),
-                keys: names::name_keys(name),
+                keys: listing.is_some().then(|| names::name_keys(name)),
             }],
+            name_matters: listing.is_some(),
             listings: listing
                 .map(|(listing_id, last_day)| Listing {
                     id: listing_id.into(),

@@ -201,18 +201,25 @@ pub fn version(conn: &mut DbConn, today: NaiveDate) -> ServiceResult<(i64, Naive
     Ok(store::version(conn, today)?)
 }
 
-/// Up to `limit` entries in force on `today` after the listing id `after`
-/// (the export streams the whole list this way, never all of it in memory).
-pub fn export_page(
-    conn: &mut DbConn,
+/// The list's version and when it last changed, as of `today`, as the
+/// instance's index has them (what the export's pages are read from).
+pub async fn live_version(live: &Live, today: NaiveDate) -> ServiceResult<(i64, NaiveDateTime)> {
+    Ok(live.current().await?.version(today))
+}
+
+/// Up to `limit` entries in force on `today` after the listing id `after`,
+/// from the instance's index: the export streams the whole list this way, a
+/// page at a time, never all of it in memory.
+pub async fn export_page(
+    live: &Live,
     today: NaiveDate,
     after: Option<&str>,
-    limit: i64,
-) -> Result<Vec<PublicEntry>, DbError> {
-    Ok(store::active_entries(conn, today, None, after, limit)?
-        .into_iter()
-        .map(PublicEntry::from)
-        .collect())
+    limit: usize,
+) -> ServiceResult<Vec<PublicEntry>> {
+    let index = live.current().await?;
+    let rows = index.public_entries(today, &PublicSearch::default(), after, limit);
+    drop(index);
+    Ok(rows.into_iter().map(PublicEntry::from).collect())
 }
 
 /// The signed snapshot document.
@@ -237,7 +244,10 @@ pub fn signed_snapshot(
     version: i64,
     key: &SigningKey,
 ) -> ServiceResult<String> {
-    let entries = export_page(conn, today, None, i64::MAX)?;
+    let entries: Vec<PublicEntry> = store::active_entries(conn, today, None, None, i64::MAX)?
+        .into_iter()
+        .map(PublicEntry::from)
+        .collect();
     let generated_at = Utc::now().trunc_subsecs(0);
     let mut document = json!({
         "version": version,

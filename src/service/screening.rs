@@ -469,7 +469,7 @@ fn name_stage(
             };
             if let Some(entry) = index.entry(subject_id) {
                 for n in &entry.names {
-                    compare(n.position, &n.name, Some(&n.keys));
+                    compare(n.position, &n.name, n.keys.as_ref());
                 }
             } else if let Some(found) = looked.names.get(subject_id) {
                 for (position, name) in found {

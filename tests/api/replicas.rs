@@ -145,12 +145,7 @@ async fn a_replica_that_does_not_answer_costs_no_request_an_error() {
             "a name-only match to a listed subject"
         );
         let r = app
-            .call(
-                reqwest::Method::GET,
-                "/v1/public/blacklist/export",
-                None,
-                None,
-            )
+            .call(reqwest::Method::GET, "/v1/public/changes", None, None)
             .await;
         assert_eq!(r.status, 200, "{:?}", r.body);
     }
