@@ -197,9 +197,6 @@ if ((need > 0)); then
        ORDER BY s.id LIMIT $need"
   # The public list changed: its version (publication_state.counter) grows with it.
   sql "UPDATE publication_state SET counter = counter + $need, changed_at = '$(date -u '+%F %T')'"
-  # Screening by name reads the flagged name keys of listed subjects (as every
-  # listing transition keeps them): flag the new ones.
-  sql "UPDATE subject_name_keys SET listed = true WHERE subject_id IN (SELECT subject_id FROM listings WHERE id LIKE 'bench-%')"
 fi
 # Resident IDs as platforms send them: 500 planted on random anchors (demo
 # data stores only keyed hashes, which cannot be turned back into numbers)

@@ -578,8 +578,8 @@ fn load_batches(
         .0
         .timings
         .insert("subject_relations", started_relations.elapsed());
-    crate::db::registry::sync_all_listed_flags(&mut conn)
-        .context("flagging the name keys of listed subjects")?;
+    crate::db::changes::touch(&mut conn, crate::db::changes::EVERYTHING, &["bulk load"])
+        .context("telling the running instances' screening indexes to rebuild")?;
     crate::db::analyze(&mut conn).context("updating the planner's statistics")?;
     let (summary, _) = shared
         .into_inner()

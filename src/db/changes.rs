@@ -1,7 +1,7 @@
 //! The change stream: one row per change to what screening answers about a
 //! subject, or to who a user is, written in the transaction of the change.
 //! Every instance follows it to keep its screening index and its
-//! authorization cache current (`service::index`, `auth::cache`).
+//! cache of token holders current (`service::index`).
 //!
 //! Writes are recorded here, at the bottom, by the functions that make them
 //! (a subject's row, names, accounts, listings' status, relations, shared

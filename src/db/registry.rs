@@ -1,17 +1,15 @@
 //! Subjects (with names, aliases and accounts) and violations (with evidence).
 
-use chrono::{NaiveDate, NaiveDateTime, Utc};
+use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::schema::{
-    listings, subject_accounts, subject_name_keys, subject_names, subject_relations, subjects,
-    violation_evidence, violations,
+    subject_accounts, subject_name_keys, subject_names, subjects, violation_evidence, violations,
 };
 use super::typed::{name_row, Json, Maybe};
 use super::{changes, DbConn, DbResult};
 use crate::domain::penalties::PenaltyKind;
-use crate::domain::procedure::Status;
-use crate::domain::registry::{today_cst, SubjectKind, ViolationStatus};
+use crate::domain::registry::{SubjectKind, ViolationStatus};
 use crate::domain::scoring::{Band, Category, Severity};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -89,7 +87,7 @@ pub fn update_subject(conn: &mut DbConn, subject: &Subject) -> QueryResult<()> {
 }
 
 /// Replaces the names (position 0 is the name, then the aliases) and their
-/// comparable keys, as built by the caller, and flags the keys of a listed subject.
+/// comparable keys, as built by the caller.
 pub fn replace_names(
     conn: &mut DbConn,
     subject_id: &str,
@@ -101,11 +99,10 @@ pub fn replace_names(
     crate::insert_rows!(conn, subject_names::table, names)?;
     diesel::delete(subject_name_keys::table.filter(subject_name_keys::subject_id.eq(subject_id)))
         .execute(conn)?;
-    if keys.is_empty() {
-        return changes::subject(conn, subject_id);
+    if !keys.is_empty() {
+        crate::insert_rows!(conn, subject_name_keys::table, keys)?;
     }
-    crate::insert_rows!(conn, subject_name_keys::table, keys)?;
-    sync_listed_flag(conn, subject_id)
+    changes::subject(conn, subject_id)
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -118,67 +115,6 @@ pub struct NameKeyRow {
     pub name_key: String,
     /// The position of the name (0) or alias it came from.
     pub position: i32,
-    /// The subject has a listing in status `listed` (see [`sync_listed_flag`]).
-    pub listed: bool,
-}
-
-/// Subject ids bound today (or by a relation not yet ended) to a subject
-/// with a listing in status `listed`: an MCN's anchors, a merchant's room
-/// operators (Order 117). A superset is harmless: screening checks the
-/// relation and the listing again on the day.
-macro_rules! bound_to_listed {
-    () => {
-        subject_relations::table
-            .filter(
-                subject_relations::related_subject_id.eq_any(
-                    listings::table
-                        .filter(listings::status.eq(Status::Listed.as_str()))
-                        .select(listings::subject_id),
-                ),
-            )
-            .filter(
-                subject_relations::valid_to
-                    .is_null()
-                    .or(subject_relations::valid_to.gt(today_cst(Utc::now()))),
-            )
-            .select(subject_relations::subject_id)
-    };
-}
-
-/// Flags a subject's name keys when its name can matter to a screening by
-/// name alone: it has a listing in status `listed`, or a current related
-/// party has one (screening by name looks only at flagged keys). Called
-/// whenever a listing changes status (for its subject and the subjects bound
-/// to it), a relation is added or ended, and the keys are rewritten.
-pub fn sync_listed_flag(conn: &mut DbConn, subject_id: &str) -> QueryResult<()> {
-    let listed = diesel::dsl::exists(
-        listings::table
-            .filter(listings::subject_id.eq(subject_id))
-            .filter(listings::status.eq(Status::Listed.as_str())),
-    );
-    let bound = diesel::dsl::exists(
-        bound_to_listed!().filter(subject_relations::subject_id.eq(subject_id)),
-    );
-    diesel::update(subject_name_keys::table.filter(subject_name_keys::subject_id.eq(subject_id)))
-        .set(subject_name_keys::listed.eq(listed.or(bound)))
-        .execute(conn)?;
-    changes::subject(conn, subject_id)
-}
-
-/// Sets every flag at once, after a bulk load (`demo-data`).
-pub fn sync_all_listed_flags(conn: &mut DbConn) -> QueryResult<()> {
-    let listed = listings::table
-        .filter(listings::status.eq(Status::Listed.as_str()))
-        .select(listings::subject_id);
-    diesel::update(subject_name_keys::table.filter(subject_name_keys::subject_id.eq_any(listed)))
-        .set(subject_name_keys::listed.eq(true))
-        .execute(conn)?;
-    diesel::update(
-        subject_name_keys::table.filter(subject_name_keys::subject_id.eq_any(bound_to_listed!())),
-    )
-    .set(subject_name_keys::listed.eq(true))
-    .execute(conn)?;
-    changes::touch(conn, changes::EVERYTHING, &["bulk load"])
 }
 
 pub fn replace_accounts(
@@ -248,8 +184,8 @@ pub fn accounts_between(
         .load(conn)
 }
 
-/// Replaces the name keys of these subjects with `keys` and flags them
-/// from the subjects' listings (as [`replace_names`] does for one).
+/// Replaces the name keys of these subjects with `keys` (re-keying: the
+/// names themselves, and so the screening index, do not change).
 pub fn replace_name_keys_of(
     conn: &mut DbConn,
     subject_ids: &[String],
@@ -265,25 +201,7 @@ pub fn replace_name_keys_of(
     for chunk in keys.chunks(1000) {
         crate::insert_rows!(conn, subject_name_keys::table, chunk.to_vec())?;
     }
-    let listed = listings::table
-        .filter(listings::status.eq(Status::Listed.as_str()))
-        .filter(listings::subject_id.eq_any(subject_ids))
-        .select(listings::subject_id);
-    diesel::update(
-        subject_name_keys::table
-            .filter(subject_name_keys::subject_id.eq_any(subject_ids))
-            .filter(subject_name_keys::subject_id.eq_any(listed)),
-    )
-    .set(subject_name_keys::listed.eq(true))
-    .execute(conn)?;
-    diesel::update(
-        subject_name_keys::table
-            .filter(subject_name_keys::subject_id.eq_any(subject_ids))
-            .filter(subject_name_keys::subject_id.eq_any(bound_to_listed!())),
-    )
-    .set(subject_name_keys::listed.eq(true))
-    .execute(conn)
-    .map(drop)
+    Ok(())
 }
 
 /// Gives a stored account its key and handle as normalised now.

@@ -121,23 +121,6 @@ pub fn end_relation(
     super::changes::subject(conn, &holder)
 }
 
-/// The relations of these subjects (as the bound party) that hold on `day`.
-pub fn holding_of(
-    conn: &mut DbConn,
-    subject_ids: &[String],
-    day: NaiveDate,
-) -> DbResult<Vec<Relation>> {
-    if subject_ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let found = subject_relations::table
-        .filter(subject_relations::subject_id.eq_any(subject_ids))
-        .filter(holding_on!(day))
-        .select(Relation::as_select())
-        .load(conn);
-    name_row(conn, "subject_relations", found)
-}
-
 /// The relations that bind someone to `related_subject_id` on `day` (an
 /// MCN's anchors, a merchant's room operators).
 pub fn holding_to(

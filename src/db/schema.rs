@@ -412,7 +412,6 @@ diesel::table! {
         key_kind -> Text,
         name_key -> Text,
         position -> Integer,
-        listed -> Bool,
     }
 }
 

@@ -165,7 +165,7 @@ pub fn accounts_of(conn: &mut DbConn, subject_ids: &[String]) -> QueryResult<Vec
 }
 
 /// A listing in status `listed` (in force, or ended with its expiry not yet
-/// recorded), as screening shows it.
+/// recorded) with its public fields, as the screening index loads it.
 #[derive(Debug, Clone, Queryable)]
 pub struct ActiveListing {
     pub subject_id: String,
@@ -177,13 +177,6 @@ pub struct ActiveListing {
     pub legal_basis: String,
     /// The name of the deciding authority.
     pub authority: Option<String>,
-}
-
-impl ActiveListing {
-    /// In force through `expires_on` itself (as `listings::in_force_on`).
-    pub fn in_force_on(&self, day: NaiveDate) -> bool {
-        self.expires_on.is_some_and(|last| last >= day)
-    }
 }
 
 /// The listings in status `listed` of these subjects, in listing-id order.

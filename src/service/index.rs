@@ -93,15 +93,15 @@ pub struct Listing {
 }
 
 impl Listing {
-    fn of(l: ActiveListing, texts: &mut Interner) -> Self {
+    fn of(l: ActiveListing) -> Self {
         Self {
             id: l.listing_id.into(),
             listed_on: l.listed_on,
             expires_on: l.expires_on,
-            reason: texts.text(&l.reason),
+            reason: l.reason.into(),
             decision_no: l.decision_no.map(Into::into),
-            legal_basis: texts.text(&l.legal_basis),
-            authority: l.authority.as_deref().map(|a| texts.text(a)),
+            legal_basis: l.legal_basis.into(),
+            authority: l.authority.map(Into::into),
         }
     }
 
@@ -155,8 +155,8 @@ pub struct Entry {
     /// Its relations (as the bound party) not ended when loaded.
     pub relations: Vec<Bond>,
     /// It holds a listing in status `listed`, or a party it is bound to
-    /// does (as the registry's `listed` flag on name keys), as loaded: a
-    /// party whose listed state changes has its bound subjects reloaded.
+    /// does, as loaded: a party whose listed state changes has its bound
+    /// subjects reloaded.
     name_matters: bool,
 }
 
@@ -170,6 +170,12 @@ fn hash_key(hex_digits: &str) -> Option<HashKey> {
 }
 
 impl Entry {
+    /// Whether its name alone can matter to a screening: it holds a listing
+    /// in status `listed`, or a party it is bound to does.
+    pub fn name_matters(&self) -> bool {
+        self.name_matters
+    }
+
     /// Holds a listing in status `listed`.
     pub fn listed(&self) -> bool {
         !self.listings.is_empty()
@@ -194,6 +200,9 @@ pub enum KeyKind {
     Pinyin,
     Text,
     Initials,
+    /// Two adjacent characters of a listed subject's name: the public
+    /// search for text within a name looks its first pair up.
+    Pair,
 }
 
 /// One version of the index.
@@ -210,17 +219,13 @@ pub struct State {
     by_hash: HashMap<HashKey, Id>,
     by_uscc: HashMap<Box<str>, Id>,
     by_account: HashMap<Box<str>, Id>,
-    pinyin: HashMap<Box<str>, Vec<Id>>,
-    text: HashMap<Box<str>, Vec<Id>>,
-    initials: HashMap<Box<str>, Vec<Id>>,
+    /// The subjects with each name key, one map per [`KeyKind`].
+    keys: [HashMap<Box<str>, Vec<Id>>; 4],
     /// Listings in status `listed` by their last day: those whose last day
     /// has passed are expiries not yet recorded, which the version counts.
     last_days: BTreeMap<NaiveDate, usize>,
     /// Listings in status `listed`, by listing id: their subjects.
     listed: BTreeMap<Box<str>, Id>,
-    /// Pairs of adjacent characters of the names of listed subjects: the
-    /// public search for text within a name looks its first pair up.
-    pairs: HashMap<Box<str>, Vec<Id>>,
     /// Every platform an indexed account is on.
     platforms: HashSet<Shared>,
     texts: Interner,
@@ -268,19 +273,10 @@ impl State {
 
     /// Subjects with a name key of `kind` equal to `key`.
     pub fn with_key(&self, kind: KeyKind, key: &str) -> &[Id] {
-        let map = match kind {
-            KeyKind::Pinyin => &self.pinyin,
-            KeyKind::Text => &self.text,
-            KeyKind::Initials => &self.initials,
-        };
-        map.get(key).map(Vec::as_slice).unwrap_or_default()
-    }
-
-    /// Whether a subject's name alone can matter to a screening: it holds a
-    /// listing in status `listed`, or a party it is bound to does (as the
-    /// registry's `listed` flag on name keys).
-    pub fn name_matters(&self, entry: &Entry) -> bool {
-        entry.name_matters
+        self.keys[kind as usize]
+            .get(key)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
     }
 
     /// Up to `limit` entries in force on `day` that match `search`, after
@@ -328,10 +324,10 @@ impl State {
                 .and_then(|h| self.by_hash.get(&h)),
         );
         if let Some(text) = &search.simplified {
-            candidates.extend(self.text.get(text.as_str()).into_iter().flatten());
+            candidates.extend(self.with_key(KeyKind::Text, text));
         }
         for p in &search.pinyin {
-            candidates.extend(self.pinyin.get(p.as_str()).into_iter().flatten());
+            candidates.extend(self.with_key(KeyKind::Pinyin, p));
         }
         if let Some(handle) = &search.account_handle {
             for platform in &self.platforms {
@@ -342,7 +338,7 @@ impl State {
             .within_names()
             .and_then(|t| names::pairs(t).into_iter().next())
         {
-            candidates.extend(self.pairs.get(pair.as_str()).into_iter().flatten());
+            candidates.extend(self.with_key(KeyKind::Pair, &pair));
         }
         candidates.sort_unstable();
         candidates.dedup();
@@ -378,19 +374,11 @@ impl State {
         for a in &entry.accounts {
             self.by_account.insert(a.key.clone(), id.clone());
         }
-        for (kind, key) in name_keys_of(&entry) {
-            let map = match kind {
-                KeyKind::Pinyin => &mut self.pinyin,
-                KeyKind::Text => &mut self.text,
-                KeyKind::Initials => &mut self.initials,
-            };
-            let ids = map.entry(key.into()).or_default();
-            if !ids.contains(&id) {
-                ids.push(id.clone());
-            }
-        }
-        for pair in pair_keys(&entry) {
-            self.pairs.entry(pair.into()).or_default().push(id.clone());
+        for (kind, key) in index_keys(&entry) {
+            self.keys[kind as usize]
+                .entry(key.into())
+                .or_default()
+                .push(id.clone());
         }
         for a in &entry.accounts {
             self.platforms.insert(a.platform.clone());
@@ -424,24 +412,12 @@ impl State {
         for a in &entry.accounts {
             owned(&mut self.by_account, &a.key);
         }
-        for (kind, key) in name_keys_of(&entry) {
-            let map = match kind {
-                KeyKind::Pinyin => &mut self.pinyin,
-                KeyKind::Text => &mut self.text,
-                KeyKind::Initials => &mut self.initials,
-            };
-            if let Some(ids) = map.get_mut(key) {
+        for (kind, key) in index_keys(&entry) {
+            let map = &mut self.keys[kind as usize];
+            if let Some(ids) = map.get_mut(key.as_str()) {
                 ids.retain(|id| &**id != subject_id);
                 if ids.is_empty() {
-                    map.remove(key);
-                }
-            }
-        }
-        for pair in pair_keys(&entry) {
-            if let Some(ids) = self.pairs.get_mut(pair.as_str()) {
-                ids.retain(|id| &**id != subject_id);
-                if ids.is_empty() {
-                    self.pairs.remove(pair.as_str());
+                    map.remove(key.as_str());
                 }
             }
         }
@@ -510,57 +486,42 @@ fn public_row(entry: &Entry, listing: &Listing) -> PublicRow {
     }
 }
 
-/// The distinct character pairs of a listed subject's names (none for others).
-fn pair_keys(entry: &Entry) -> Vec<String> {
-    if !entry.listed() {
-        return Vec::new();
+/// The name keys an entry is found by, each once: those of its names whose
+/// keys it keeps, and the character pairs of a listed subject's names.
+fn index_keys(entry: &Entry) -> Vec<(KeyKind, String)> {
+    let mut keys: Vec<(KeyKind, String)> = Vec::new();
+    for k in entry.names.iter().filter_map(|n| n.keys.as_ref()) {
+        keys.extend(k.pinyin.iter().map(|p| (KeyKind::Pinyin, p.clone())));
+        if !k.text.is_empty() {
+            keys.push((KeyKind::Text, k.text.clone()));
+        }
+        keys.extend(k.initials.iter().map(|i| (KeyKind::Initials, i.clone())));
+        if entry.listed() {
+            keys.extend(
+                names::pairs(&k.text)
+                    .into_iter()
+                    .map(|p| (KeyKind::Pair, p)),
+            );
+        }
     }
-    let mut pairs: Vec<String> = entry
-        .names
-        .iter()
-        .filter_map(|n| n.keys.as_ref())
-        .flat_map(|k| names::pairs(&k.text))
-        .collect();
-    pairs.sort_unstable();
-    pairs.dedup();
-    pairs
-}
-
-fn name_keys_of(entry: &Entry) -> impl Iterator<Item = (KeyKind, &str)> {
-    entry
-        .names
-        .iter()
-        .filter_map(|n| n.keys.as_ref())
-        .flat_map(|keys| {
-            keys.pinyin
-                .iter()
-                .map(|k| (KeyKind::Pinyin, k.as_str()))
-                .chain((!keys.text.is_empty()).then_some((KeyKind::Text, keys.text.as_str())))
-                .chain(
-                    keys.initials
-                        .iter()
-                        .map(|k| (KeyKind::Initials, k.as_str())),
-                )
-        })
+    keys.sort_by(|a, b| (a.0 as usize, &a.1).cmp(&(b.0 as usize, &b.1)));
+    keys.dedup_by(|a, b| a.0 as usize == b.0 as usize && a.1 == b.1);
+    keys
 }
 
 /// Loads the entries of `ids` that belong in the index (see the module's
 /// comment), in rounds of [`LOAD_CHUNK`] subjects.
 fn load(conn: &mut DbConn, ids: &[String], today: NaiveDate) -> Result<Vec<Entry>, DbError> {
     let mut entries = Vec::new();
-    let mut texts = Interner::default();
     for chunk in ids.chunks(LOAD_CHUNK) {
-        entries.extend(load_chunk(conn, chunk, today, &mut texts)?);
+        entries.extend(load_chunk(conn, chunk, today)?);
     }
     Ok(entries)
 }
 
-fn load_chunk(
-    conn: &mut DbConn,
-    ids: &[String],
-    today: NaiveDate,
-    texts: &mut Interner,
-) -> Result<Vec<Entry>, DbError> {
+/// Entries as loaded hold their own copies of the shared texts; inserting
+/// them into the state replaces those with its copies (`Interner`).
+fn load_chunk(conn: &mut DbConn, ids: &[String], today: NaiveDate) -> Result<Vec<Entry>, DbError> {
     let mut names: HashMap<String, Vec<(i32, String)>> = HashMap::new();
     for (subject, position, name) in store::names_of(conn, ids)? {
         names.entry(subject).or_default().push((position, name));
@@ -569,17 +530,14 @@ fn load_chunk(
     for a in store::accounts_of(conn, ids)? {
         accounts.entry(a.subject_id).or_default().push(Account {
             key: a.key.into(),
-            platform: texts.text(&a.platform),
+            platform: a.platform.into(),
             handle: a.handle.into(),
         });
     }
     let mut listings: HashMap<String, Vec<Listing>> = HashMap::new();
     for l in store::listed_listings_of(conn, ids)? {
         let subject = l.subject_id.clone();
-        listings
-            .entry(subject)
-            .or_default()
-            .push(Listing::of(l, texts));
+        listings.entry(subject).or_default().push(Listing::of(l));
     }
     let mut relations: HashMap<String, Vec<Bond>> = HashMap::new();
     for r in relations_store::unended_relations_of(conn, ids, today)? {
@@ -659,10 +617,7 @@ fn build(conn: &mut DbConn, today: NaiveDate) -> Result<State, DbError> {
         let step = (members.len() / 10).max(LOAD_CHUNK);
         let mut next_report = step;
         for (n, chunk) in members.chunks(LOAD_CHUNK).enumerate() {
-            let mut texts = std::mem::take(&mut state.texts);
-            let loaded = load_chunk(conn, chunk, today, &mut texts)?;
-            state.texts = texts;
-            for entry in loaded {
+            for entry in load_chunk(conn, chunk, today)? {
                 state.insert(entry);
             }
             let done = (n + 1) * LOAD_CHUNK;
@@ -1048,7 +1003,7 @@ mod tests {
         state.remove("s22");
         assert!(state.is_empty());
         assert!(state.by_hash.is_empty() && state.by_account.is_empty());
-        assert!(state.pinyin.is_empty() && state.text.is_empty() && state.initials.is_empty());
+        assert!(state.keys.iter().all(HashMap::is_empty));
         assert!(state.listed.is_empty() && state.last_days.is_empty());
     }
 }

@@ -730,7 +730,6 @@ pub(super) fn transition(
     let mut listing = find(conn, listing_id)?;
     let facts = facts_of(conn, &listing)?;
     let t = rule(&facts)?;
-    let before = listing.status;
     let by = StepBy {
         user_id: actor.user_id(),
         organization_id: actor.organization_id(),
@@ -741,14 +740,9 @@ pub(super) fn transition(
         amend(conn, &mut listing, &t)?;
     }
     let rows = materialize(&mut listing, &t, by, new_id(), today);
+    // Saving records the change for the screening index, which reloads the
+    // subjects bound to this one when its listed state changes.
     store::save(conn, &listing)?;
-    if before != listing.status {
-        registry::sync_listed_flag(conn, &listing.subject_id)?;
-        // Whose names now matter through this subject (its MCN's anchors …).
-        for bound in crate::db::relations::holding_to(conn, &listing.subject_id, today)? {
-            registry::sync_listed_flag(conn, &bound.subject_id)?;
-        }
-    }
     store_step(conn, actor, &listing.id, rows)?;
     if listing.status == Status::Listed
         && procedure::effective_status(listing.status, listing.expires_on, today) == Status::Expired

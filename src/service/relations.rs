@@ -122,8 +122,6 @@ pub fn add(
         ended_at: None,
     };
     store::insert_relation(conn, &relation)?;
-    // A listed party makes the subject's name matter to screening by name.
-    registry::sync_listed_flag(conn, &subject.id)?;
     audit::append(
         conn,
         &actor.audit(),
@@ -192,7 +190,6 @@ pub fn end(
     }
     let at = Utc::now().naive_utc();
     store::end_relation(conn, &relation.id, today, &official.id, at)?;
-    registry::sync_listed_flag(conn, subject_id)?;
     audit::append(
         conn,
         &actor.audit(),

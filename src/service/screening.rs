@@ -12,7 +12,7 @@ use serde_json::json;
 use sha2::Sha256;
 use utoipa::ToSchema;
 
-use super::index::{KeyKind, Live, State};
+use super::index::{Entry, KeyKind, Live, State};
 use super::page::{Page, PageRequest};
 use super::subjects::AccountInput;
 use super::{new_id, roles, Actor, Problems, ServiceError, ServiceResult, Staff};
@@ -392,7 +392,7 @@ fn placed(index: &State, looked: &Looked, kind: IdentifierKind, key: &str) -> Op
 }
 
 /// Name candidates of one query, from the index: subjects whose name alone
-/// can matter (see `State::name_matters`) sharing a whole pinyin spelling
+/// can matter (see `Entry::name_matters`) sharing a whole pinyin spelling
 /// or the simplified text; if none, those with a pinyin spelling one slip
 /// away from a name that does not read as pinyin (`names::near_spellings`);
 /// if none, those sharing the syllable initials, to catch near misses such
@@ -402,7 +402,7 @@ fn name_candidates(index: &State, keys: &NameKeys) -> Vec<String> {
         wanted
             .iter()
             .flat_map(|k| index.with_key(kind, k))
-            .filter(|id| index.entry(id).is_some_and(|e| index.name_matters(e)))
+            .filter(|id| index.entry(id).is_some_and(Entry::name_matters))
             .take(cap)
             .map(|id| id.to_string())
             .collect()

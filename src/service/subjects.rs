@@ -275,7 +275,6 @@ pub fn name_key_rows(subject_id: &str, names: &[SubjectName]) -> Vec<NameKeyRow>
                     key_kind: kind.to_owned(),
                     name_key: key,
                     position: name.position,
-                    listed: false,
                 });
             }
         }
