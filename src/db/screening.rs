@@ -221,25 +221,14 @@ pub fn with_listed_listing(conn: &mut DbConn, subject_ids: &[String]) -> QueryRe
         .load(conn)
 }
 
-/// Every subject whose screening answer holds more than its name and kind:
-/// with a listing in status `listed`, with penalties platforms are shown, or
-/// bound by a relation not ended by `day` to a subject with such a listing.
-/// Ids in order, without repeats.
+/// Every subject whose name alone can matter to a screening: with a listing
+/// in status `listed`, or bound by a relation not ended by `day` to a
+/// subject with such a listing. Ids in order, without repeats.
 pub fn index_members(conn: &mut DbConn, day: NaiveDate) -> QueryResult<Vec<String>> {
     let listed = listings::table
         .filter(listings::status.eq(Status::Listed.as_str()))
         .select(listings::subject_id);
     let mut ids: Vec<String> = listed.load(conn)?;
-    ids.extend(
-        subjects::table
-            .filter(
-                subjects::shared_violations
-                    .gt(0)
-                    .or(subjects::shared_score.is_not_null()),
-            )
-            .select(subjects::id)
-            .load::<String>(conn)?,
-    );
     ids.extend(
         subject_relations::table
             .filter(subject_relations::related_subject_id.eq_any(listed))

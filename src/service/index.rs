@@ -3,14 +3,17 @@
 //! token holders, both kept current by following the change stream
 //! (`db::changes`).
 //!
-//! The screening index holds every subject whose screening answer says more
-//! than its name and kind — with a listing in status `listed`, with
-//! penalties platforms are shown, or bound to a party with such a listing —
-//! with their identifiers, names (and their comparable keys), listings and
-//! relations, and the public list version they belong to. About one subject
-//! in twenty at the scale of docs/BENCHMARKS.md. A subject outside it is
-//! found by its identifiers in the database (one query) and answered as what
-//! it then is: a name and a kind, nothing against it.
+//! The screening index holds every subject whose name alone can matter to a
+//! screening — with a listing in status `listed`, or bound to a party with
+//! such a listing — with their identifiers, names (found by their comparable
+//! keys), listings and relations, and the public list version they belong
+//! to. About one subject in ten at the scale of docs/BENCHMARKS.md. A
+//! subject outside it is found by its identifiers in the database (one
+//! query) and answered from that row: its name, kind, score, band and the
+//! penalties platforms are shown, with no listing of its own or of a party.
+//! (Subjects with penalties but no listing were kept here too until the
+//! 1,000,000-subject run showed they were half the index's memory for a
+//! lookup the database answers in one indexed query.)
 //!
 //! [`Live::refresh`] reads, in one snapshot of the database, the changes
 //! since the index's position, the list-version counter and the rows of
@@ -26,6 +29,7 @@ use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
 use std::time::{Duration, Instant};
 
 use chrono::{NaiveDate, NaiveDateTime};
+use smallvec::SmallVec;
 
 use super::ServiceResult;
 use crate::db::accounts::User;
@@ -33,7 +37,7 @@ use crate::db::publication::{Entry as PublicRow, EntryRow, PublicSearch};
 use crate::db::relations as relations_store;
 use crate::db::screening::{self as store, ActiveListing, KeyedSummary, SubjectSummary};
 use crate::db::{changes, publication, read_snapshot, Db, DbConn, DbError};
-use crate::domain::names::{self, NameKeys};
+use crate::domain::names;
 use crate::domain::relations::RelationKind;
 
 /// How often each instance looks at the change stream.
@@ -129,14 +133,13 @@ struct Account {
     handle: Box<str>,
 }
 
-/// A name or alias of an indexed subject, with its comparable keys when
-/// its name alone can matter to a screening (see [`Entry::name_matters`]);
-/// otherwise they are computed when a query's identifiers lead to it.
+/// A name or alias of an indexed subject. Its comparable keys are kept only
+/// in the state's key maps: a query computes them again for the few
+/// candidates it compares (memory over microseconds).
 #[derive(Debug)]
 pub struct IndexedName {
     pub position: i32,
     pub name: Box<str>,
-    pub keys: Option<NameKeys>,
 }
 
 /// One indexed subject: what a screening answer shows of it.
@@ -152,12 +155,10 @@ pub struct Entry {
     /// Its listings in status `listed`, in listing-id order (in force, or
     /// ended with the expiry not yet recorded: see [`Listing::in_force_on`]).
     pub listings: Vec<Listing>,
-    /// Its relations (as the bound party) not ended when loaded.
+    /// Its relations (as the bound party) not ended when loaded. It holds a
+    /// listing in status `listed` or a party it is bound to does, as loaded:
+    /// a party whose listed state changes has its bound subjects reloaded.
     pub relations: Vec<Bond>,
-    /// It holds a listing in status `listed`, or a party it is bound to
-    /// does, as loaded: a party whose listed state changes has its bound
-    /// subjects reloaded.
-    name_matters: bool,
 }
 
 /// A resident-ID hash (64 hex digits) as its 32 bytes.
@@ -170,12 +171,6 @@ fn hash_key(hex_digits: &str) -> Option<HashKey> {
 }
 
 impl Entry {
-    /// Whether its name alone can matter to a screening: it holds a listing
-    /// in status `listed`, or a party it is bound to does.
-    pub fn name_matters(&self) -> bool {
-        self.name_matters
-    }
-
     /// Holds a listing in status `listed`.
     pub fn listed(&self) -> bool {
         !self.listings.is_empty()
@@ -219,8 +214,9 @@ pub struct State {
     by_hash: HashMap<HashKey, Id>,
     by_uscc: HashMap<Box<str>, Id>,
     by_account: HashMap<Box<str>, Id>,
-    /// The subjects with each name key, one map per [`KeyKind`].
-    keys: [HashMap<Box<str>, Vec<Id>>; 4],
+    /// The subjects with each name key, one map per [`KeyKind`]; most keys
+    /// have one subject, kept without an allocation of its own.
+    keys: [HashMap<Box<str>, SmallVec<[Id; 1]>>; 4],
     /// Listings in status `listed` by their last day: those whose last day
     /// has passed are expiries not yet recorded, which the version counts.
     last_days: BTreeMap<NaiveDate, usize>,
@@ -275,7 +271,7 @@ impl State {
     pub fn with_key(&self, kind: KeyKind, key: &str) -> &[Id] {
         self.keys[kind as usize]
             .get(key)
-            .map(Vec::as_slice)
+            .map(SmallVec::as_slice)
             .unwrap_or_default()
     }
 
@@ -450,8 +446,8 @@ fn public_match(entry: &Entry, search: &PublicSearch) -> bool {
             .is_some_and(|h| entry.id_number_hash == Some(h));
     let within = search.within_names();
     by_identifier
-        // A listed subject's names have their keys (it matters by name).
-        || entry.names.iter().filter_map(|n| n.keys.as_ref()).any(|keys| {
+        || entry.names.iter().any(|n| {
+            let keys = names::name_keys(&n.name);
             search.simplified.as_deref() == Some(keys.text.as_str())
                 || keys.pinyin.iter().any(|p| search.pinyin.contains(p))
                 || within.is_some_and(|text| keys.text.contains(text))
@@ -486,11 +482,11 @@ fn public_row(entry: &Entry, listing: &Listing) -> PublicRow {
     }
 }
 
-/// The name keys an entry is found by, each once: those of its names whose
-/// keys it keeps, and the character pairs of a listed subject's names.
+/// The name keys an entry is found by, each once: those of its names, and
+/// the character pairs of a listed subject's names.
 fn index_keys(entry: &Entry) -> Vec<(KeyKind, String)> {
     let mut keys: Vec<(KeyKind, String)> = Vec::new();
-    for k in entry.names.iter().filter_map(|n| n.keys.as_ref()) {
+    for k in entry.names.iter().map(|n| names::name_keys(&n.name)) {
         keys.extend(k.pinyin.iter().map(|p| (KeyKind::Pinyin, p.clone())));
         if !k.text.is_empty() {
             keys.push((KeyKind::Text, k.text.clone()));
@@ -570,23 +566,20 @@ fn load_chunk(conn: &mut DbConn, ids: &[String], today: NaiveDate) -> Result<Vec
         let listings = listings.remove(&id).unwrap_or_default();
         let relations = relations.remove(&id).unwrap_or_default();
         let bound = relations.iter().any(|r| listed_parties.contains(&*r.party));
-        if !(summary.has_shared_penalties() || !listings.is_empty() || bound) {
+        if listings.is_empty() && !bound {
             continue;
         }
-        let name_matters = !listings.is_empty() || bound;
         let mut own_names: Vec<IndexedName> = names
             .remove(&id)
             .unwrap_or_default()
             .into_iter()
             .map(|(position, name)| IndexedName {
                 position,
-                keys: name_matters.then(|| names::name_keys(&name)),
                 name: name.into(),
             })
             .collect();
         own_names.sort_by_key(|n| n.position);
         entries.push(Entry {
-            name_matters,
             accounts: accounts.remove(&id).unwrap_or_default(),
             names: own_names,
             summary,
@@ -938,9 +931,7 @@ mod tests {
             names: vec![IndexedName {
                 position: 0,
                 name: name.into(),
-                keys: listing.is_some().then(|| names::name_keys(name)),
             }],
-            name_matters: listing.is_some(),
             listings: listing
                 .map(|(listing_id, last_day)| Listing {
                     id: listing_id.into(),

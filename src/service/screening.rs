@@ -12,7 +12,7 @@ use serde_json::json;
 use sha2::Sha256;
 use utoipa::ToSchema;
 
-use super::index::{Entry, KeyKind, Live, State};
+use super::index::{KeyKind, Live, State};
 use super::page::{Page, PageRequest};
 use super::subjects::AccountInput;
 use super::{new_id, roles, Actor, Problems, ServiceError, ServiceResult, Staff};
@@ -391,8 +391,8 @@ fn placed(index: &State, looked: &Looked, kind: IdentifierKind, key: &str) -> Op
     in_index(index, kind, key).or_else(|| looked.by_key.get(&(kind, key.to_owned())).cloned())
 }
 
-/// Name candidates of one query, from the index: subjects whose name alone
-/// can matter (see `Entry::name_matters`) sharing a whole pinyin spelling
+/// Name candidates of one query, from the index (the subjects whose name
+/// alone can matter: see `service::index`) sharing a whole pinyin spelling
 /// or the simplified text; if none, those with a pinyin spelling one slip
 /// away from a name that does not read as pinyin (`names::near_spellings`);
 /// if none, those sharing the syllable initials, to catch near misses such
@@ -402,7 +402,6 @@ fn name_candidates(index: &State, keys: &NameKeys) -> Vec<String> {
         wanted
             .iter()
             .flat_map(|k| index.with_key(kind, k))
-            .filter(|id| index.entry(id).is_some_and(Entry::name_matters))
             .take(cap)
             .map(|id| id.to_string())
             .collect()
@@ -451,11 +450,10 @@ fn name_stage(
         ids.dedup();
         let mut memo: HashMap<String, f64> = HashMap::new();
         for subject_id in &ids {
-            let mut compare = |position: i32, name: &str, keys: Option<&NameKeys>| {
-                let confidence = *memo.entry(name.to_owned()).or_insert_with(|| match keys {
-                    Some(k) => names::similarity(query_keys, k),
-                    None => names::similarity(query_keys, &names::name_keys(name)),
-                });
+            let mut compare = |position: i32, name: &str| {
+                let confidence = *memo
+                    .entry(name.to_owned())
+                    .or_insert_with(|| names::similarity(query_keys, &names::name_keys(name)));
                 if confidence < MATCH_THRESHOLD {
                     return;
                 }
@@ -469,11 +467,11 @@ fn name_stage(
             };
             if let Some(entry) = index.entry(subject_id) {
                 for n in &entry.names {
-                    compare(n.position, &n.name, n.keys.as_ref());
+                    compare(n.position, &n.name);
                 }
             } else if let Some(found) = looked.names.get(subject_id) {
                 for (position, name) in found {
-                    compare(*position, name, None);
+                    compare(*position, name);
                 }
             }
         }
