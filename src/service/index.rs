@@ -25,6 +25,7 @@
 //! day, a relation's end) is applied at answer time.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::hash::{BuildHasher, RandomState};
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
 use std::time::{Duration, Instant};
 
@@ -72,12 +73,12 @@ impl Interner {
     }
 
     fn entry(&mut self, entry: &mut Entry) {
-        for l in &mut entry.listings {
+        for l in entry.listings.iter_mut() {
             l.reason = self.text(&l.reason);
             l.legal_basis = self.text(&l.legal_basis);
             l.authority = l.authority.as_deref().map(|a| self.text(a));
         }
-        for a in &mut entry.accounts {
+        for a in entry.accounts.iter_mut() {
             a.platform = self.text(&a.platform);
         }
     }
@@ -128,7 +129,8 @@ pub struct Bond {
 /// An account of an indexed subject.
 #[derive(Debug)]
 struct Account {
-    key: Box<str>,
+    /// Shared with the state's map of accounts.
+    key: Shared,
     platform: Shared,
     handle: Box<str>,
 }
@@ -147,18 +149,20 @@ pub struct IndexedName {
 pub struct Entry {
     pub summary: SubjectSummary,
     id_number_hash: Option<HashKey>,
-    uscc: Option<Box<str>>,
+    /// Shared with the state's map of USCCs.
+    uscc: Option<Shared>,
     id_number_masked: Option<Box<str>>,
-    /// In account-key order.
-    accounts: Vec<Account>,
-    pub names: Vec<IndexedName>,
+    /// In account-key order. The lists are boxed slices, allocated to their
+    /// exact length: a `Vec` grown by pushes keeps room for four.
+    accounts: Box<[Account]>,
+    pub names: Box<[IndexedName]>,
     /// Its listings in status `listed`, in listing-id order (in force, or
     /// ended with the expiry not yet recorded: see [`Listing::in_force_on`]).
-    pub listings: Vec<Listing>,
+    pub listings: Box<[Listing]>,
     /// Its relations (as the bound party) not ended when loaded. It holds a
     /// listing in status `listed` or a party it is bound to does, as loaded:
     /// a party whose listed state changes has its bound subjects reloaded.
-    pub relations: Vec<Bond>,
+    pub relations: Box<[Bond]>,
 }
 
 /// A resident-ID hash (64 hex digits) as its 32 bytes.
@@ -212,11 +216,16 @@ pub struct State {
     /// Boxed: a map's spare capacity then costs a pointer, not an entry.
     entries: HashMap<Id, Box<Entry>>,
     by_hash: HashMap<HashKey, Id>,
-    by_uscc: HashMap<Box<str>, Id>,
-    by_account: HashMap<Box<str>, Id>,
-    /// The subjects with each name key, one map per [`KeyKind`]; most keys
-    /// have one subject, kept without an allocation of its own.
-    keys: [HashMap<Box<str>, SmallVec<[Id; 1]>>; 4],
+    by_uscc: HashMap<Shared, Id>,
+    by_account: HashMap<Shared, Id>,
+    /// The subjects with each name key, one map per [`KeyKind`], by the
+    /// key's hash under `key_hasher`; most keys have one subject, kept
+    /// without an allocation of its own. Keys that share a hash only add
+    /// candidates, and every query checks its candidates' names themselves
+    /// (`public_match`, the screening's similarity).
+    keys: [HashMap<u64, SmallVec<[Id; 1]>>; 4],
+    /// Random for each state, so that no one can choose names that collide.
+    key_hasher: RandomState,
     /// Listings in status `listed` by their last day: those whose last day
     /// has passed are expiries not yet recorded, which the version counts.
     last_days: BTreeMap<NaiveDate, usize>,
@@ -270,7 +279,7 @@ impl State {
     /// Subjects with a name key of `kind` equal to `key`.
     pub fn with_key(&self, kind: KeyKind, key: &str) -> &[Id] {
         self.keys[kind as usize]
-            .get(key)
+            .get(&self.key_hasher.hash_one(key))
             .map(SmallVec::as_slice)
             .unwrap_or_default()
     }
@@ -372,7 +381,7 @@ impl State {
         }
         for (kind, key) in index_keys(&entry) {
             self.keys[kind as usize]
-                .entry(key.into())
+                .entry(self.key_hasher.hash_one(key.as_str()))
                 .or_default()
                 .push(id.clone());
         }
@@ -392,7 +401,7 @@ impl State {
         let Some(entry) = self.entries.remove(subject_id) else {
             return;
         };
-        let owned = |map: &mut HashMap<Box<str>, Id>, key: &str| {
+        let owned = |map: &mut HashMap<Shared, Id>, key: &str| {
             if map.get(key).is_some_and(|id| &**id == subject_id) {
                 map.remove(key);
             }
@@ -409,11 +418,12 @@ impl State {
             owned(&mut self.by_account, &a.key);
         }
         for (kind, key) in index_keys(&entry) {
+            let hash = self.key_hasher.hash_one(key.as_str());
             let map = &mut self.keys[kind as usize];
-            if let Some(ids) = map.get_mut(key.as_str()) {
+            if let Some(ids) = map.get_mut(&hash) {
                 ids.retain(|id| &**id != subject_id);
                 if ids.is_empty() {
-                    map.remove(key.as_str());
+                    map.remove(&hash);
                 }
             }
         }
@@ -580,14 +590,14 @@ fn load_chunk(conn: &mut DbConn, ids: &[String], today: NaiveDate) -> Result<Vec
             .collect();
         own_names.sort_by_key(|n| n.position);
         entries.push(Entry {
-            accounts: accounts.remove(&id).unwrap_or_default(),
-            names: own_names,
+            accounts: accounts.remove(&id).unwrap_or_default().into(),
+            names: own_names.into(),
             summary,
             id_number_hash: id_number_hash.as_deref().and_then(hash_key),
             uscc: uscc.map(Into::into),
             id_number_masked: id_number_masked.map(Into::into),
-            listings,
-            relations,
+            listings: listings.into(),
+            relations: relations.into(),
         });
     }
     Ok(entries)
@@ -923,15 +933,15 @@ mod tests {
             id_number_hash: hash_key(&format!("{:0>64}", id.len())),
             uscc: None,
             id_number_masked: None,
-            accounts: vec![Account {
+            accounts: Box::new([Account {
                 key: format!("douyin:{id}").into(),
                 platform: "douyin".into(),
                 handle: id.into(),
-            }],
-            names: vec![IndexedName {
+            }]),
+            names: Box::new([IndexedName {
                 position: 0,
                 name: name.into(),
-            }],
+            }]),
             listings: listing
                 .map(|(listing_id, last_day)| Listing {
                     id: listing_id.into(),
@@ -944,7 +954,7 @@ mod tests {
                 })
                 .into_iter()
                 .collect(),
-            relations: Vec::new(),
+            relations: Box::default(),
         }
     }
 
