@@ -200,7 +200,7 @@ pub enum KeyKind {
     Text,
     Initials,
     /// Two adjacent characters of a listed subject's name: the public
-    /// search for text within a name looks its first pair up.
+    /// search for text within a name looks its rarest pair up.
     Pair,
 }
 
@@ -291,8 +291,8 @@ impl State {
     ///
     /// Without criteria it walks the listings in id order from `after`;
     /// with criteria it looks the candidates up in the key maps (whole
-    /// names, identifiers, handles on every platform, and the pairs of
-    /// characters for text within a name) and checks each.
+    /// names, identifiers, handles on every platform, and the rarest pair
+    /// of characters for text within a name) and checks each.
     pub fn public_entries(
         &self,
         day: NaiveDate,
@@ -339,11 +339,16 @@ impl State {
                 candidates.extend(self.by_account.get(format!("{platform}:{handle}").as_str()));
             }
         }
-        if let Some(pair) = search
-            .within_names()
-            .and_then(|t| names::pairs(t).into_iter().next())
-        {
-            candidates.extend(self.with_key(KeyKind::Pair, &pair));
+        // Every pair of the text is in a name that holds it: the rarest
+        // pair gives the fewest candidates (a company name's "公司" is in
+        // every third listed name).
+        if let Some(ids) = search.within_names().and_then(|text| {
+            names::pairs(text)
+                .iter()
+                .map(|pair| self.with_key(KeyKind::Pair, pair))
+                .min_by_key(|ids| ids.len())
+        }) {
+            candidates.extend(ids);
         }
         candidates.sort_unstable();
         candidates.dedup();
@@ -455,12 +460,18 @@ fn public_match(entry: &Entry, search: &PublicSearch) -> bool {
             .and_then(hash_key)
             .is_some_and(|h| entry.id_number_hash == Some(h));
     let within = search.within_names();
+    // The text key first: the pinyin readings cost more, and most
+    // candidates of a search in Han characters match on the text.
     by_identifier
         || entry.names.iter().any(|n| {
-            let keys = names::name_keys(&n.name);
-            search.simplified.as_deref() == Some(keys.text.as_str())
-                || keys.pinyin.iter().any(|p| search.pinyin.contains(p))
-                || within.is_some_and(|text| keys.text.contains(text))
+            let text = names::text_key(&n.name);
+            search.simplified.as_deref() == Some(text.as_str())
+                || within.is_some_and(|within| text.contains(within))
+                || (!search.pinyin.is_empty()
+                    && names::name_keys(&n.name)
+                        .pinyin
+                        .iter()
+                        .any(|p| search.pinyin.contains(p)))
         })
         || search
             .account_handle

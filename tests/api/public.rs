@@ -261,6 +261,9 @@ async fn entries_are_found_by_every_form_of_name_and_identifier(app: TestApp) {
     );
     assert_eq!(search(&app, &code).await, vec![merchant.clone()]);
     assert_eq!(search(&app, "好货").await, vec![merchant.clone()]);
+    // Text of several pairs is looked up by its rarest pair, then checked whole.
+    assert_eq!(search(&app, "好货商贸有限").await, vec![merchant.clone()]);
+    assert!(search(&app, "好货有限").await.is_empty());
     assert!(search(&app, "张学友").await.is_empty());
     assert!(search(&app, "%").await.is_empty());
     let merchants = public_get(&app, "/v1/public/blacklist?kind=merchant").await;

@@ -144,7 +144,7 @@ pub struct NameKeys {
 }
 
 /// The distinct pairs of adjacent characters of a text key: a search for
-/// text within names looks up its first pair, then checks the whole text.
+/// text within names looks up its rarest pair, then checks the whole text.
 pub fn pairs(text: &str) -> Vec<String> {
     let chars: Vec<char> = text.chars().collect();
     let mut pairs: Vec<String> = chars.windows(2).map(|w| w.iter().collect()).collect();
@@ -153,9 +153,15 @@ pub fn pairs(text: &str) -> Vec<String> {
     pairs
 }
 
+/// The text key of one name alone ([`NameKeys::text`]): cheaper than
+/// [`name_keys`], which also works out every pinyin reading.
+pub fn text_key(raw: &str) -> String {
+    fast2s::convert(&clean_words(raw, true, false).concat())
+}
+
 /// Computes the keys of one name. Cheap (a few µs); never panics.
 pub fn name_keys(raw: &str) -> NameKeys {
-    let text = fast2s::convert(&clean_words(raw, true, false).concat());
+    let text = text_key(raw);
 
     let words: Vec<String> = clean_words(raw, true, true)
         .iter()
