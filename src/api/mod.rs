@@ -68,7 +68,13 @@ problem_response!(
 
 /// Every route of the service.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(ops::healthz)
+    // The requests platforms and the public send by the thousand come
+    // first: the router tries resources in this order, and each patterned
+    // one it passes costs a regular-expression match.
+    cfg.service(screening::screen_one)
+        .service(screening::screen_batch)
+        .service(public::blacklist)
+        .service(ops::healthz)
         .service(ops::readyz)
         .service(ops::metrics)
         .service(auth::login)
@@ -124,13 +130,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(evidence::download_evidence)
         .service(listings::reinstate_listing)
         .service(listings::revoke_listing)
-        .service(public::blacklist)
         .service(public::export)
         .service(public::snapshot)
         .service(public::signing_keys)
         .service(public::changes)
-        .service(screening::screen_one)
-        .service(screening::screen_batch)
         .service(screening::list_screenings)
         .service(screening::get_screening)
         .service(watch::add_watch)
