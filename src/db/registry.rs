@@ -360,7 +360,7 @@ impl SubjectSearch {
 ///
 /// Every criterion is an indexed lookup of its own (identifiers, handles,
 /// whole name keys, and text within a name through the name's character
-/// pairs: the names holding the query's first pair, then those whose text key
+/// pairs: the names holding the query's rarest pair, then those whose text key
 /// holds the whole query), each taking the page's first `limit` in id order;
 /// the union, cut to `limit`, is the page. No criterion scans the names.
 pub fn search_subjects(
