@@ -468,8 +468,7 @@ fn public_match(entry: &Entry, search: &PublicSearch) -> bool {
             search.simplified.as_deref() == Some(text.as_str())
                 || within.is_some_and(|within| text.contains(within))
                 || (!search.pinyin.is_empty()
-                    && names::name_keys(&n.name)
-                        .pinyin
+                    && names::pinyin_keys(&n.name)
                         .iter()
                         .any(|p| search.pinyin.contains(p)))
         })

@@ -159,10 +159,8 @@ pub fn text_key(raw: &str) -> String {
     fast2s::convert(&clean_words(raw, true, false).concat())
 }
 
-/// Computes the keys of one name. Cheap (a few µs); never panics.
-pub fn name_keys(raw: &str) -> NameKeys {
-    let text = text_key(raw);
-
+/// The pinyin keys of one name alone ([`NameKeys::pinyin`]).
+pub fn pinyin_keys(raw: &str) -> Vec<String> {
     let words: Vec<String> = clean_words(raw, true, true)
         .iter()
         .map(|w| strip_tone_digits(w))
@@ -176,6 +174,13 @@ pub fn name_keys(raw: &str) -> NameKeys {
     }
     pinyin.sort();
     pinyin.dedup();
+    pinyin
+}
+
+/// Computes the keys of one name. Cheap (a few µs); never panics.
+pub fn name_keys(raw: &str) -> NameKeys {
+    let text = text_key(raw);
+    let pinyin = pinyin_keys(raw);
 
     let mut initials: Vec<String> = pinyin
         .iter()
