@@ -13,6 +13,9 @@ pub enum DbError {
     /// No connection could be had from the pool in time.
     #[error("no database connection could be had: {0}")]
     Pool(#[from] diesel::r2d2::PoolError),
+    /// The write lock could not be had in time (SQLite: other writers held it).
+    #[error("the database is busy: no turn to write within {0:?}")]
+    Busy(std::time::Duration),
     /// The blocking task running the work was cancelled or panicked.
     #[error("the database task did not finish: {0}")]
     Task(String),
@@ -64,7 +67,7 @@ impl DbError {
             }
             // A connection lost mid-transaction leaves its manager broken: retryable.
             DbError::Query(QueryError::BrokenTransactionManager) => DbErrorClass::Transient,
-            DbError::Pool(_) => DbErrorClass::Transient,
+            DbError::Pool(_) | DbError::Busy(_) => DbErrorClass::Transient,
             _ => DbErrorClass::Other,
         }
     }
