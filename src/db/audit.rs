@@ -99,14 +99,12 @@ pub fn append_each<'a>(
     let items: Vec<(AuditActor, Event<'a>)> = items.into_iter().collect();
     let count = items.len() as i64;
     // Updating the head first takes its row lock (PostgreSQL) or the write
-    // lock (SQLite): concurrent appenders queue here and the chain stays linear.
-    diesel::update(audit_head::table.find(1))
+    // lock (SQLite): concurrent appenders queue here and the chain stays
+    // linear. The same statement reads the range taken and the last hash.
+    let (last_seq, mut prev_hash): (i64, String) = diesel::update(audit_head::table.find(1))
         .set(audit_head::seq.eq(audit_head::seq + count))
-        .execute(conn)?;
-    let (last_seq, mut prev_hash): (i64, String) = audit_head::table
-        .find(1)
-        .select((audit_head::seq, audit_head::hash))
-        .first(conn)?;
+        .returning((audit_head::seq, audit_head::hash))
+        .get_result(conn)?;
     let at = Utc::now().naive_utc().trunc_subsecs(6);
     let mut entries = Vec::with_capacity(items.len());
     for (i, (actor, event)) in items.into_iter().enumerate() {

@@ -78,13 +78,10 @@ pub fn touch<S: AsRef<str>>(conn: &mut DbConn, kind: &str, keys: &[S]) -> QueryR
     }
     TOUCHED.with(|t| t.set(true));
     let count = keys.len() as i64;
-    diesel::update(change_head::table.find(1))
+    let last: i64 = diesel::update(change_head::table.find(1))
         .set(change_head::seq.eq(change_head::seq + count))
-        .execute(conn)?;
-    let last: i64 = change_head::table
-        .find(1)
-        .select(change_head::seq)
-        .first(conn)?;
+        .returning(change_head::seq)
+        .get_result(conn)?;
     let at = Utc::now().naive_utc().trunc_subsecs(6);
     let rows: Vec<Change> = keys
         .iter()

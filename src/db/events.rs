@@ -61,13 +61,10 @@ pub fn emit(
     listing_id: Option<&str>,
     data: Value,
 ) -> QueryResult<StoredEvent> {
-    diesel::update(audit_head::table.find(1))
+    let seq: i64 = diesel::update(audit_head::table.find(1))
         .set(audit_head::event_seq.eq(audit_head::event_seq + 1))
-        .execute(conn)?;
-    let seq: i64 = audit_head::table
-        .find(1)
-        .select(audit_head::event_seq)
-        .first(conn)?;
+        .returning(audit_head::event_seq)
+        .get_result(conn)?;
     let event = StoredEvent {
         seq,
         id: uuid::Uuid::now_v7().to_string(),
@@ -101,13 +98,10 @@ pub fn emit_all(conn: &mut DbConn, batch: Vec<NewEvent>) -> QueryResult<usize> {
         return Ok(0);
     }
     let count = batch.len() as i64;
-    diesel::update(audit_head::table.find(1))
+    let last: i64 = diesel::update(audit_head::table.find(1))
         .set(audit_head::event_seq.eq(audit_head::event_seq + count))
-        .execute(conn)?;
-    let last: i64 = audit_head::table
-        .find(1)
-        .select(audit_head::event_seq)
-        .first(conn)?;
+        .returning(audit_head::event_seq)
+        .get_result(conn)?;
     let occurred_at = Utc::now().naive_utc().trunc_subsecs(6);
     let rows: Vec<StoredEvent> = batch
         .into_iter()
