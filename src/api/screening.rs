@@ -16,6 +16,7 @@ use crate::service::screening::{
     self, BatchRequest, BatchResult, RecordWriter, Screener, ScreeningLimits, ScreeningRecordView,
     ScreeningRequest, ScreeningResult,
 };
+use crate::service::Actor;
 
 page_type!(ScreeningRecordPage, ScreeningRecordView);
 
@@ -34,27 +35,10 @@ page_type!(ScreeningRecordPage, ScreeningRecordView);
 pub async fn screen_one(
     Platform(user): Platform,
     body: ApiJson<ScreeningRequest>,
-    db: ReadDb,
-    writer: web::Data<RecordWriter>,
-    live: web::Data<Live>,
-    limiter: web::Data<ScreeningLimits>,
-    settings: web::Data<Settings>,
+    instance: Instance,
 ) -> ApiResult<web::Json<ScreeningResult>> {
-    let (actor, pepper) = (user.actor(), settings.id_pepper.bytes());
     let items = std::slice::from_ref(&body.0);
-    let mut results = screening::screen_items(
-        &Screener {
-            live: &live,
-            db: &db,
-            writer: &writer,
-        },
-        &limiter,
-        &actor,
-        pepper,
-        items,
-        false,
-    )
-    .await?;
+    let mut results = screen(&user.actor(), items, false, instance).await?;
     results
         .pop()
         .map(web::Json)
@@ -76,27 +60,35 @@ pub async fn screen_one(
 pub async fn screen_batch(
     Platform(user): Platform,
     body: ApiJson<BatchRequest>,
-    db: ReadDb,
-    writer: web::Data<RecordWriter>,
-    live: web::Data<Live>,
-    limiter: web::Data<ScreeningLimits>,
-    settings: web::Data<Settings>,
+    instance: Instance,
 ) -> ApiResult<web::Json<BatchResult>> {
-    let (actor, pepper) = (user.actor(), settings.id_pepper.bytes());
-    let results = screening::screen_items(
-        &Screener {
-            live: &live,
-            db: &db,
-            writer: &writer,
-        },
-        &limiter,
-        &actor,
-        pepper,
-        &body.0.items,
-        true,
-    )
-    .await?;
+    let results = screen(&user.actor(), &body.0.items, true, instance).await?;
     Ok(web::Json(BatchResult { results }))
+}
+
+/// What both screening doors take of the instance: reads, the recorder,
+/// the index, the per-organization limits and the settings (the pepper).
+type Instance = (
+    ReadDb,
+    web::Data<RecordWriter>,
+    web::Data<Live>,
+    web::Data<ScreeningLimits>,
+    web::Data<Settings>,
+);
+
+async fn screen(
+    actor: &Actor,
+    items: &[ScreeningRequest],
+    batch: bool,
+    (db, writer, live, limits, settings): Instance,
+) -> ApiResult<Vec<ScreeningResult>> {
+    let screener = Screener {
+        live: &live,
+        db: &db,
+        writer: &writer,
+    };
+    let pepper = settings.id_pepper.bytes();
+    Ok(screening::screen_items(&screener, &limits, actor, pepper, items, batch).await?)
 }
 
 /// Screening history, oldest first.
