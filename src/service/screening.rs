@@ -255,8 +255,9 @@ pub struct Outcome {
     pub matches: Vec<Match>,
 }
 
-/// (query index, subject) → (best confidence, matched names, matched an alias?)
-type NameMatches = HashMap<(usize, String), (f64, Vec<String>, bool)>;
+/// For each query, by its position: subject → (best confidence, matched
+/// names, matched an alias?).
+type NameMatches = Vec<HashMap<String, (f64, Vec<String>, bool)>>;
 
 /// What the database said of the subjects outside the index that the
 /// queries' identifiers name, and which identifiers it was asked about.
@@ -433,13 +434,16 @@ fn name_candidates(index: &State, keys: &NameKeys) -> Vec<String> {
 
 /// Compares each named query with its candidates and with the subjects its
 /// own identifiers matched, each distinct stored name once.
-fn name_stage(
-    index: &State,
-    looked: &Looked,
+fn name_stage<'a>(
+    index: &'a State,
+    looked: &'a Looked,
     queries: &[Query],
     identified: &[Vec<String>],
 ) -> NameMatches {
-    let mut matches: NameMatches = HashMap::new();
+    let mut matches: NameMatches = vec![HashMap::new(); queries.len()];
+    // A stored name's keys, worked out once per batch: the queries of a
+    // batch share candidates (namesakes, common given names).
+    let mut keys_of: HashMap<&str, NameKeys> = HashMap::new();
     for (i, query) in queries.iter().enumerate() {
         let Some(query_keys) = &query.name else {
             continue;
@@ -450,16 +454,19 @@ fn name_stage(
         ids.dedup();
         let mut memo: HashMap<String, f64> = HashMap::new();
         for subject_id in &ids {
-            let mut compare = |position: i32, name: &str| {
-                let confidence = *memo
-                    .entry(name.to_owned())
-                    .or_insert_with(|| names::similarity(query_keys, &names::name_keys(name)));
+            let mut compare = |position: i32, name: &'a str| {
+                let confidence = *memo.entry(name.to_owned()).or_insert_with(|| {
+                    let keys = keys_of
+                        .entry(name)
+                        .or_insert_with(|| names::name_keys(name));
+                    names::similarity(query_keys, keys)
+                });
                 if confidence < MATCH_THRESHOLD {
                     return;
                 }
                 let entry =
-                    matches
-                        .entry((i, subject_id.clone()))
+                    matches[i]
+                        .entry(subject_id.clone())
                         .or_insert((0.0, Vec::new(), false));
                 entry.0 = entry.0.max(confidence);
                 entry.1.push(name.to_owned());
@@ -564,7 +571,7 @@ pub fn screen(
                     continue;
                 };
                 let mut matched_names = Vec::new();
-                if let Some((_, names, alias)) = name_matches.get(&(i, subject_id.clone())) {
+                if let Some((_, names, alias)) = name_matches[i].get(&subject_id) {
                     reasons.push(if *alias && !names.contains(&subject.name) {
                         "alias"
                     } else {
@@ -582,10 +589,10 @@ pub fn screen(
                 });
             }
             let identified_count = matches.len();
-            let mut name_only: Vec<Match> = name_matches
+            let mut name_only: Vec<Match> = name_matches[i]
                 .iter()
-                .filter(|((qi, id), _)| *qi == i && !matches.iter().any(|m| m.subject.id == *id))
-                .filter_map(|((_, id), (confidence, names, alias))| {
+                .filter(|(id, _)| !matches.iter().any(|m| m.subject.id == **id))
+                .filter_map(|(id, (confidence, names, alias))| {
                     let active = active(id);
                     let related = related_listings(id);
                     if !shows_name_only_match(!active.is_empty(), *confidence)
