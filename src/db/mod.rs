@@ -403,9 +403,10 @@ where
         TxError::Work(e) => e,
     };
     let work = |c: &mut DbConn| f(c).map_err(TxError::Work);
-    let outermost = WRITE_DEPTH.with(|d| d.replace(d.get() + 1)) == 0;
+    let depth = Depth::enter();
+    let outermost = depth.0 == 0;
     let result = write_tx_inner(conn, outermost, work, unwrap);
-    WRITE_DEPTH.with(|d| d.set(d.get() - 1));
+    drop(depth);
     if outermost {
         changes::transaction_ended(result.is_ok());
     }
@@ -413,8 +414,29 @@ where
 }
 
 thread_local! {
-    /// How deep in `write_tx` this thread is (an inner one is a savepoint).
+    /// How deep in `write_tx` this thread is.
     static WRITE_DEPTH: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// One level of [`WRITE_DEPTH`], left when dropped: also when the work
+/// panics, because the blocking threads that run it outlive the panic.
+struct Depth(u32);
+
+impl Depth {
+    /// Enters a level; holds the depth it was entered at.
+    fn enter() -> Self {
+        Self(WRITE_DEPTH.with(|d| d.replace(d.get() + 1)))
+    }
+}
+
+impl Drop for Depth {
+    fn drop(&mut self) {
+        WRITE_DEPTH.with(|d| d.set(self.0));
+        if self.0 == 0 && std::thread::panicking() {
+            // The transaction was rolled back: what it touched never committed.
+            changes::transaction_ended(false);
+        }
+    }
 }
 
 /// Keeps `f`'s own error apart from the transaction's.
@@ -653,4 +675,30 @@ pub fn optimize(conn: &mut DbConn) -> QueryResult<()> {
 /// True when the database answers a trivial query.
 pub fn ping(conn: &mut DbConn) -> bool {
     conn.batch_execute("SELECT 1").is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sqlite() -> DbConn {
+        DbConn::Sqlite(SqliteConnection::establish(":memory:").expect("an in-memory database"))
+    }
+
+    #[test]
+    fn a_write_that_panics_leaves_its_depth_and_its_turn() {
+        let mut conn = sqlite();
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _: DbResult<()> = write_tx(&mut conn, |_| panic!("the work panicked"));
+        }));
+        assert!(panicked.is_err());
+        // The blocking threads outlive a panic: the next write on this thread
+        // must again be the outermost one, and SQLite's writers' turn free.
+        assert_eq!(WRITE_DEPTH.with(std::cell::Cell::get), 0);
+        // A turn still held would make this wait 10 s and fail as busy.
+        let mut fresh = sqlite();
+        let depth_inside: DbResult<u32> =
+            write_tx(&mut fresh, |_| Ok(WRITE_DEPTH.with(std::cell::Cell::get)));
+        assert_eq!(depth_inside.expect("the next write commits"), 1);
+    }
 }

@@ -90,20 +90,22 @@ pub async fn run_with(db: &Db, retention: &Retention) -> ServiceResult<()> {
         db.run(upkeep::optimize).await?;
     }
     let now = Utc::now().naive_utc();
+    // Purges are writes: through `db.write`, so that on SQLite they queue
+    // with the other writers instead of polling for the lock beside them.
     let purged = db
-        .run(move |conn| upkeep::purge_idempotency_keys(conn, now))
+        .write(move |conn| upkeep::purge_idempotency_keys(conn, now))
         .await?;
     if purged > 0 {
         tracing::info!(purged, "forgot expired idempotency keys");
     }
     let purged = db
-        .run(move |conn| upkeep::purge_login_throttle(conn, now))
+        .write(move |conn| upkeep::purge_login_throttle(conn, now))
         .await?;
     if purged > 0 {
         tracing::info!(purged, "forgot login-throttle counters past their window");
     }
     let purged = db
-        .run(move |conn| upkeep::purge_refresh_tokens(conn, now))
+        .write(move |conn| upkeep::purge_refresh_tokens(conn, now))
         .await?;
     if purged > 0 {
         tracing::info!(purged, "forgot expired and revoked refresh tokens");
@@ -145,7 +147,7 @@ where
     let mut total = 0;
     loop {
         let purge = purge.clone();
-        let deleted = db.run(move |conn| purge(conn)).await?;
+        let deleted = db.write(move |conn| purge(conn)).await?;
         total += deleted;
         if (deleted as i64) < PURGE_BATCH {
             return Ok(total);

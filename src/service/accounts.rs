@@ -689,9 +689,9 @@ pub async fn login(
         let cutoff = now - Duration::seconds(THROTTLE_WINDOW_SECONDS);
         match user {
             None => {
-                store::record_login_failure(conn, &account_key, now, cutoff)?;
-                store::record_login_failure(conn, &address_key, now, cutoff)?;
                 write_tx(conn, |conn| -> ServiceResult<i64> {
+                    store::record_login_failure(conn, &account_key, now, cutoff)?;
+                    store::record_login_failure(conn, &address_key, now, cutoff)?;
                     Ok(audit::append(
                         conn,
                         &AuditActor::default(),
@@ -705,27 +705,25 @@ pub async fn login(
                 })?;
                 Err(wrong_credentials())
             }
-            Some(user) => {
+            Some(user) => write_tx(conn, |conn| {
                 store::clear_login_failures(conn, &account_key)?;
-                write_tx(conn, |conn| {
-                    let pair = issue_pair(conn, &tokens, &user, None)?;
-                    audit::append(
-                        conn,
-                        &AuditActor {
-                            user_id: Some(user.id.clone()),
-                            organization_id: Some(user.organization_id.clone()),
-                            subject_id: None,
-                        },
-                        Event {
-                            action: "auth.login",
-                            target_type: "user",
-                            target_id: &user.id,
-                            details: json!({"address": address}),
-                        },
-                    )?;
-                    Ok(pair)
-                })
-            }
+                let pair = issue_pair(conn, &tokens, &user, None)?;
+                audit::append(
+                    conn,
+                    &AuditActor {
+                        user_id: Some(user.id.clone()),
+                        organization_id: Some(user.organization_id.clone()),
+                        subject_id: None,
+                    },
+                    Event {
+                        action: "auth.login",
+                        target_type: "user",
+                        target_id: &user.id,
+                        details: json!({"address": address}),
+                    },
+                )?;
+                Ok(pair)
+            }),
         }
     })
     .await

@@ -99,8 +99,8 @@ pub async fn sign_in(
         let now = Utc::now();
         let Some((listing, code)) = found else {
             let cutoff = (now - Duration::seconds(THROTTLE_WINDOW_SECONDS)).naive_utc();
-            account_store::record_login_failure(conn, &key, now.naive_utc(), cutoff)?;
             write_tx(conn, |conn| -> ServiceResult<i64> {
+                account_store::record_login_failure(conn, &key, now.naive_utc(), cutoff)?;
                 Ok(audit::append(
                     conn,
                     &AuditActor::default(),
@@ -114,7 +114,6 @@ pub async fn sign_in(
             })?;
             return Err(wrong_code());
         };
-        account_store::clear_login_failures(conn, &key)?;
         let party = Party {
             subject_id: listing.subject_id.clone(),
             listing_id: listing.id.clone(),
@@ -129,6 +128,7 @@ pub async fn sign_in(
             )
             .map_err(ServiceError::Internal)?;
         write_tx(conn, |conn| -> ServiceResult<i64> {
+            account_store::clear_login_failures(conn, &key)?;
             Ok(audit::append(
                 conn,
                 &subject_actor(&party),
