@@ -156,7 +156,7 @@ pub async fn deliver_due(
         let until = now + chrono::Duration::seconds(CLAIM_SECONDS);
         let claim_token = token.clone();
         let claimed = db
-            .run(move |conn| watch::claim_delivery(conn, delivery, &claim_token, now, until))
+            .write(move |conn| watch::claim_delivery(conn, delivery, &claim_token, now, until))
             .await?;
         let Some(Claimed {
             mut delivery,
@@ -188,7 +188,7 @@ pub async fn deliver_due(
             retry_in,
             GIVE_UP_AFTER,
         );
-        db.run(move |conn| watch::finish_attempt(conn, &delivery, &token))
+        db.write(move |conn| watch::finish_attempt(conn, &delivery, &token))
             .await?;
     }
     Ok(attempted)
