@@ -61,10 +61,7 @@ pub fn emit(
     listing_id: Option<&str>,
     data: Value,
 ) -> QueryResult<StoredEvent> {
-    let seq: i64 = diesel::update(audit_head::table.find(1))
-        .set(audit_head::event_seq.eq(audit_head::event_seq + 1))
-        .returning(audit_head::event_seq)
-        .get_result(conn)?;
+    let seq = take_seqs(conn, 1)?;
     let event = StoredEvent {
         seq,
         id: uuid::Uuid::now_v7().to_string(),
@@ -78,6 +75,15 @@ pub fn emit(
         .values(&event)
         .execute(conn)?;
     Ok(event)
+}
+
+/// Takes the next `count` event sequence numbers from the audit head row
+/// and returns the last; the row's lock is held until the transaction ends.
+fn take_seqs(conn: &mut DbConn, count: i64) -> QueryResult<i64> {
+    diesel::update(audit_head::table.find(1))
+        .set(audit_head::event_seq.eq(audit_head::event_seq + count))
+        .returning(audit_head::event_seq)
+        .get_result(conn)
 }
 
 /// An event to write with [`emit_all`].
@@ -98,10 +104,7 @@ pub fn emit_all(conn: &mut DbConn, batch: Vec<NewEvent>) -> QueryResult<usize> {
         return Ok(0);
     }
     let count = batch.len() as i64;
-    let last: i64 = diesel::update(audit_head::table.find(1))
-        .set(audit_head::event_seq.eq(audit_head::event_seq + count))
-        .returning(audit_head::event_seq)
-        .get_result(conn)?;
+    let last = take_seqs(conn, count)?;
     let occurred_at = Utc::now().naive_utc().trunc_subsecs(6);
     let rows: Vec<StoredEvent> = batch
         .into_iter()

@@ -38,7 +38,7 @@ use crate::db::publication::{Entry as PublicRow, EntryRow, PublicSearch};
 use crate::db::relations as relations_store;
 use crate::db::screening::{self as store, ActiveListing, KeyedSummary, SubjectSummary};
 use crate::db::{changes, publication, read_snapshot, Db, DbConn, DbError};
-use crate::domain::names;
+use crate::domain::names::{self, U64Keys};
 use crate::domain::relations::RelationKind;
 
 /// How often each instance looks at the change stream.
@@ -167,37 +167,6 @@ pub struct Entry {
     pub relations: Box<[Bond]>,
 }
 
-/// The name-key maps' hasher: their keys are already hashes (under each
-/// state's random key), so hashing them again would only cost time.
-#[derive(Debug, Default, Clone, Copy)]
-struct KeyHashes;
-
-impl std::hash::BuildHasher for KeyHashes {
-    type Hasher = KeyHash;
-    fn build_hasher(&self) -> KeyHash {
-        KeyHash(0)
-    }
-}
-
-/// Passes a `u64` key through (see [`KeyHashes`]).
-#[derive(Debug, Default)]
-struct KeyHash(u64);
-
-impl std::hash::Hasher for KeyHash {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        // Only `u64` keys are hashed here; anything else still spreads.
-        for &b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(b);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
-}
-
 /// A resident-ID hash (64 hex digits) as its 32 bytes.
 type HashKey = [u8; 32];
 
@@ -256,12 +225,12 @@ pub struct State {
     by_uscc: HashMap<Shared, Slot>,
     by_account: HashMap<Shared, Slot>,
     /// The subjects with each name key, one map per [`KeyKind`], by the
-    /// key's hash under `key_hasher` (so the maps hash no further: see
-    /// [`KeyHashes`]); most keys have one or two subjects, kept without an
+    /// key's hash under `key_hasher` (so the maps hash it cheaply: see
+    /// [`U64Keys`]); most keys have one or two subjects, kept without an
     /// allocation of their own. Keys that share a hash only add candidates,
     /// and every query checks its candidates' names themselves
     /// (`public_match`, the screening's similarity).
-    keys: [HashMap<u64, SmallVec<[Slot; 2]>, KeyHashes>; 4],
+    keys: [HashMap<u64, SmallVec<[Slot; 2]>, U64Keys>; 4],
     /// Random for each state, so that no one can choose names that collide.
     key_hasher: RandomState,
     /// Listings in status `listed` by their last day: those whose last day

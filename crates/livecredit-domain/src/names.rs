@@ -932,7 +932,7 @@ fn turned_around(words: &[String]) -> Option<String> {
 fn syllables() -> &'static Syllables {
     static SET: OnceLock<Syllables> = OnceLock::new();
     SET.get_or_init(|| {
-        let mut set = HashSet::with_capacity_and_hasher(512, BuildHasherDefault::default());
+        let mut set = HashSet::with_capacity_and_hasher(512, U64Keys::default());
         let ranges = [0x3400u32..0xA000, 0xF900..0xFB00, 0x20000..0x32400];
         for c in ranges.into_iter().flatten().filter_map(char::from_u32) {
             for p in c.to_pinyin_multi().into_iter().flatten() {
@@ -948,15 +948,20 @@ fn syllables() -> &'static Syllables {
 /// piece of up to six letters at every position; a `HashSet<String>` spent
 /// most of that time hashing the piece with SipHash (a fifth of a batch of
 /// name screenings, in a profile). A packed piece is hashed by one multiply.
-struct Syllables(HashSet<u64, BuildHasherDefault<PackedHash>>);
+struct Syllables(HashSet<u64, U64Keys>);
 
-/// Hashes a packed syllable: a multiply by a 64-bit odd constant (the
-/// golden ratio), folded so that the low bits depend on every letter. The
-/// set is fixed and known, so no one can choose colliding keys.
-#[derive(Default)]
-struct PackedHash(u64);
+/// The hasher of sets and maps keyed by a `u64` that no one outside can
+/// choose: packed syllables (a fixed set), and the screening index's name
+/// keys (already hashes, under a random key of each index). SipHash's
+/// protection against chosen keys would only cost time there.
+pub type U64Keys = BuildHasherDefault<U64Hash>;
 
-impl Hasher for PackedHash {
+/// A multiply by a 64-bit odd constant (the golden ratio), folded so that
+/// the low bits depend on every bit of the key (see [`U64Keys`]).
+#[derive(Debug, Default)]
+pub struct U64Hash(u64);
+
+impl Hasher for U64Hash {
     fn finish(&self) -> u64 {
         let h = self.0.wrapping_mul(0x9E37_79B9_7F4A_7C15);
         h ^ (h >> 29)
